@@ -14,6 +14,7 @@ what lossbridge needs on top of that:
 
 from __future__ import annotations
 
+import contextlib
 import sys
 from collections.abc import Mapping
 from typing import Any
@@ -29,6 +30,7 @@ __all__ = [
     "describe",
     "get_namespace",
     "is_concrete",
+    "quiet",
 ]
 
 _KIND_FROM_MODULE = {"numpy": "numpy", "torch": "torch", "jax": "jax", "jaxlib": "jax"}
@@ -143,6 +145,17 @@ def get_namespace(arrays: Mapping[str, Any]) -> Namespace:
         ) from None
     device = array_api_compat.device(first) if kind == "torch" else None
     return Namespace(xp, kind, device)
+
+
+def quiet(ns: Namespace) -> Any:
+    """A context in which NumPy does not warn about ``log(0)``, ``0/0`` or overflow.
+
+    Used around formulas whose infinities and NaNs are the framework's intended
+    values (torch's ``binary_cross_entropy`` takes ``log(0) = -inf`` then clamps it).
+    """
+    if ns.kind == "numpy":
+        return np.errstate(all="ignore")
+    return contextlib.nullcontext()
 
 
 def is_concrete(x: Any) -> bool:
