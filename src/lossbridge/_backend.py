@@ -171,10 +171,15 @@ def is_concrete(x: Any) -> bool:
     if kind == "jax":
         import jax
 
-        is_conc = getattr(jax.core, "is_concrete", None)
-        if is_conc is not None:
-            return bool(is_conc(x))
-        return not isinstance(x, jax.core.Tracer)
+        if not isinstance(x, jax.core.Tracer):
+            return True
+        # Under jax.grad (without jit) a tracer still holds its value: checks can run.
+        try:
+            from jax._src.core import is_concrete as jax_is_concrete
+
+            return bool(jax_is_concrete(x))
+        except Exception:  # a JAX without it: treat every tracer as abstract
+            return False
     if kind == "torch":
         import torch
 

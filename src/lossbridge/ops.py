@@ -114,6 +114,8 @@ def logsumexp(x: Any, axis: Axis = None, keepdims: bool = False) -> Any:
 def log_softmax(x: Any, axis: int = -1) -> Any:
     """``x - logsumexp(x, axis)``: log-probabilities from logits.
 
+    Computed as ``(x - m) - log(sum(exp(x - m)))`` with ``m = max(x, axis)``.
+
     Example:
         >>> import numpy as np
         >>> from lossbridge import ops
@@ -129,7 +131,12 @@ def log_softmax(x: Any, axis: int = -1) -> Any:
         import jax
 
         return jax.nn.log_softmax(x, axis=axis)
-    return x - logsumexp(x, axis=axis, keepdims=True)
+    # (x - m) - log(sum(exp(x - m))): subtracting the max first keeps the precision
+    # of the large entries (x - logsumexp(x) loses it when |x| is large).
+    xp = namespace(x)
+    m = xp.max(x, axis=axis, keepdims=True)
+    shifted = x - stop_gradient(xp.where(xp.isfinite(m), m, xp.zeros_like(m)))
+    return shifted - xp.log(xp.sum(xp.exp(shifted), axis=axis, keepdims=True))
 
 
 def softmax(x: Any, axis: int = -1) -> Any:

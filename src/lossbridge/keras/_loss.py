@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 
 from .._backend import Namespace, array_kind, describe, get_namespace
-from .._errors import LossBridgeError, LossBridgeTypeError
+from .._errors import LossBridgeError, LossBridgeRuntimeError, LossBridgeTypeError
 
 __all__ = [
     "EPSILON",
@@ -121,6 +121,19 @@ def convert_to_tensor(ns: Namespace, x: Any, dtype: str | None = None) -> Any:
         if x.dtype != target:
             return ns.xp.astype(x, target)
     return x
+
+
+def mean(ns: Namespace, x: Any, axis: Any = None) -> Any:
+    """``keras.ops.mean``: the mean is computed in float32 and cast back to x's dtype.
+
+    Keras computes ``jnp.mean(x, dtype=result_type(x.dtype, "float32"))`` and, in
+    its type promotion, ``result_type("float64", "float32")`` is float32: a float64
+    loss (``dtype="float64"``) averages with float32 precision, and so does this.
+    Integer inputs give float32.
+    """
+    xp = ns.xp
+    result = x.dtype if xp.isdtype(x.dtype, "real floating") else xp.float32
+    return xp.astype(xp.mean(xp.astype(x, xp.float32), axis=axis), result)
 
 
 def namespace_of(**arrays: Any) -> Namespace:
@@ -259,7 +272,8 @@ def reduce_weighted_values(
         values, sample_weight = squeeze_or_expand_to_same_rank(values, sample_weight, xp=xp)
         if not _broadcastable(tuple(values.shape), tuple(sample_weight.shape)):
             shown = describe(sw_given) if sw_given is not None else describe(sample_weight)
-            raise LossBridgeError(
+            # Keras' torch backend raises RuntimeError and its JAX backend ValueError here.
+            raise LossBridgeRuntimeError(
                 f"`sample_weight` ({shown}) cannot weight the per-sample loss of shape "
                 f"{tuple(values.shape)}. Keras 3 aligns ranks only when they differ by one and "
                 "the last dimension is 1, then broadcasts. Pass one weight per sample with "

@@ -11,12 +11,12 @@ from __future__ import annotations
 from typing import Any
 
 from .. import ops
-from .._backend import Namespace, describe
+from .._backend import Namespace, describe, quiet
 from .._checks import check_label_range, first_out_of_range, is_floating, label_range_message
 from .._config import check_level
 from .._errors import LossBridgeError, LossBridgeSyntaxWarning, LossBridgeTypeError, LossBridgeWarning
 from .._warnings import warn
-from ._loss import EPSILON, Loss, LossFunctionWrapper, convert_to_tensor, namespace_of, with_mask
+from ._loss import EPSILON, Loss, LossFunctionWrapper, convert_to_tensor, mean, namespace_of, with_mask
 
 __all__ = [
     "BinaryCrossentropy",
@@ -65,7 +65,8 @@ def log_probabilities(ns: Namespace, y_pred: Any, from_logits: bool, axis: int) 
     if from_logits:
         return ops.log_softmax(y_pred, axis=axis)
     xp = ns.xp
-    p = y_pred / xp.sum(y_pred, axis=axis, keepdims=True)
+    with quiet(ns):  # a row of zeros gives 0/0 = NaN, as in Keras
+        p = y_pred / xp.sum(y_pred, axis=axis, keepdims=True)
     p = xp.clip(p, EPSILON, 1.0 - EPSILON)
     return xp.log(p)
 
@@ -241,6 +242,9 @@ def _sparse_categorical_crossentropy(
     if ignore_class is not None:
         valid = y_true != ignore_class
         y_true = xp.where(valid, y_true, xp.zeros_like(y_true))
+        # As Keras: the ignored rows of y_pred are replaced by zeros, so that nothing
+        # computed from them (a 0/0 of a row of zeros) reaches the gradient.
+        y_pred = xp.where(xp.expand_dims(valid, axis=class_axis), y_pred, xp.zeros_like(y_pred))
     labels = xp.astype(y_true, xp.int64 if ns.kind != "jax" else xp.int32)
     num_classes = y_pred.shape[class_axis]
     in_range = None
@@ -413,7 +417,7 @@ def binary_crossentropy(
     else:
         p = xp.clip(y_pred, EPSILON, 1.0 - EPSILON)
         bce = -(y_true * xp.log(p) + (1.0 - y_true) * xp.log(1.0 - p))
-    return xp.mean(bce, axis=axis)
+    return mean(ns, bce, axis=axis)
 
 
 class BinaryCrossentropy(LossFunctionWrapper):

@@ -4,8 +4,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from .._checks import is_floating
-from ._loss import Loss, LossFunctionWrapper, convert_to_tensor, namespace_of, squeeze_or_expand_to_same_rank
+from .._backend import Namespace
+from ._loss import (
+    Loss,
+    LossFunctionWrapper,
+    convert_to_tensor,
+    mean,
+    namespace_of,
+    squeeze_or_expand_to_same_rank,
+)
 
 __all__ = [
     "MeanAbsoluteError",
@@ -15,17 +22,14 @@ __all__ = [
 ]
 
 
-def _prepare(y_true: Any, y_pred: Any) -> tuple[Any, Any, Any]:
+def _prepare(y_true: Any, y_pred: Any) -> tuple[Namespace, Any, Any]:
     """Convert, cast ``y_true`` to ``y_pred``'s dtype and rank-align, as Keras does."""
     ns = namespace_of(y_true=y_true, y_pred=y_pred)
     xp = ns.xp
     y_pred = convert_to_tensor(ns, y_pred)
-    if not is_floating(ns, y_pred):
-        # Keras computes the mean of integer errors in float32.
-        y_pred = xp.astype(y_pred, xp.float32)
     y_true = xp.astype(convert_to_tensor(ns, y_true), y_pred.dtype)
     y_true, y_pred = squeeze_or_expand_to_same_rank(y_true, y_pred, xp=xp)
-    return xp, y_true, y_pred
+    return ns, y_true, y_pred
 
 
 def mean_squared_error(y_true: Any, y_pred: Any) -> Any:
@@ -41,8 +45,8 @@ def mean_squared_error(y_true: Any, y_pred: Any) -> Any:
         ...                             np.array([[1.0, 1.0], [1.0, 0.0]])).tolist()
         [0.5, 0.5]
     """
-    xp, y_true, y_pred = _prepare(y_true, y_pred)
-    return xp.mean((y_true - y_pred) ** 2, axis=-1)
+    ns, y_true, y_pred = _prepare(y_true, y_pred)
+    return mean(ns, (y_true - y_pred) ** 2, axis=-1)
 
 
 def mean_absolute_error(y_true: Any, y_pred: Any) -> Any:
@@ -55,8 +59,8 @@ def mean_absolute_error(y_true: Any, y_pred: Any) -> Any:
         ...                              np.array([[1.0, 1.0], [1.0, 0.0]])).tolist()
         [0.5, 0.5]
     """
-    xp, y_true, y_pred = _prepare(y_true, y_pred)
-    return xp.mean(xp.abs(y_true - y_pred), axis=-1)
+    ns, y_true, y_pred = _prepare(y_true, y_pred)
+    return mean(ns, ns.xp.abs(y_true - y_pred), axis=-1)
 
 
 class MeanSquaredError(LossFunctionWrapper):
