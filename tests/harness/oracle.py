@@ -77,14 +77,27 @@ def lossbridge_module(spec: Spec) -> Any:
 
 
 def run_lossbridge(spec: Spec, args: list[Any], backend: str, dtype: str, wrt=(), cotangent=None):
-    """Value and VJPs of the lossbridge loss on ``backend`` arrays (trailing None args dropped)."""
+    """Value and VJPs of the lossbridge loss on ``backend`` arrays (trailing None args dropped).
+
+    The pseudo-backend ``"torch-generic"`` runs torch tensors through lossbridge's
+    generic Array API code instead of torch's kernels (``ops._NATIVE = False``),
+    to prove the two paths equal.
+    """
+    import lossbridge.ops
+
     args = _trim(args)
+    kind = "torch" if backend == "torch-generic" else backend
 
     def fn(*a):
-        return build(lossbridge_module(spec), spec, backend, dtype)(*a)
+        return build(lossbridge_module(spec), spec, kind, dtype)(*a)
 
     x64 = spec.config.get("dtype") == "float64"
-    return value_and_grad(fn, args, backend, wrt, cotangent, dtype, x64=x64)
+    previous = lossbridge.ops._NATIVE
+    lossbridge.ops._NATIVE = backend != "torch-generic"
+    try:
+        return value_and_grad(fn, args, kind, wrt, cotangent, dtype, x64=x64)
+    finally:
+        lossbridge.ops._NATIVE = previous
 
 
 def _trim(args: list[Any]) -> list[Any]:

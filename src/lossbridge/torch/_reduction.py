@@ -14,7 +14,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from .._backend import Namespace, array_kind
+from .._backend import Namespace, array_kind, quiet
 from .._errors import LossBridgeError
 from .._warnings import warn
 
@@ -85,7 +85,8 @@ def safe_mean_divide(ns: Namespace, total: Any, denominator: Any, count: Any) ->
     xp = ns.xp
     none = count == 0
     safe = xp.where(none, xp.ones_like(denominator), denominator)
-    out = total / safe
+    with quiet(ns):
+        out = total / safe
     return xp.where(none, xp.full_like(out, math.nan), out)
 
 

@@ -14,7 +14,10 @@ class ``weight`` of another float dtype is cast to the input's dtype.
 
 from __future__ import annotations
 
+import contextlib
 import math
+import warnings
+from collections.abc import Iterator
 from typing import Any
 
 from .. import ops
@@ -445,6 +448,11 @@ def _check_unit_interval(ns: Namespace, x: Any, arg: str) -> None:
         )
 
 
+# torch's binary_cross_entropy_backward clamps p(1 - p) at EPSILON = 1e-12, a C++
+# float: 9.99999996e-13 when read as a double.
+_BCE_GRAD_EPS = 9.999999960041972e-13
+
+
 def binary_cross_entropy(
     input: Any,
     target: Any,
@@ -499,7 +507,7 @@ def binary_cross_entropy(
     with quiet(ns):  # log(0) = -inf is intended here
         log_p, log_1mp = xp.log(p), xp.log1p(-p)
         loss = -(y * xp.clip(log_p, -100.0, None) + (1.0 - y) * xp.clip(log_1mp, -100.0, None))
-        grad_p = (p - y) / xp.clip(p * (1.0 - p), 1e-12, None)
+        grad_p = (p - y) / xp.clip(p * (1.0 - p), _BCE_GRAD_EPS, None)
         grad_y = log_1mp - log_p
     if weight is not None:
         loss, grad_p, grad_y = loss * weight, grad_p * weight, grad_y * weight
@@ -581,10 +589,11 @@ def binary_cross_entropy_with_logits(
             input, target, weight, reduction=reduction, pos_weight=pos_weight
         )
     log_sig = ops.log_sigmoid(input)
-    if pos_weight is None:
-        loss = (1.0 - target) * input - log_sig
-    else:
-        loss = (1.0 - target) * input - (1.0 + (pos_weight - 1.0) * target) * log_sig
+    with quiet(ns):  # 0 * inf = NaN for infinite logits, as in torch
+        if pos_weight is None:
+            loss = (1.0 - target) * input - log_sig
+        else:
+            loss = (1.0 - target) * input - (1.0 + (pos_weight - 1.0) * target) * log_sig
     if weight is not None:
         loss = loss * weight
     return _reduce(ns, loss, reduction)
@@ -645,6 +654,17 @@ def _pointwise(
     return ns, input, target, weight, reduction
 
 
+@contextlib.contextmanager
+def _torch_size_warning_silenced(input: Any, target: Any) -> Iterator[None]:
+    """Silence torch's size-mismatch warning: lossbridge has already given its own."""
+    if tuple(input.shape) == tuple(target.shape):
+        yield
+        return
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="Using a target size")
+        yield
+
+
 def _weighted_reduce(ns: Namespace, loss: Any, weight: Any, reduction: str) -> Any:
     xp = ns.xp
     loss = loss * weight
@@ -652,7 +672,8 @@ def _weighted_reduce(ns: Namespace, loss: Any, weight: Any, reduction: str) -> A
         return loss
     if reduction == "sum":
         return xp.sum(loss)
-    return xp.sum(loss) / xp.sum(weight)
+    with quiet(ns):  # all-zero weights give 0/0 = NaN, as in torch
+        return xp.sum(loss) / xp.sum(weight)
 
 
 def mse_loss(
@@ -682,7 +703,8 @@ def mse_loss(
     if _native(ns):
         import torch
 
-        return torch.nn.functional.mse_loss(input, target, reduction=reduction, weight=weight)
+        with _torch_size_warning_silenced(input, target):
+            return torch.nn.functional.mse_loss(input, target, reduction=reduction, weight=weight)
     loss = (input - target) ** 2
     if weight is not None:
         return _weighted_reduce(ns, loss, weight, reduction)
@@ -714,8 +736,12 @@ def l1_loss(
     if _native(ns):
         import torch
 
-        return torch.nn.functional.l1_loss(input, target, reduction=reduction, weight=weight)
-    loss = ns.xp.abs(input - target)
+        with _torch_size_warning_silenced(input, target):
+            return torch.nn.functional.l1_loss(input, target, reduction=reduction, weight=weight)
+    diff = input - target
+    # d * sign(d) == |d| exactly, and its derivative is sign(d): 0 at d == 0, as in
+    # torch (JAX's own |d| has derivative 1 there).
+    loss = diff * ns.xp.sign(diff)
     if weight is not None:
         return _weighted_reduce(ns, loss, weight, reduction)
     return _reduce(ns, loss, reduction)
