@@ -35,6 +35,7 @@ Example:
 
 from __future__ import annotations
 
+from .. import _catalog
 from ._loss import EPSILON, Loss, LossFunctionWrapper, floatx, reduce_weighted_values, squeeze_or_expand_to_same_rank
 from ._probabilistic import (
     BinaryCrossentropy,
@@ -75,6 +76,20 @@ _register(
         "MAE": "mean_absolute_error",
     },
 )
+
+for _name, _roles, _summary in [
+    ("CategoricalCrossentropy", ("onehot", "probs|logits"), "one-hot targets; renormalise, clip 1e-7, log; mean over the batch"),
+    ("SparseCategoricalCrossentropy", ("labels", "probs|logits"), "integer labels; ignore_class masks; mean over valid samples"),
+    ("BinaryCrossentropy", ("onehot", "probs|logits"), "element-wise, clip 1e-7, mean over the last axis"),
+    ("MeanSquaredError", ("targets", "values"), "mean of (y - p)**2 over the last axis"),
+    ("MeanAbsoluteError", ("targets", "values"), "mean of |y - p| over the last axis"),
+    ("categorical_crossentropy", ("onehot", "probs|logits"), "per-sample categorical cross-entropy"),
+    ("sparse_categorical_crossentropy", ("labels", "probs|logits"), "per-sample, integer labels"),
+    ("binary_crossentropy", ("onehot", "probs|logits"), "per-sample, mean over the last axis"),
+    ("mean_squared_error", ("targets", "values"), "per-sample mean squared error"),
+    ("mean_absolute_error", ("targets", "values"), "per-sample mean absolute error"),
+]:
+    _catalog.register("keras", _name, _roles, _summary)
 
 __all__ = [
     "ALL_OBJECTS_DICT",

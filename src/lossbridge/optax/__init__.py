@@ -18,11 +18,16 @@ Example:
 
 from __future__ import annotations
 
+from .. import _catalog
 from ._classification import (
     sigmoid_binary_cross_entropy,
     softmax_cross_entropy,
     softmax_cross_entropy_with_integer_labels,
 )
+
+_catalog.register("optax", "softmax_cross_entropy", ("logits", "onehot"), "per example, logits and probabilities")
+_catalog.register("optax", "softmax_cross_entropy_with_integer_labels", ("logits", "labels"), "per example, integer labels (-1 wraps)")
+_catalog.register("optax", "sigmoid_binary_cross_entropy", ("logits", "onehot"), "element-wise, logits")
 
 __all__ = [
     "sigmoid_binary_cross_entropy",

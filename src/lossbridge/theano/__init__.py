@@ -28,7 +28,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .. import ops
+from .. import _catalog, ops
 from .._backend import describe, get_namespace, is_concrete, quiet
 from .._checks import is_integral
 from .._errors import LossBridgeError, LossBridgeIndexError, LossBridgeTypeError
@@ -141,3 +141,8 @@ def binary_crossentropy(output: Any, target: Any) -> Any:
     output, target = ns.asarray(output), ns.asarray(target)
     with quiet(ns):
         return -(target * xp.log(output) + (1.0 - target) * xp.log(1.0 - output))
+
+
+_catalog.register("theano", "categorical_crossentropy", ("probs", "onehot"), "per sample, no clipping; one-hot or integer targets")
+_catalog.register("theano", "crossentropy_categorical_1hot", ("probs", "labels"), "-log p[target], per sample")
+_catalog.register("theano", "binary_crossentropy", ("probs", "onehot"), "element-wise, no clipping")

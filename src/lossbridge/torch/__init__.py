@@ -23,8 +23,25 @@ Example:
 
 from __future__ import annotations
 
+from .. import _catalog
 from . import functional
 from ._modules import BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, L1Loss, MSELoss, NLLLoss
+
+for _name, _roles, _summary in [
+    ("CrossEntropyLoss", ("logits", "labels"), "logits and class indices (or probabilities); weighted mean"),
+    ("NLLLoss", ("log_probs", "labels"), "log-probabilities and class indices; weighted mean"),
+    ("BCELoss", ("probs", "onehot"), "probabilities, each log clamped at -100"),
+    ("BCEWithLogitsLoss", ("logits", "onehot"), "stable sigmoid + BCE, pos_weight"),
+    ("MSELoss", ("values", "targets"), "mean squared error (broadcasts, with a warning)"),
+    ("L1Loss", ("values", "targets"), "mean absolute error"),
+    ("cross_entropy", ("logits", "labels"), "functional CrossEntropyLoss"),
+    ("nll_loss", ("log_probs", "labels"), "functional NLLLoss"),
+    ("binary_cross_entropy", ("probs", "onehot"), "functional BCELoss"),
+    ("binary_cross_entropy_with_logits", ("logits", "onehot"), "functional BCEWithLogitsLoss"),
+    ("mse_loss", ("values", "targets"), "functional MSELoss"),
+    ("l1_loss", ("values", "targets"), "functional L1Loss"),
+]:
+    _catalog.register("torch" if _name[0].isupper() else "torch.functional", _name, _roles, _summary)
 
 __all__ = [
     "BCELoss",
