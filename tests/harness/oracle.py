@@ -110,8 +110,13 @@ def _trim(args: list[Any]) -> list[Any]:
 # ------------------------------------------------------------------ in-process
 
 
+def _as_oracle_error(e: Exception) -> "OracleError":
+    return OracleError(type(e).__name__, str(e), [c.__name__ for c in type(e).__mro__])
+
+
 class TorchOracle:
-    """The real ``torch.nn`` / ``torch.nn.functional`` (torch 2.13)."""
+    """The real ``torch.nn`` / ``torch.nn.functional`` (torch 2.13); its exceptions
+    come back as :class:`OracleError`."""
 
     name = "torch"
 
@@ -124,11 +129,14 @@ class TorchOracle:
         def fn(*a):
             return build(module, spec, "torch", dtype)(*a)
 
-        return value_and_grad(fn, args, "torch", wrt, cotangent, dtype)
+        try:
+            return value_and_grad(fn, args, "torch", wrt, cotangent, dtype)
+        except Exception as e:
+            raise _as_oracle_error(e) from e
 
 
 class OptaxOracle:
-    """The real ``optax.losses`` (on JAX)."""
+    """The real ``optax.losses`` (on JAX); its exceptions come back as :class:`OracleError`."""
 
     name = "optax"
 
@@ -140,7 +148,10 @@ class OptaxOracle:
         def fn(*a):
             return build(optax.losses, spec, "jax", dtype)(*a)
 
-        return value_and_grad(fn, args, "jax", wrt, cotangent, dtype)
+        try:
+            return value_and_grad(fn, args, "jax", wrt, cotangent, dtype)
+        except Exception as e:
+            raise _as_oracle_error(e) from e
 
 
 # ---------------------------------------------------------------- keras workers

@@ -271,6 +271,27 @@ EDGE_CASES = {
 }
 
 
+def _random_golden() -> dict:
+    """A few seeded random cases per loss, on top of the edge cases."""
+    r = np.random.default_rng(2024)
+    cases = {}
+    for i in range(3):
+        p = S.probabilities(r, (4, 3), "unnormalised")
+        labels = r.integers(0, 3, size=4)
+        x = r.normal(size=(4, 3))
+        sw = r.uniform(0, 2, size=4)
+        cases[f"cce random {i}"] = (Spec("keras", "CategoricalCrossentropy", "class", {"label_smoothing": 0.1 * i}), [S.one_hot(r, labels, 3), p, sw])
+        cases[f"cce logits random {i}"] = (Spec("keras", "CategoricalCrossentropy", "class", {"from_logits": True}), [S.one_hot(r, labels, 3), x, None])
+        cases[f"scce random {i}"] = (Spec("keras", "SparseCategoricalCrossentropy", "class", {"ignore_class": i - 1}), [labels, p, sw])
+        cases[f"bce random {i}"] = (Spec("keras", "BinaryCrossentropy", "class", {"from_logits": i == 1, "label_smoothing": 0.2}), [r.integers(0, 2, (4, 3)).astype(float), x if i == 1 else r.uniform(size=(4, 3)), sw])
+        cases[f"mse random {i}"] = (Spec("keras", "MeanSquaredError", "class", {"reduction": "sum"}), [r.normal(size=(4, 3)), x, sw])
+        cases[f"mae random {i}"] = (Spec("keras", "MeanAbsoluteError", "class", {"reduction": "mean_with_sample_weight"}), [r.normal(size=(4, 3)), x, sw])
+    return cases
+
+
+GOLDEN_CASES = {name: (spec, args, (1,)) for name, (spec, args) in {**EDGE_CASES, **_random_golden()}.items()}
+
+
 @pytest.mark.parametrize("name", list(EDGE_CASES))
 def test_edge_cases(name, keras_oracles, backends):
     spec, args = EDGE_CASES[name]
