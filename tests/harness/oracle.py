@@ -209,6 +209,13 @@ class KerasOracle:
             raise OracleError(resp["error"], resp["message"], resp["mro"])
         return resp["value"], resp["grads"]
 
+    def exec(self, code: str, **inputs: Any) -> Any:
+        """Run ``code`` in the worker (``keras``, ``np`` and ``inputs`` in scope); return ``result``."""
+        resp = self.request({"exec": code, "inputs": inputs})
+        if not resp["ok"]:
+            raise OracleError(resp["error"], resp["message"], resp["mro"])
+        return resp["result"]
+
     def close(self) -> None:
         if self._proc is not None and self._proc.poll() is None:
             try:

@@ -397,8 +397,8 @@ def binary_crossentropy(
         >>> import lossbridge as lb
         >>> y_true = np.array([[0.0, 1.0], [0.0, 0.0]])
         >>> y_pred = np.array([[0.6, 0.4], [0.4, 0.6]])
-        >>> lb.keras.binary_crossentropy(y_true, y_pred).round(7).tolist()
-        [0.9162907, 0.7135582]
+        >>> lb.keras.binary_crossentropy(y_true, y_pred).round(6).tolist()
+        [0.916291, 0.713558]
     """
     ns = namespace_of(y_true=y_true, y_pred=y_pred)
     xp = ns.xp
@@ -431,8 +431,8 @@ class BinaryCrossentropy(LossFunctionWrapper):
         >>> import lossbridge as lb
         >>> y_true = np.array([[0.0, 1.0], [0.0, 0.0]])
         >>> y_pred = np.array([[0.6, 0.4], [0.4, 0.6]])
-        >>> round(float(lb.keras.BinaryCrossentropy()(y_true, y_pred)), 6)
-        0.814925
+        >>> round(float(lb.keras.BinaryCrossentropy()(y_true, y_pred)), 5)
+        0.81492
     """
 
     def __init__(

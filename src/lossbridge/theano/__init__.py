@@ -105,8 +105,11 @@ def categorical_crossentropy(coding_dist: Any, true_dist: Any) -> Any:
         >>> import numpy as np
         >>> import lossbridge as lb
         >>> p = np.array([[0.05, 0.95, 0.0], [0.1, 0.8, 0.1]])
-        >>> lb.theano.categorical_crossentropy(p, np.array([[0.0, 1.0, 0.0], [0.0, 0.0, 1.0]])).round(7).tolist()
+        >>> lb.theano.categorical_crossentropy(p, np.array([1, 2])).round(7).tolist()
         [0.0512933, 2.3025851]
+        >>> # one-hot targets: 0 * log(0) is NaN where a probability is 0, as in Theano
+        >>> lb.theano.categorical_crossentropy(p, np.array([[0.0, 1.0, 0.0], [0.0, 0.0, 1.0]])).round(7).tolist()
+        [nan, 2.3025851]
     """
     ns = get_namespace({"coding_dist": coding_dist, "true_dist": true_dist})
     xp = ns.xp
