@@ -46,6 +46,7 @@ class Entry:
     roles: tuple[str, ...]
     summary: str = ""
     defaults: dict[str, Any] = field(default_factory=dict)
+    module: str = ""  # where the object lives, when not lossbridge.<dialect> (torch.functional)
 
     @property
     def id(self) -> str:
@@ -56,7 +57,7 @@ class Entry:
         import lossbridge
 
         module: Any = lossbridge
-        for part in self.dialect.split("."):
+        for part in (self.module or self.dialect).split("."):
             module = getattr(module, part)
         return getattr(module, self.name)
 
@@ -84,9 +85,11 @@ class Entry:
 _CATALOG: dict[str, Entry] = {}
 
 
-def register(dialect: str, name: str, roles: tuple[str, ...], summary: str = "", **defaults: Any) -> None:
-    """Register ``lossbridge.<dialect>.<name>`` with the roles of its inputs."""
-    entry = Entry(dialect, name, tuple(roles), summary, defaults)
+def register(
+    dialect: str, name: str, roles: tuple[str, ...], summary: str = "", module: str = "", **defaults: Any
+) -> None:
+    """Register ``lossbridge.<module or dialect>.<name>`` as ``dialect:name`` with its input roles."""
+    entry = Entry(dialect, name, tuple(roles), summary, defaults, module)
     _CATALOG[entry.id] = entry
 
 
@@ -94,17 +97,26 @@ def all_entries(dialect: str | None = None) -> list[Entry]:
     return [e for e in _CATALOG.values() if dialect is None or e.dialect == dialect]
 
 
+_INFIXES = ("nn.functional.", "functional.", "nn.", "losses.")
+
+
 def _normalise(text: str) -> str:
-    return text.replace(".functional.", ".").replace("lossbridge.", "").replace(".", ":", 1)
+    """``"lossbridge.torch.nn.functional.cross_entropy"`` -> ``"torch:cross_entropy"``."""
+    text = text.strip().removeprefix("lossbridge.")
+    if text.startswith("F."):
+        text = "torch." + text[2:]
+    for infix in _INFIXES:
+        text = text.replace("." + infix, ".").replace(":" + infix, ":")
+    if ":" not in text and "." in text:
+        dialect, _, name = text.rpartition(".")
+        text = f"{dialect}:{name}"
+    return text
 
 
 def lookup(name: str) -> Entry:
-    """The entry for ``"keras:CategoricalCrossentropy"``, ``"torch.cross_entropy"``,
-    ``"torch.nn.CrossEntropyLoss"`` or an unambiguous bare name."""
-    key = _normalise(name.strip())
-    key = key.replace("torch:nn:", "torch:").replace("torch:nn.", "torch:")
-    key = key.replace("keras:losses:", "keras:").replace("keras:losses.", "keras:")
-    key = key.replace("optax:losses:", "optax:").replace("optax:losses.", "optax:")
+    """The entry for ``"keras:CategoricalCrossentropy"``, ``"torch.nn.functional.cross_entropy"``,
+    ``"torch.nn.CrossEntropyLoss"``, ``"F.cross_entropy"`` or an unambiguous bare name."""
+    key = _normalise(name)
     if key in _CATALOG:
         return _CATALOG[key]
     if ":" not in key:

@@ -41,7 +41,7 @@ for _name, _roles, _summary in [
     ("mse_loss", ("values", "targets"), "functional MSELoss"),
     ("l1_loss", ("values", "targets"), "functional L1Loss"),
 ]:
-    _catalog.register("torch" if _name[0].isupper() else "torch.functional", _name, _roles, _summary)
+    _catalog.register("torch", _name, _roles, _summary, module="torch" if _name[0].isupper() else "torch.functional")
 
 __all__ = [
     "BCELoss",
