@@ -17,6 +17,19 @@ Roles of the built-in sample (N = 2 samples, C = 3 classes):
 ``labels``         integer class indices (N,)
 ``values``         real-valued predictions (N, C) for regression
 ``targets``        real-valued targets (N, C) for regression
+``variances``      positive variances (N, C) (Gaussian NLL)
+``signs``          +-1 labels (N, C) (soft margin, hinge embedding)
+``multilabels``    class indices (N, C), each row ended by -1 (multilabel margin)
+``scores1/2``      two real scores per sample (N,) to rank (margin ranking)
+``pair_signs``     one +-1 label per pair (N,) (margin ranking, cosine embedding)
+``embeddings1/2``  pairs of embeddings (N, C) (cosine embedding)
+``anchors``,       triplets of embeddings (N, C) (triplet losses)
+``positives``,
+``negatives``
+``ctc_*``          CTC: ``ctc_log_probs`` (T=4, N, C), ``ctc_targets`` (N, S) padded,
+                   ``ctc_input_lengths`` and ``ctc_target_lengths`` (N,)
+``features``       inputs (N, F=4) of a linear layer (linear cross-entropy)
+``linear_weight``  the linear layer's weight (C, F)
 =================  ==========================================================
 
 A role followed by ``|logits`` (``"probs|logits"``) switches to logits when the

@@ -33,6 +33,36 @@ def sample() -> dict[str, np.ndarray]:
         "labels": LABELS.copy(),
         "values": Y_PRED.copy(),
         "targets": onehot.copy(),
+        **_special_roles(onehot),
+    }
+
+
+def _special_roles(onehot: np.ndarray) -> dict[str, np.ndarray]:
+    """Roles of losses that take more than predictions and targets (see ``_catalog``)."""
+    n, c = Y_PRED.shape
+    multilabels = np.full((n, c), -1)
+    multilabels[:, 0] = LABELS
+    # CTC: T = 4 steps of distributions over the C classes (class 0 is the blank),
+    # padded targets [[1, 2], [2, pad]] of lengths [2, 1], input lengths [4, 3].
+    steps = np.stack([np.roll(0.9 * Y_PRED + 0.1 / c, t, axis=1) for t in range(4)])
+    return {
+        "variances": Y_PRED + 0.5,
+        "signs": 2.0 * onehot - 1.0,
+        "multilabels": multilabels,
+        "scores1": Y_PRED[:, 1].copy(),
+        "scores2": Y_PRED[:, 0].copy(),
+        "pair_signs": np.array([1.0, -1.0]),
+        "embeddings1": Y_PRED.copy(),
+        "embeddings2": onehot.copy(),
+        "anchors": Y_PRED.copy(),
+        "positives": onehot.copy(),
+        "negatives": np.roll(onehot, 1, axis=1),
+        "ctc_log_probs": np.log(steps / steps.sum(axis=2, keepdims=True)),
+        "ctc_targets": np.array([[1, 2], [2, 0]]),
+        "ctc_input_lengths": np.array([4, 3]),
+        "ctc_target_lengths": np.array([2, 1]),
+        "features": np.array([[1.0, 0.0, 0.5, -1.0], [0.0, 1.0, -0.5, 2.0]]),
+        "linear_weight": np.array([[0.5, -1.0, 0.0, 0.25], [1.0, 0.5, -0.5, 0.0], [0.0, 0.0, 1.0, -0.5]]),
     }
 
 
