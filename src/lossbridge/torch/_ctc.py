@@ -203,7 +203,7 @@ def ctc_loss(
     tuples of ints) of ``N`` lengths, each ``input_length <= T``.  Labels must
     lie in ``[0, C)`` and should differ from ``blank`` (torch does not check
     either; lossbridge refuses labels out of range, which torch reads out of
-    bounds).
+    bounds, and follows torch's value and gradient for labels equal to ``blank``).
 
     With the extended sequence ``l' = (blank, l1, blank, ..., lS, blank)`` and
     ``alpha_t(s)`` the log-probability of the prefixes ending in ``l'_s`` at time
@@ -369,6 +369,17 @@ def _ctc_generic(
         beta = xp.where(alive[t], new, end)
         betas[t] = beta
     ab = xp.stack(alphas, axis=0) + xp.stack(betas, axis=0)  # (T, N, S)
+    # torch *assigns* (does not log-add) the last step's two terms: when the last label
+    # is the blank (invalid targets, not checked by torch) the s = 2 S_n term is dropped.
+    last_label = xp.squeeze(ops.take_along_axis(ext, xp.where(two_tl > 0, two_tl - 1, two_tl), axis=1), axis=1)
+    drop = (tl > 0) & (last_label == blank)  # (N,)
+    t_idx = xp.reshape(_arange(ns, T, il), (T, 1, 1))
+    dropped = (
+        (t_idx == xp.reshape(il - 1, (1, N, 1)))
+        & (xp.reshape(s_idx, (1, 1, S)) == xp.expand_dims(two_tl, 0))
+        & xp.reshape(drop, (1, N, 1))
+    )
+    ab = xp.where(dropped, xp.full_like(ab, neg_inf), ab)
     hot = ops.one_hot(ext, C, dtype=xp.bool)  # (N, S, C)
     collected = xp.where(xp.expand_dims(hot, 0), xp.expand_dims(ab, 3), xp.full_like(xp.expand_dims(ab, 3), neg_inf))
     mc = xp.max(collected, axis=2)

@@ -34,8 +34,10 @@ def _vector_norm(ns: Namespace, d: Any, p: float, keepdims: bool) -> Any:
         return xp.max(a, axis=-1, keepdims=keepdims)
     if p == -math.inf:
         return xp.min(a, axis=-1, keepdims=keepdims)
-    if p == 0:
-        return ops.stop_gradient(xp.sum(xp.astype(a != 0, d.dtype), axis=-1, keepdims=keepdims))
+    if p == 0:  # a count: gradient 0 (but still a function of d, as in torch)
+        count = ops.stop_gradient(xp.sum(xp.astype(a != 0, d.dtype), axis=-1, keepdims=keepdims))
+        finite = xp.where(xp.isfinite(d), d, xp.zeros_like(d))
+        return count + 0.0 * xp.sum(finite, axis=-1, keepdims=keepdims)
     if p == 1:
         return xp.sum(a, axis=-1, keepdims=keepdims)
     if p == 2:

@@ -488,6 +488,10 @@ def hinge_embedding_loss(
     return _reduce(ns, margin_part + self_part, reduction)
 
 
+# torch's EPSILON of cosine_embedding_loss is the C++ float 1e-12: 9.99999996e-13 as a double.
+_COSINE_EPS = 9.999999960041972e-13
+
+
 def cosine_embedding_loss(
     input1: Any,
     input2: Any,
@@ -507,7 +511,7 @@ def cosine_embedding_loss(
               max(0, cos - margin)   if y == -1
               0                      for any other label
 
-    The 1e-12 inside each squared norm keeps a zero vector finite (``cos = 0``),
+    (The 1e-12 is a C++ float: 9.99999996e-13.)  It keeps a zero vector finite (``cos = 0``),
     but its gradient is then huge (about 1/1e-6).  Defaults ``margin=0``,
     ``reduction="mean"`` (over samples).
 
@@ -553,8 +557,8 @@ def cosine_embedding_loss(
         )
     axis = tdim
     prod_sum = xp.sum(input1 * input2, axis=axis)
-    mag1 = xp.sum(input1 * input1, axis=axis) + 1e-12
-    mag2 = xp.sum(input2 * input2, axis=axis) + 1e-12
+    mag1 = xp.sum(input1 * input1, axis=axis) + _COSINE_EPS
+    mag2 = xp.sum(input2 * input2, axis=axis) + _COSINE_EPS
     cos = prod_sum / xp.sqrt(mag1 * mag2)
     zeros = xp.zeros_like(cos)
     pos = xp.where(target == 1, 1 - cos, zeros)
