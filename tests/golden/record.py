@@ -21,7 +21,8 @@ from harness.oracle import KerasOracle, OptaxOracle, OracleError, TorchOracle  #
 
 MODULES = {
     "keras": ["keras_dialect.test_keras_conformance"],
-    "torch": ["torch_dialect.test_torch_conformance"],
+    "torch": ["torch_dialect.test_torch_conformance", "torch_dialect.test_torch_catalog_conformance",
+              "torch_dialect.test_torch_ctc"],
     "optax": ["optax_dialect.test_optax_conformance"],
 }
 

@@ -516,7 +516,7 @@ EDGE_CASES = {
     "multi margin 1-D input, (1,) target, none": _f("multi_margin_loss", [X[0], np.array([2])], (0,), reduction="none"),
     "multi margin 0-d input": _f("multi_margin_loss", [np.array(1.5), np.array(0)], (0,), reduction="none"),
     "multi margin weighted mean is not / sum(w)": _f("multi_margin_loss", [X, T], (0,), weight=np.array([1.0, 2.0, 3.0]), p=2),
-    "multi margin empty batch, sum": _f("multi_margin_loss", [np.zeros((0, 3)), np.zeros((0,), dtype=np.int64)], (0,), reduction="sum"),
+    "multi margin empty batch, none": _f("multi_margin_loss", [np.zeros((0, 3)), np.zeros((0,), dtype=np.int64)], (0,), reduction="none"),
     "multilabel margin reference (list ends at -1)": _f("multilabel_margin_loss", [np.array([[0.1, 0.2, 0.4, 0.8]]), np.array([[3, 0, -1, 1]])], (0,)),
     "multilabel margin duplicate label counts twice": _f("multilabel_margin_loss", [np.array([[0.1, 0.2, 0.4, 0.8]]), np.array([[3, 3, -1, 1]])], (0,)),
     "multilabel margin all and none listed": _f("multilabel_margin_loss", [np.array([[0.1, 0.2, 0.4], [0.3, 0.1, 0.0]]), np.array([[2, 0, 1], [-1, 0, 2]])], (0,), reduction="none"),
@@ -671,6 +671,22 @@ def _random_golden() -> dict:
         cases[f"triplet with distance random {i}"] = _f("triplet_margin_with_distance_loss", [x, y, r.normal(size=(4, 3))], (0, 1, 2), swap=bool(i))
         cases[f"linear ce random {i}"] = _f("linear_cross_entropy", [x, r.normal(size=(5, 3)), r.integers(0, 5, 4)], (0, 1), label_smoothing=0.1 * i, weight=r.uniform(0.5, 2, 5))
     return cases
+
+
+@pytest.mark.parametrize("name", ["multi_margin_loss", "multilabel_margin_loss"])
+def test_empty_batch_is_nan_and_zero_where_torch_returns_uninitialised_memory(name, torch_backends):
+    """A divergence on purpose: torch's kernels skip writing the output of an empty batch."""
+    import lossbridge as lb
+    from harness.oracle import run_lossbridge
+
+    target = np.zeros((0,) if name == "multi_margin_loss" else (0, 3), dtype=np.int64)
+    for backend in torch_backends:
+        for reduction, expected in (("mean", math.nan), ("sum", 0.0)):
+            spec = Spec("torch", name, kwargs={"reduction": reduction})
+            value, _ = run_lossbridge(spec, [np.zeros((0, 3)), target], backend, "float32")
+            np.testing.assert_equal(float(value), expected)
+        out = getattr(lb.torch.functional, name)(np.zeros((0, 3)), target, reduction="none")
+        assert out.shape == (0,)
 
 
 GOLDEN_CASES = {

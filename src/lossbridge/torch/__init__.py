@@ -100,7 +100,7 @@ _ENTRIES: list[tuple[str, str | None, tuple[str, ...], str, dict]] = [
      "CTC: -log sum over alignments; 'mean' divides by target lengths; logits gradient", {}),
     ("LinearCrossEntropyLoss", None, ("features", "labels"),
      "a linear layer (randomly initialised here) then cross-entropy",
-     {"in_features": 4, "num_classes": 3}),
+     {"in_features": 4, "num_classes": 3, "dtype": "float64"}),
     (None, "linear_cross_entropy", ("features", "linear_weight", "labels"),
      "cross_entropy(input @ W.T + b, target) (torch 2.13)", {}),
     ("NLLLoss2d", None, ("log_probs", "labels"), "deprecated alias of NLLLoss (FutureWarning)", {}),

@@ -128,7 +128,7 @@ def multilabel_soft_margin_loss(
         >>> import lossbridge as lb
         >>> x, y = np.array([[2.0, -1.0, 0.0]]), np.array([[1.0, 0.0, 1.0]])
         >>> round(float(lb.torch.functional.multilabel_soft_margin_loss(x, y)), 6)
-        0.37929
+        0.377779
 
     See also: :class:`lossbridge.torch.MultiLabelSoftMarginLoss`,
     :func:`binary_cross_entropy_with_logits`.
@@ -234,9 +234,9 @@ def multi_margin_loss(
     :func:`cross_entropy`).  A term counts only where ``z > 0`` (no gradient at
     ``z == 0``).  Defaults ``p=1``, ``margin=1.0``.  A target outside ``[0, C)``
     raises ``RuntimeError: target out of range`` (checked on concrete arrays;
-    under ``jax.jit`` that sample's loss is NaN).  torch returns an
-    uninitialised number for the ``"mean"`` of an empty batch; lossbridge
-    returns NaN.
+    under ``jax.jit`` that sample's loss is NaN).  For an empty batch torch
+    returns uninitialised memory as the ``"mean"`` and the ``"sum"``;
+    lossbridge returns NaN and 0 (on torch tensors too).
 
     Example:
         >>> import numpy as np
@@ -285,7 +285,7 @@ def multi_margin_loss(
             weight = xp.astype(weight, input.dtype)
     check_floating_input(ns, input, "multi_margin_loss_cpu_kernel")
     _range_error(ns, target, 0, dim, "target out of range", "multi_margin_loss")
-    if native(ns):
+    if native(ns) and nframe > 0:  # torch's kernel returns uninitialised memory when empty
         import torch
 
         return torch.nn.functional.multi_margin_loss(
@@ -329,9 +329,9 @@ def multilabel_margin_loss(
     A term counts only where it is positive.  ``'none'`` gives ``(N,)`` (a 0-d
     value for a 1-D input); ``"mean"`` (default) is the mean over samples.  A
     label outside ``[-1, C)`` raises ``RuntimeError: argument #2 'target' is out
-    of range`` (concrete arrays; NaN under ``jax.jit``).  torch returns an
-    uninitialised number for the ``"mean"`` of an empty batch; lossbridge
-    returns NaN.
+    of range`` (concrete arrays; NaN under ``jax.jit``).  For an empty batch
+    torch returns uninitialised memory as the ``"mean"`` and the ``"sum"``;
+    lossbridge returns NaN and 0 (on torch tensors too).
 
     Example:
         >>> import numpy as np
@@ -363,7 +363,7 @@ def multilabel_margin_loss(
     check_floating_input(ns, input, "multilabel_margin_loss_forward_out_frame")
     _range_error(ns, target, -1, dim, "argument #2 'target' is out of range",
                  "multilabel_margin_loss")
-    if native(ns):
+    if native(ns) and nframe > 0:  # torch's kernel returns uninitialised memory when empty
         import torch
 
         return torch.nn.functional.multilabel_margin_loss(input, target, reduction=reduction)

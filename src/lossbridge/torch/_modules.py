@@ -348,7 +348,7 @@ class KLDivLoss(_Loss):
         >>> logq = np.log(np.array([[0.25, 0.75], [0.5, 0.5]]))
         >>> p = np.array([[0.5, 0.5], [0.9, 0.1]])
         >>> round(float(lb.torch.KLDivLoss(reduction="batchmean")(logq, p)), 6)
-        0.25294
+        0.255953
     """
 
     __constants__ = ["reduction"]
@@ -442,7 +442,7 @@ class MultiLabelSoftMarginLoss(_WeightedLoss):
         >>> import numpy as np
         >>> import lossbridge as lb
         >>> round(float(lb.torch.MultiLabelSoftMarginLoss()(np.array([[2.0, -1.0, 0.0]]), np.array([[1.0, 0.0, 1.0]]))), 6)
-        0.37929
+        0.377779
     """
 
     __constants__ = ["reduction"]
@@ -670,7 +670,7 @@ class CTCLoss(_Loss):
         >>> import lossbridge as lb
         >>> lp = np.log(np.full((3, 1, 2), 0.5))
         >>> round(float(lb.torch.CTCLoss()(lp, np.array([[1]]), np.array([3]), np.array([1]))), 6)
-        0.980829
+        0.287682
     """
 
     __constants__ = ["blank", "reduction"]
@@ -738,7 +738,7 @@ class LinearCrossEntropyLoss(_WeightedLoss):
         >>> loss = lb.torch.LinearCrossEntropyLoss(2, 3)
         >>> loss.linear.weight = np.array([[1.0, 2.0], [2.0, -1.0], [0.5, 0.0]])
         >>> round(float(loss(np.array([[1.0, 0.0], [0.0, 1.0]]), np.array([1, 0]))), 6)
-        0.578799
+        0.317107
     """
 
     __constants__ = ["num_classes", "out_features", "reduction", "ignore_index", "label_smoothing"]
