@@ -19,6 +19,7 @@ with respect to ``log_probs`` (which is wrong for both, as torch documents).
 
 from __future__ import annotations
 
+import functools
 import math
 from typing import Any
 
@@ -270,8 +271,11 @@ def ctc_loss(
             log_probs, targets, input_lengths, target_lengths, blank=blank, reduction=reduction,
             zero_infinity=zero_infinity,
         )
-    with quiet(ns):
-        nll, grad = _ctc_generic(ns, lp, targets, il, tl, blank)
+    if ns.kind == "jax":  # one compiled program instead of hundreds of eager ops
+        nll, grad = _jax_ctc(blank)(ops.stop_gradient(lp), targets, il, tl)
+    else:
+        with quiet(ns):
+            nll, grad = _ctc_generic(ns, lp, targets, il, tl, blank)
     inf = nll == math.inf
     if zero_infinity:
         nll = xp.where(inf, xp.zeros_like(nll), nll)
@@ -293,6 +297,38 @@ def ctc_loss(
     if unbatched and reduction == "none":
         out = xp.reshape(out, ())
     return out
+
+
+def _scan(
+    ns: Namespace, step: Any, init: Any, xs: tuple[Any, ...], reverse: bool = False
+) -> tuple[Any, Any]:
+    """``carry = step(carry, x[t])`` over the leading (time) axis of ``xs``: the final
+    carry and every step's carry stacked.  A Python loop over the static ``T``; on JAX
+    the same step runs in ``jax.lax.scan`` (compiled once, not unrolled)."""
+    if ns.kind == "jax":
+        import jax
+
+        def body(carry: Any, x: Any) -> tuple[Any, Any]:
+            new = step(carry, x)
+            return new, new
+
+        return jax.lax.scan(body, init, xs, reverse=reverse)
+    steps = xs[0].shape[0]
+    out: list[Any] = [None] * steps
+    carry = init
+    for t in reversed(range(steps)) if reverse else range(steps):
+        carry = step(carry, tuple(x[t] for x in xs))
+        out[t] = carry
+    return carry, ns.xp.stack(out, axis=0)
+
+
+@functools.lru_cache(maxsize=None)
+def _jax_ctc(blank: int) -> Any:
+    """``_ctc_generic`` on JAX arrays, jitted (shapes are static, so is the loop over T)."""
+    import jax
+
+    ns = get_namespace({"x": jax.numpy.zeros(())})
+    return jax.jit(lambda lp, targets, il, tl: _ctc_generic(ns, lp, targets, il, tl, blank))
 
 
 def _ctc_generic(
@@ -333,16 +369,17 @@ def _ctc_generic(
     lp_ext = ops.take_along_axis(lps, xp.broadcast_to(xp.expand_dims(ext, 0), (T, N, S)), axis=2)
     ninf = xp.full_like(lp_ext[0], neg_inf)
     start = xp.where(xp.expand_dims(s_idx, 0) == 0, xp.zeros_like(ninf), ninf)
-    alive = [xp.expand_dims(t < il, 1) for t in range(T)]
-    alphas = []
-    alpha = start
-    for t in range(T):
+    alive = xp.expand_dims(xp.expand_dims(_arange(ns, T, il), 1) < xp.expand_dims(il, 0), 2)
+
+    def forward_step(alpha: Any, step: tuple[Any, Any]) -> Any:
+        lp_t, alive_t = step
         new = _lse3(
             xp, alpha, _shift(xp, alpha, 1, neg_inf),
             xp.where(skip, _shift(xp, alpha, 2, neg_inf), ninf),
-        ) + lp_ext[t]
-        alpha = xp.where(alive[t], new, alpha)
-        alphas.append(alpha)
+        ) + lp_t
+        return xp.where(alive_t, new, alpha)
+
+    alpha, alphas = _scan(ns, forward_step, start, (lp_ext, alive))
     two_tl = xp.expand_dims(2 * tl, 1)
     l1 = xp.squeeze(ops.take_along_axis(alpha, two_tl, axis=1), axis=1)
     l2 = xp.squeeze(
@@ -359,16 +396,17 @@ def _ctc_generic(
     # backward (beta) recursion, torch's convention: beta_t(s) includes lp_ext[t](s)
     end = xp.where(xp.expand_dims(s_idx, 0) == two_tl, xp.zeros_like(ninf), ninf)
     skip_next = _shift(xp, skip, -2, False)
-    betas: list[Any] = [None] * T
-    beta = end
-    for t in reversed(range(T)):
+
+    def backward_step(beta: Any, step: tuple[Any, Any]) -> Any:
+        lp_t, alive_t = step
         new = _lse3(
             xp, beta, _shift(xp, beta, -1, neg_inf),
             xp.where(skip_next, _shift(xp, beta, -2, neg_inf), ninf),
-        ) + lp_ext[t]
-        beta = xp.where(alive[t], new, end)
-        betas[t] = beta
-    ab = xp.stack(alphas, axis=0) + xp.stack(betas, axis=0)  # (T, N, S)
+        ) + lp_t
+        return xp.where(alive_t, new, end)
+
+    _, betas = _scan(ns, backward_step, end, (lp_ext, alive), reverse=True)
+    ab = alphas + betas  # (T, N, S)
     # torch *assigns* (does not log-add) the last step's two terms: when the last label
     # is the blank (invalid targets, not checked by torch) the s = 2 S_n term is dropped.
     last_label = xp.squeeze(ops.take_along_axis(ext, xp.where(two_tl > 0, two_tl - 1, two_tl), axis=1), axis=1)
@@ -387,6 +425,5 @@ def _ctc_generic(
     lcab = xp.log(xp.sum(xp.exp(collected - xp.expand_dims(mc, 2)), axis=2)) + mc  # (T, N, C)
     nll_b = xp.reshape(nll, (1, N, 1))
     grad = xp.exp(lps) - xp.exp(lcab + nll_b - lps)
-    t_alive = xp.stack(alive, axis=0)  # (T, N, 1)
-    grad = xp.where(t_alive, grad, xp.zeros_like(grad))
+    grad = xp.where(alive, grad, xp.zeros_like(grad))
     return nll, grad

@@ -193,9 +193,9 @@ def gaussian_nll_loss(
     # max(var, eps) in value, var in gradient (torch's clamp_ under no_grad); an
     # infinite var passes no gradient (the torch value there is 0 as well).
     clamped = ops.stop_gradient(xp.clip(var, eps, None))
-    delta = var - ops.stop_gradient(var)
-    v = clamped + xp.where(var == math.inf, xp.zeros_like(delta), delta)
-    with quiet(ns):
+    with quiet(ns):  # inf - inf and log(inf): torch's values
+        delta = var - ops.stop_gradient(var)
+        v = clamped + xp.where(var == math.inf, xp.zeros_like(delta), delta)
         loss = 0.5 * (xp.log(v) + (input - target) ** 2 / v)
     if full:
         loss = loss + 0.5 * math.log(2 * math.pi)
@@ -275,7 +275,8 @@ def kl_div(
 
         out = torch.kl_div(input, target, {"none": 0, "mean": 1, "sum": 2}[base], log_target=log_target)
     elif log_target:
-        out = _reduce(ns, xp.exp(target) * (target - input), base)
+        with quiet(ns):  # exp(-inf) * -inf = NaN, as torch
+            out = _reduce(ns, xp.exp(target) * (target - input), base)
     else:
         x, y = xp.broadcast_arrays(input, target)
         xs, ys = ops.stop_gradient(x), ops.stop_gradient(y)
