@@ -268,3 +268,39 @@ def test_generic_code_runs_under_jit_and_vmap(entry):
         first = inputs[0]
         batched = jax.vmap(lambda a: fn(a, *inputs[1:]))(jnp.stack([first, first]))
     np.testing.assert_allclose(np.asarray(batched[0]), np.asarray(eager), rtol=1e-6, atol=1e-6)
+
+
+# -------------------------------------------------- error messages: torch's first
+
+def _error_cases() -> dict:
+    import importlib
+
+    cases = {}
+    for module in ("torch_dialect.test_torch_catalog_conformance", "torch_dialect.test_torch_ctc"):
+        cases.update(importlib.import_module(module).ERROR_CASES)
+    return cases
+
+
+ERRORS = _error_cases()
+# torch's own text there is an artifact of its implementation (an overload list of
+# torch.any for an int variance); lossbridge keeps its first clause.
+_FIRST_CLAUSE_ONLY = {"gaussian int var": "any() received an invalid combination of arguments - got (bool)"}
+
+
+@pytest.mark.parametrize("name", list(ERRORS))
+def test_error_messages_start_with_torchs(name, torch_oracle):
+    from harness.oracle import OracleError, run_lossbridge
+
+    spec, args = ERRORS[name]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        with pytest.raises(OracleError) as theirs:
+            torch_oracle.run(spec, args, "float64")
+        for backend in ("numpy", "torch"):
+            with pytest.raises(lb.LossBridgeError) as ours:
+                run_lossbridge(spec, args, backend, "float64")
+            expected = _FIRST_CLAUSE_ONLY.get(name, theirs.value.message)
+            if backend == "numpy":  # torch prints torch.Size([3]); other arrays print [3]
+                expected = expected.replace("torch.Size(", "").replace("])", "]")
+            assert str(ours.value).startswith(expected), (str(ours.value), expected)
+            assert len(str(ours.value)) > len(expected)  # then the shapes seen and the fix

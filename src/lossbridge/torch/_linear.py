@@ -115,7 +115,7 @@ def linear_cross_entropy(
         raise LossBridgeRuntimeError(
             f"K-dimensional loss defined by linear_weight shape {tuple(linear_weight.shape)} "
             f"requires batched input, (N, {in_features}), got unbatched input with shape "
-            f"{tuple(input.shape)}"
+            f"{tuple(input.shape)}. Add a batch dimension: input[None]."
         )
     logits_shape = (*batch, num_classes, *out_features)
     if tuple(target.shape) == logits_shape and ignore_index is not None:

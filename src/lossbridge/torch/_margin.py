@@ -82,8 +82,9 @@ def soft_margin_loss(
     target = convert(ns, target, like=input)
     if not is_floating(ns, input):
         raise LossBridgeRuntimeError(
-            f"result type Float can't be cast to the desired output type "
-            f"{torch_dtype_name(input)}. `input` is a {describe(input)}: scores must be floating, "
+            f"result type {torch_dtype_name(target) if is_floating(ns, target) else 'Float'} can't "
+            f"be cast to the desired output type {torch_dtype_name(input)}. `input` is a "
+            f"{describe(input)}: scores must be floating, "
             "convert them with .float()."
         )
     shape = broadcast_shape("soft_margin_loss", [("input", input), ("target", target)])
@@ -475,7 +476,7 @@ def hinge_embedding_loss(
     xp = ns.xp
     input = convert(ns, input)
     target = convert(ns, target, like=input)
-    broadcast_shape("hinge_embedding_loss", [("input", input), ("target", target)])
+    broadcast_shape("hinge_embedding_loss", [("target", target), ("input", input)])  # torch's order
     if native(ns):
         import torch
 
@@ -547,7 +548,7 @@ def cosine_embedding_loss(
         )
     shape = broadcast_shape("cosine_embedding_loss", [("input1", input1), ("input2", input2)])
     broadcast_shape(
-        "cosine_embedding_loss", [("cos", shape[:tdim]), ("target", target)]
+        "cosine_embedding_loss", [("target", target), ("cos", shape[:tdim])]
     )
     if native(ns):
         import torch

@@ -258,6 +258,8 @@ class NLLLoss2d(NLLLoss):
     Constructing one emits torch's ``FutureWarning`` (a
     :class:`lossbridge.LossBridgeFutureWarning`).
 
+    See also: :class:`NLLLoss`, :func:`lossbridge.torch.functional.nll_loss`.
+
     Example:
         >>> import warnings
         >>> import lossbridge as lb
@@ -286,6 +288,8 @@ class PoissonNLLLoss(_Loss):
     Args (torch's order): ``log_input=True``, ``full=False``, ``size_average``,
     ``eps=1e-8``, ``reduce``, ``reduction="mean"``.  ``forward(log_input, target)``:
     the first argument is named ``log_input`` as in torch.
+
+    See also: :func:`lossbridge.torch.functional.poisson_nll_loss`, :class:`GaussianNLLLoss`.
 
     Example:
         >>> import numpy as np
@@ -316,6 +320,8 @@ class GaussianNLLLoss(_Loss):
     Keyword-only options ``full=False``, ``eps=1e-6``, ``reduction="mean"``;
     ``forward(input, target, var)``.
 
+    See also: :func:`lossbridge.torch.functional.gaussian_nll_loss`, :class:`PoissonNLLLoss`.
+
     Example:
         >>> import numpy as np
         >>> import lossbridge as lb
@@ -342,6 +348,8 @@ class KLDivLoss(_Loss):
     Args: ``size_average``, ``reduce``, ``reduction="mean"`` (warns on every call:
     use ``"batchmean"`` for the KL divergence), ``log_target=False``.
 
+    See also: :func:`lossbridge.torch.functional.kl_div`, ``lossbridge.optax.kl_divergence``.
+
     Example:
         >>> import numpy as np
         >>> import lossbridge as lb
@@ -367,6 +375,8 @@ class HuberLoss(_Loss):
 
     Note the order: ``reduction`` comes first; there are no legacy arguments.
     ``delta`` must be a float or an int (a ``TypeError`` otherwise, as torch).
+
+    See also: :func:`lossbridge.torch.functional.huber_loss`, :class:`SmoothL1Loss`.
 
     Example:
         >>> import numpy as np
@@ -395,6 +405,8 @@ class SmoothL1Loss(_Loss):
 
     Args: ``size_average``, ``reduce``, ``reduction="mean"``, ``beta=1.0``.
 
+    See also: :func:`lossbridge.torch.functional.smooth_l1_loss`, :class:`HuberLoss`, :class:`L1Loss`.
+
     Example:
         >>> import numpy as np
         >>> import lossbridge as lb
@@ -415,6 +427,8 @@ class SmoothL1Loss(_Loss):
 
 class SoftMarginLoss(_Loss):
     """torch's ``SoftMarginLoss``: ``log(1 + exp(-y x))``, :func:`~lossbridge.torch.functional.soft_margin_loss`.
+
+    See also: :func:`lossbridge.torch.functional.soft_margin_loss`, :class:`BCEWithLogitsLoss`.
 
     Example:
         >>> import numpy as np
@@ -437,6 +451,8 @@ class MultiLabelSoftMarginLoss(_WeightedLoss):
     """torch's ``MultiLabelSoftMarginLoss``, :func:`~lossbridge.torch.functional.multilabel_soft_margin_loss`.
 
     Args: ``weight=None`` (per class), ``size_average``, ``reduce``, ``reduction="mean"``.
+
+    See also: :func:`lossbridge.torch.functional.multilabel_soft_margin_loss`, :class:`BCEWithLogitsLoss`.
 
     Example:
         >>> import numpy as np
@@ -462,6 +478,8 @@ class MultiMarginLoss(_WeightedLoss):
     Args (torch's order): ``p=1`` (1 or 2), ``margin=1.0``, ``weight=None`` (1-D,
     per class), ``size_average``, ``reduce``, ``reduction="mean"``; ``p`` and the
     weight's rank are checked here (``ValueError``), as torch does.
+
+    See also: :func:`lossbridge.torch.functional.multi_margin_loss`, :class:`MultiLabelMarginLoss`.
 
     Example:
         >>> import numpy as np
@@ -494,6 +512,8 @@ class MultiMarginLoss(_WeightedLoss):
 class MultiLabelMarginLoss(_Loss):
     """torch's ``MultiLabelMarginLoss``, :func:`~lossbridge.torch.functional.multilabel_margin_loss`.
 
+    See also: :func:`lossbridge.torch.functional.multilabel_margin_loss`, :class:`MultiLabelSoftMarginLoss`.
+
     Example:
         >>> import numpy as np
         >>> import lossbridge as lb
@@ -517,6 +537,8 @@ class MarginRankingLoss(_Loss):
 
     ``forward(input1, input2, target)``.
 
+    See also: :func:`lossbridge.torch.functional.margin_ranking_loss`, :class:`HingeEmbeddingLoss`.
+
     Example:
         >>> import numpy as np
         >>> import lossbridge as lb
@@ -538,6 +560,8 @@ class MarginRankingLoss(_Loss):
 
 class HingeEmbeddingLoss(_Loss):
     """torch's ``HingeEmbeddingLoss(margin=1.0, ...)``, :func:`~lossbridge.torch.functional.hinge_embedding_loss`.
+
+    See also: :func:`lossbridge.torch.functional.hinge_embedding_loss`, :class:`CosineEmbeddingLoss`.
 
     Example:
         >>> import numpy as np
@@ -561,6 +585,8 @@ class CosineEmbeddingLoss(_Loss):
     """torch's ``CosineEmbeddingLoss(margin=0.0, ...)``, :func:`~lossbridge.torch.functional.cosine_embedding_loss`.
 
     ``forward(input1, input2, target)``.
+
+    See also: :func:`lossbridge.torch.functional.cosine_embedding_loss`, :class:`HingeEmbeddingLoss`.
 
     Example:
         >>> import numpy as np
@@ -588,6 +614,8 @@ class TripletMarginLoss(_Loss):
     Args (torch's order): ``margin=1.0`` (must be > 0, checked here), ``p=2.0``,
     ``eps=1e-6``, ``swap=False``, ``size_average``, ``reduce``, ``reduction="mean"``.
     ``forward(anchor, positive, negative)``.
+
+    See also: :func:`lossbridge.torch.functional.triplet_margin_loss`, :class:`TripletMarginWithDistanceLoss`.
 
     Example:
         >>> import numpy as np
@@ -624,6 +652,8 @@ class TripletMarginWithDistanceLoss(_Loss):
     :func:`~lossbridge.torch.functional.pairwise_distance`, stored in the
     attribute, where torch stores a ``PairwiseDistance()``), ``margin=1.0`` (must
     be > 0, checked here), ``swap=False``, ``reduction="mean"``.
+
+    See also: :func:`lossbridge.torch.functional.triplet_margin_with_distance_loss`, :class:`TripletMarginLoss`.
 
     Example:
         >>> import numpy as np
@@ -664,6 +694,8 @@ class CTCLoss(_Loss):
     function for the shapes, the ``"mean"`` (each loss divided by its target
     length, then averaged) and torch's gradient (with respect to the logits
     before a ``log_softmax``).
+
+    See also: :func:`lossbridge.torch.functional.ctc_loss`, ``lossbridge.optax.ctc_loss``.
 
     Example:
         >>> import numpy as np
@@ -732,6 +764,8 @@ class LinearCrossEntropyLoss(_WeightedLoss):
     A ``weight`` of another shape than ``(num_classes,)`` and a
     ``label_smoothing`` outside ``[0, 1]`` are refused here (``RuntimeError``).
 
+    See also: :func:`lossbridge.torch.functional.linear_cross_entropy`, :class:`CrossEntropyLoss`.
+
     Example:
         >>> import numpy as np
         >>> import lossbridge as lb
@@ -756,7 +790,8 @@ class LinearCrossEntropyLoss(_WeightedLoss):
             )
         if label_smoothing < 0 or label_smoothing > 1.0:
             raise LossBridgeRuntimeError(
-                f"expected label_smoothing to be in range [0, 1], got {label_smoothing}"
+                f"expected label_smoothing to be in range [0, 1], got {label_smoothing}. It is the "
+                "share of the uniform distribution mixed into the targets."
             )
         super().__init__(weight, None, None, reduction)
         self.num_classes = num_classes

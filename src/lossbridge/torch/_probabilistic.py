@@ -70,7 +70,7 @@ def poisson_nll_loss(
     xp = ns.xp
     input = convert(ns, input)
     target = convert(ns, target, like=input)
-    broadcast_shape("poisson_nll_loss", [("input", input), ("target", target)])
+    broadcast_shape("poisson_nll_loss", [("target", target), ("input", input)])  # torch's order
     if native(ns):
         import torch
 

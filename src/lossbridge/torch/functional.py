@@ -244,7 +244,8 @@ def _weighted_nll(
 def _label_smoothing(label_smoothing: float) -> float:
     if label_smoothing > 1.0:
         raise LossBridgeRuntimeError(
-            f"label_smoothing must be between 0.0 and 1.0. Got: {label_smoothing:g}"
+            f"label_smoothing must be between 0.0 and 1.0. Got: {label_smoothing:g}. It is the "
+            "share of the uniform distribution mixed into the targets: use a value in [0, 1]."
         )
     return max(float(label_smoothing), 0.0)  # torch treats a negative value as 0
 
