@@ -15,7 +15,7 @@ from .._checks import is_floating
 from .._errors import LossBridgeError, LossBridgeRuntimeError, LossBridgeTypeError
 from .._grad import custom_gradient
 from .._warnings import warn
-from ._common import broadcast_shape, convert, native, torch_dtype_name
+from ._common import broadcast_shape, convert, native
 from ._reduction import legacy_get_string, resolve_reduction
 from ._reduction import reduce as _reduce
 
