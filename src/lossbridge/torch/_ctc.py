@@ -2,10 +2,11 @@
 
 The generic code is the log-space forward (alpha) recursion over the extended
 label sequence ``blank, l1, blank, l2, ..., blank``, written once against the
-array namespace, vectorised over the batch and the label positions, looping in
-Python over the static number of time steps ``T`` (JAX unrolls it under
-``jax.jit``).  It never subtracts ``-inf`` from ``-inf``.  On torch tensors the
-function calls torch's own kernel.
+array namespace, vectorised over the batch and the label positions; one time step
+is one function, looped in Python over the static number of steps ``T`` (on JAX
+the same step runs in ``jax.lax.scan``, and the whole computation is one jitted
+program, compiled once per shape).  It never subtracts ``-inf`` from ``-inf``.
+On torch tensors the function calls torch's own kernel.
 
 Gradient: torch's backward is not the derivative of its value.  It returns
 ``(exp(log_probs) - posterior) * grad`` for ``t < input_length`` (0 after),
