@@ -136,26 +136,31 @@ def _check(
                     f"Expected input_lengths to have value at least 0, but got value {v}{_WHERE}."
                 )
     if tls is not None and is_concrete(targets) and (ns.kind != "torch" or check_level() != "off"):
-        _check_labels(ns, targets, tls, C)
+        _check_labels(ns, targets, tl, tls, C)
 
 
-def _check_labels(ns: Namespace, targets: Any, tls: list[int], C: int) -> None:
+def _check_labels(ns: Namespace, targets: Any, tl: Any, tls: list[int], C: int) -> None:
     """torch reads memory out of bounds for a label outside ``[0, C)``: refuse it here."""
     xp = ns.xp
-    rows = (
-        [(n, targets[sum(tls[:n]) : sum(tls[: n + 1])]) for n in range(len(tls))]
-        if targets.ndim == 1
-        else [(n, targets[n, : tls[n]]) for n in range(len(tls))]
+    bad = (targets < 0) | (targets >= C)
+    if targets.ndim == 2:  # padded: only each row's first target_lengths[n] labels are read
+        used = xp.expand_dims(_arange(ns, targets.shape[1], tl), 0) < xp.expand_dims(tl, 1)
+        bad = bad & used
+    if not bool(xp.any(bad)):
+        return
+    where = xp.nonzero(bad)
+    if targets.ndim == 2:
+        n, pos = int(where[0][0]), int(where[1][0])
+        value = targets[n, pos]
+    else:
+        k = int(where[0][0])
+        n = next(i for i in range(len(tls)) if sum(tls[: i + 1]) > k)
+        pos, value = k - sum(tls[:n]), targets[k]
+    raise LossBridgeIndexError(
+        f"ctc_loss: target label {int(value)} of sample {n} (position {pos}) is outside "
+        f"[0, {C}). torch does not check this and reads memory out of bounds; labels must "
+        f"be class indices in [0, {C - 1}], different from blank."
     )
-    for n, row in rows:
-        bad = (row < 0) | (row >= C)
-        if row.shape[0] and bool(xp.any(bad)):
-            pos = int(xp.argmax(xp.astype(bad, xp.int32)))
-            raise LossBridgeIndexError(
-                f"ctc_loss: target label {int(row[pos])} of sample {n} (position {pos}) is outside "
-                f"[0, {C}). torch does not check this and reads memory out of bounds; labels must "
-                f"be class indices in [0, {C - 1}], different from blank."
-            )
 
 
 def _lse3(xp: Any, a: Any, b: Any, c: Any) -> Any:
