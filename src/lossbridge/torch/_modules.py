@@ -781,12 +781,11 @@ class LinearCrossEntropyLoss(_WeightedLoss):
                  bias: bool = False, device: Any = None, dtype: Any = None,
                  reduction: str = "mean", weight: Any = None, ignore_index: int | None = None,
                  label_smoothing: float = 0.0, options: Any = None) -> None:
-        if weight is not None and tuple(np.shape(weight) if not hasattr(weight, "shape")
-                                         else weight.shape) != (num_classes,):
-            shape = tuple(weight.shape) if hasattr(weight, "shape") else np.shape(weight)
+        shape = None if weight is None else tuple(getattr(weight, "shape", np.shape(weight)))
+        if shape is not None and shape != (num_classes,):
             raise LossBridgeRuntimeError(
-                f"expected weight shape to be {(num_classes,)}, got {tuple(shape)}. Give one "
-                "weight per class."
+                f"expected weight shape to be {(num_classes,)}, got {shape}. Give one weight per "
+                "class."
             )
         if label_smoothing < 0 or label_smoothing > 1.0:
             raise LossBridgeRuntimeError(
