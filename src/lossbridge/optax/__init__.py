@@ -16,7 +16,9 @@ where no error can be raised).  Inputs that optax requires to be floating raise 
 ``TypeError`` (a :class:`~lossbridge.LossBridgeTypeError`) otherwise.
 
 Everything runs under ``jax.jit``, ``jax.vmap`` and ``jax.grad`` on JAX arrays,
-and under torch autograd on tensors.  The known limits: ``dice_loss`` checks
+and under torch autograd on tensors.  Called eagerly on JAX arrays, a loss runs
+compiled (``jax.jit`` of the same code, as optax is used), except the Dice losses
+(they read values on the host) and the losses ``make_fenchel_young_loss`` builds.  The known limits: ``dice_loss`` checks
 ``apply_softmax=False`` probabilities only where their values can be read (not
 under ``jax.jit``); ``multiclass_sparsemax_loss`` takes ``(batch, classes)``
 scores only; ``make_fenchel_young_loss`` needs a ``max_fun`` that runs on the
