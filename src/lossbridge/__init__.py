@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from . import keras, ops, optax, theano, torch
 from ._errors import (
+    LossBridgeDeprecationWarning,
     LossBridgeError,
     LossBridgeFutureWarning,
     LossBridgeIndexError,
@@ -30,6 +31,7 @@ from ._errors import (
 __version__ = "0.1.0"
 
 __all__ = [
+    "LossBridgeDeprecationWarning",
     "LossBridgeError",
     "LossBridgeFutureWarning",
     "LossBridgeIndexError",

@@ -32,6 +32,22 @@ Roles of the built-in sample (N = 2 samples, C = 3 classes):
 ``linear_weight``  the linear layer's weight (C, F)
 =================  ==========================================================
 
+Roles for optax's losses (``signs``, ``embeddings``, ``anchors``, ``positives``
+and ``negatives`` as in the torch and Keras catalogs):
+
+========================  ===================================================
+``signs``                 +-1 labels (N, C): 2 * onehot - 1
+``soft_targets``          smoothed targets 0.9 * onehot + 0.1 / C (N, C)
+``log_soft_targets``      their logarithm
+``embeddings``            unit-norm embeddings (N, C): y_pred / ||y_pred||
+``groups``                integer group ids (N,) forming positive pairs
+``anchors``, ...          triplets (N, C): y_pred, onehot, onehot rolled by one
+``seq_logits``            batch-major CTC logits (N, T=4, C), class 0 blank
+``seq_paddings``          (N, T): 1.0 on padded frames (input lengths 4, 3)
+``seq_labels``            (N, L=2) integer labels [[1, 2], [2, pad]]
+``seq_label_paddings``    (N, L): 1.0 on padded labels (right-padded)
+========================  ===================================================
+
 A role followed by ``|logits`` (``"probs|logits"``) switches to logits when the
 loss is configured with ``from_logits=True``.
 """

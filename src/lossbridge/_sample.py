@@ -34,6 +34,7 @@ def sample() -> dict[str, np.ndarray]:
         "values": Y_PRED.copy(),
         "targets": onehot.copy(),
         **_special_roles(onehot),
+        **_more_roles(onehot),
     }
 
 
@@ -63,6 +64,29 @@ def _special_roles(onehot: np.ndarray) -> dict[str, np.ndarray]:
         "ctc_target_lengths": np.array([2, 1]),
         "features": np.array([[1.0, 0.0, 0.5, -1.0], [0.0, 1.0, -0.5, 2.0]]),
         "linear_weight": np.array([[0.5, -1.0, 0.0, 0.25], [1.0, 0.5, -0.5, 0.0], [0.0, 0.0, 1.0, -0.5]]),
+    }
+
+
+def _more_roles(onehot: np.ndarray) -> dict[str, np.ndarray]:
+    """Roles for optax's margin, divergence, contrastive and sequence losses.
+
+    ``signs``, ``embeddings``, ``anchors``/``positives``/``negatives`` are defined as
+    in the torch and Keras catalogs; the ``seq_*`` CTC roles are the torch sample's
+    CTC (``ctc_log_probs`` of T = 4 steps, targets [[1, 2], [2, pad]], input lengths
+    [4, 3]) in optax's batch-major layout with paddings.
+    """
+    n, c = Y_PRED.shape
+    soft = 0.9 * onehot + 0.1 / c
+    steps = np.stack([np.roll(0.9 * Y_PRED + 0.1 / c, t, axis=1) for t in range(4)])
+    return {
+        "soft_targets": soft,
+        "log_soft_targets": np.log(soft),
+        "embeddings": Y_PRED / np.linalg.norm(Y_PRED, axis=1, keepdims=True),
+        "groups": np.zeros(n, dtype=LABELS.dtype),
+        "seq_logits": np.log(np.transpose(steps / steps.sum(axis=2, keepdims=True), (1, 0, 2))),
+        "seq_paddings": np.array([[0.0, 0.0, 0.0, 0.0], [0.0, 0.0, 0.0, 1.0]]),
+        "seq_labels": np.array([[1, 2], [2, 0]]),
+        "seq_label_paddings": np.array([[0.0, 0.0], [0.0, 1.0]]),
     }
 
 

@@ -195,6 +195,8 @@ def _compare_losses(names: Sequence[str], data_path: str | None, as_json: bool) 
         args = _sample.inputs(roles, data)
         # built inside _run: a constructor may warn (a deprecated alias) or refuse its arguments
         value, error = _run(lambda entry=entry, kwargs=kwargs, args=args: entry.build(kwargs)(*args))
+        if isinstance(value, tuple):  # (loss, auxiliary outputs...): the loss is shown
+            value = value[0]
         results.append({
             "loss": name, "id": entry.id, "inputs": list(roles),
             "returns": None if value is None else np.asarray(value, dtype=float).tolist(),
