@@ -8,6 +8,10 @@ Dialects mirror each framework one to one::
     lb.optax.softmax_cross_entropy(logits, labels)          # optax semantics
     lb.theano.categorical_crossentropy(coding_dist, true_dist)
 
+Diagnostics: ``lb.diagnose(loss, *args)`` lists the mistakes of a loss call
+(codes ``LB001``...), and ``lb.checks("off" | "cheap" | "full")`` sets how much the
+losses check on every call (see :mod:`lossbridge._diagnostics`).
+
 Every loss runs on NumPy arrays, torch tensors and JAX arrays and returns the
 kind of array it was given.  ``import lossbridge`` imports NumPy and
 array-api-compat only; a framework is touched only when its arrays arrive.
@@ -16,6 +20,17 @@ array-api-compat only; a framework is touched only when its arrays arrive.
 from __future__ import annotations
 
 from . import keras, ops, optax, theano, torch
+from ._diagnostics import (
+    CODES,
+    Finding,
+    LossBridgeDomainWarning,
+    LossBridgeReductionWarning,
+    LossBridgeShapeWarning,
+    LossBridgeTargetWarning,
+    LossBridgeValueWarning,
+    checks,
+    diagnose,
+)
 from ._errors import (
     LossBridgeDeprecationWarning,
     LossBridgeError,
@@ -31,6 +46,15 @@ from ._errors import (
 __version__ = "0.1.0"
 
 __all__ = [
+    "CODES",
+    "Finding",
+    "LossBridgeDomainWarning",
+    "LossBridgeReductionWarning",
+    "LossBridgeShapeWarning",
+    "LossBridgeTargetWarning",
+    "LossBridgeValueWarning",
+    "checks",
+    "diagnose",
     "LossBridgeDeprecationWarning",
     "LossBridgeError",
     "LossBridgeFutureWarning",

@@ -27,6 +27,7 @@ from typing import Any
 import numpy as np
 
 from .._backend import Namespace, array_kind, describe, get_namespace
+from .._config import check_level
 from .._errors import LossBridgeError, LossBridgeRuntimeError, LossBridgeTypeError
 
 __all__ = [
@@ -345,6 +346,10 @@ class Loss:
         y_pred = convert_to_tensor(ns, y_pred, self.dtype)
         y_true = convert_to_tensor(ns, y_true, self.dtype)
         losses, out_mask = self._call_with_mask(y_true, y_pred)
+        if check_level() != "off":  # lossbridge's diagnostics (lossbridge.checks)
+            from .._diagnostics import keras_call
+
+            keras_call(self, y_true, y_pred, sample_weight, losses, ns)
         if in_mask is not None and out_mask is not None:
             mask = ns.asarray(in_mask) & out_mask
         elif in_mask is not None:

@@ -14,6 +14,7 @@ from .. import ops
 from .._backend import Namespace, describe, quiet
 from .._checks import check_label_range, first_out_of_range, is_floating, label_range_message
 from .._config import check_level
+from .._diagnostics import LossBridgeTargetWarning
 from .._errors import LossBridgeError, LossBridgeSyntaxWarning, LossBridgeTypeError, LossBridgeWarning
 from .._warnings import warn
 from ._loss import EPSILON, Loss, LossFunctionWrapper, convert_to_tensor, mean, namespace_of, with_mask
@@ -254,12 +255,12 @@ def _sparse_categorical_crossentropy(
         found = first_out_of_range(ns, labels, num_classes) if check_level() != "off" else None
         if found is not None:
             warn(
-                "sparse_categorical_crossentropy: "
+                "LB014: sparse_categorical_crossentropy: "
                 + label_range_message("y_true", labels, num_classes, found, ignore_class,
                                       "ignore_class")
                 + " On JAX arrays Keras gives these labels a loss of 0 (as lossbridge does "
                 "here); on torch and NumPy it raises IndexError.",
-                LossBridgeWarning,
+                LossBridgeTargetWarning,
             )
         in_range = (labels >= 0) & (labels < num_classes)
     else:

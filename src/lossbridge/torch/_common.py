@@ -17,6 +17,7 @@ from .. import ops
 from .._backend import Namespace, describe
 from .._checks import is_floating
 from .._errors import LossBridgeNotImplementedError, LossBridgeRuntimeError
+from .._diagnostics import LossBridgeShapeWarning
 from .._warnings import warn
 from ._reduction import torch_size
 
@@ -108,6 +109,8 @@ def size_warning(input: Any, target: Any) -> None:
             f"Using a target size ({torch_size(target)}) that is different to the input size "
             f"({torch_size(input)}). This will likely lead to incorrect results due to "
             "broadcasting. Please ensure they have the same size. " + shape_hint(input, target)
+            + " (LB020)",
+            LossBridgeShapeWarning,
         )
 
 

@@ -14,6 +14,7 @@ from .._backend import Namespace, describe, get_namespace, is_concrete, quiet
 from .._checks import is_floating
 from .._errors import LossBridgeError, LossBridgeRuntimeError, LossBridgeTypeError
 from .._grad import custom_gradient
+from .._diagnostics import LossBridgeReductionWarning, check_call
 from .._warnings import warn
 from ._common import broadcast_shape, convert, native
 from ._reduction import legacy_get_string, resolve_reduction
@@ -253,7 +254,8 @@ def kl_div(
     if size_average is not None or reduce is not None:
         base = legacy_get_string(size_average, reduce)
     elif reduction == "mean":
-        warn(_KL_MEAN_WARNING + " Pass reduction='batchmean' for the KL divergence.")
+        warn(_KL_MEAN_WARNING + " Pass reduction='batchmean' for the KL divergence. (LB030)",
+             LossBridgeReductionWarning)
         base = "mean"
     elif reduction == "batchmean":
         base = "sum"
@@ -270,6 +272,8 @@ def kl_div(
                 "with .float() (input holds log-probabilities, target probabilities)."
             )
     broadcast_shape("kl_div", [("input", input), ("target", target)])
+    check_call("torch:kl_div", ns, {"input": input, "target": target},
+               {"reduction": reduction, "log_target": log_target})
     if native(ns):
         import torch
 

@@ -21,7 +21,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from .. import ops
+from .. import _diagnostics, ops
 from .._backend import Namespace, describe, get_namespace, is_concrete, quiet
 from .._checks import check_label_range, is_floating, is_integral
 from .._config import check_level
@@ -330,6 +330,10 @@ def cross_entropy(
     weight = _check_weight(ns, weight, input, num_classes)
     if not prob:
         _check_range(ns, target, num_classes, ignore_index)
+    _diagnostics.check_call(
+        "torch:cross_entropy", ns, {"input": input, "target": target, "weight": weight},
+        {"ignore_index": ignore_index, "reduction": reduction, "weight": weight},
+    )
     if _native(ns):
         import torch
 
@@ -394,6 +398,10 @@ def nll_loss(
     num_classes = input.shape[_class_dim(input)]
     weight = _check_weight(ns, weight, input, num_classes)
     _check_range(ns, target, num_classes, ignore_index)
+    _diagnostics.check_call(
+        "torch:nll_loss", ns, {"input": input, "target": target, "weight": weight},
+        {"ignore_index": ignore_index, "reduction": reduction, "weight": weight},
+    )
     if _native(ns):
         import torch
 
@@ -568,6 +576,11 @@ def binary_cross_entropy_with_logits(
         _broadcast_weight(ns, weight, target, "weight")
     if pos_weight is not None:
         _broadcast_weight(ns, pos_weight, target, "pos_weight")
+    _diagnostics.check_call(
+        "torch:binary_cross_entropy_with_logits", ns,
+        {"input": input, "target": target, "weight": weight, "pos_weight": pos_weight},
+        {"reduction": reduction},
+    )
     if _native(ns):
         import torch
 
@@ -607,6 +620,10 @@ def _pointwise(
     else:
         reduction = resolve_reduction(size_average, reduce, reduction)
     broadcast_shape(name, [("input", input), ("target", target)])
+    _diagnostics.check_call(
+        f"torch:{name}", ns, {"input": input, "target": target, "weight": weight},
+        {"reduction": reduction},
+    )
     if weight is not None and tuple(weight.shape) != tuple(input.shape):
         raise LossBridgeError(
             f"Weights and input must have the same size. `weight` has shape "
