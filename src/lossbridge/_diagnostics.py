@@ -899,6 +899,27 @@ def _run(profile: _Profile, arrays: dict[str, Any], ns: Namespace, levels: tuple
     return sorted(found, key=lambda f: f.code)
 
 
+_ABSTRACT = object()
+
+
+def _host_view(ns: Namespace, x: Any) -> Any:
+    """``x`` without autodiff wrapping: torch tensors detached, JAX's concrete
+    ``jax.grad`` tracers replaced by their primal values (``_ABSTRACT`` if none)."""
+    if not _is_array(x):
+        return x
+    if ns.kind == "torch":
+        return x.detach()
+    if ns.kind == "jax":
+        import jax
+
+        while isinstance(x, jax.core.Tracer):
+            inner = getattr(x, "primal", None)
+            if inner is None:
+                return _ABSTRACT
+            x = inner
+    return x
+
+
 def check_call(loss_id: str, ns: Namespace, arrays: dict[str, Any], config: dict[str, Any],
                values_shape: tuple[int, ...] | None = None) -> None:
     """The dialects' hook: warn about the findings of the current check level.
@@ -912,6 +933,9 @@ def check_call(loss_id: str, ns: Namespace, arrays: dict[str, Any], config: dict
     if level == "off":
         return
     if not all(is_concrete(v) for v in arrays.values() if _is_array(v)):
+        return
+    arrays = {k: _host_view(ns, v) for k, v in arrays.items()}
+    if any(v is _ABSTRACT for v in arrays.values()):
         return
     dialect, _, name = loss_id.partition(":")
     pred, target = ("y_pred", "y_true") if dialect == "keras" else ("input", "target")
@@ -1024,6 +1048,15 @@ def _signature_names(obj: Any, dialect: str) -> inspect.Signature | None:
     return sig.replace(parameters=params)
 
 
+def argument_names(loss: Any) -> list[str]:
+    """The names of the parameters of ``loss``'s call, in order (for ``lossbridge doctor``)."""
+    obj, dialect, _, _ = _resolve(loss)
+    sig = _signature_names(obj, dialect)
+    return [] if sig is None else [
+        q.name for q in sig.parameters.values() if q.kind not in (q.VAR_POSITIONAL, q.VAR_KEYWORD)
+    ]
+
+
 def diagnose(loss: Any, *args: Any, **kwargs: Any) -> list[Finding]:
     """The mistakes in the call ``loss(*args, **kwargs)``, without calling the loss.
 
@@ -1088,9 +1121,11 @@ def diagnose(loss: Any, *args: Any, **kwargs: Any) -> list[Finding]:
             config.setdefault(k, q.default)
     if "weight" in arrays:
         config["weight"] = arrays["weight"]
-    if not all(is_concrete(v) for v in arrays.values()):
+    arrays = {k: _host_view(ns, v) for k, v in arrays.items()}
+    if not all(v is not _ABSTRACT and is_concrete(v) for v in arrays.values()):
         raise LossBridgeError(
-            "diagnose() reads the values of the arrays: call it outside jax.jit / torch.compile."
+            "diagnose() reads the values of the arrays, which are traced here: call it outside "
+            "jax.jit, jax.vmap and torch.compile."
         )
     profile = _profile(dialect, name, config, pred_name, target_name)
     return _run(profile, arrays, ns, ("cheap", "full"), {})

@@ -3,8 +3,11 @@
     lossbridge compare                 the cross-entropy family of every framework on one sample
     lossbridge compare LOSS [LOSS...]  the given losses on the sample (or --data FILE.npz)
     lossbridge list [DIALECT]          every loss lossbridge knows
+    lossbridge doctor --loss LOSS --data FILE.npz [--json]
+                                       the diagnostics (LB001...) of one loss call on saved arrays
 
-Exit status 0 on success, 2 with a one-line reason on bad arguments or files.
+Exit status 0 on success, 2 with a one-line reason on bad arguments or files;
+``doctor`` exits 0 when it finds nothing, 1 when it reports findings.
 Tables use ``rich`` when it is installed and plain text otherwise; ``--json``
 prints machine-readable output.
 """
@@ -230,6 +233,64 @@ def _list(dialect: str | None, as_json: bool) -> int:
     return 0
 
 
+# --------------------------------------------------------------------- doctor
+
+_DOCTOR_HELP = """\
+Runs lossbridge's diagnostics (lossbridge.diagnose) on one call of LOSS with the
+arrays of FILE.npz.  Each positional input of the loss is the array named like
+the loss' argument (torch: input, target; Keras: y_true, y_pred; optax: logits,
+labels, ...) or, failing that, like its catalog role (logits, probs, labels,
+onehot, ...; see `lossbridge list`); `sample_weight` and `weight` arrays are
+passed when the loss takes them.
+
+exit status: 0 no findings, 1 findings reported, 2 bad arguments or an unreadable
+file (one-line reason on stderr)."""
+
+
+def _doctor(loss: str, data_path: str, as_json: bool) -> int:
+    import lossbridge  # noqa: F401 - registers every dialect
+
+    from ._diagnostics import argument_names, diagnose
+
+    data = _sample.load(data_path)
+    entry, kwargs = _catalog.parse(loss)
+    roles = entry.resolved_roles(kwargs)
+    names = argument_names(loss)
+    args, used = [], {}
+    for i, role in enumerate(roles):
+        name = names[i] if i < len(names) else role
+        key = name if name in data else role if role in data else None
+        if key is None:
+            raise LossBridgeError(
+                f"{data_path} has no array {name!r} (or {role!r}) for input {i + 1} of {entry.id}; "
+                f"it has {', '.join(sorted(data)) or 'no arrays'}."
+            )
+        args.append(data[key])
+        used[name] = key
+    extra = {k: data[k] for k in ("sample_weight", "weight") if k in data and k in names}
+    used.update({k: k for k in extra})
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # building a deprecated alias may warn
+        findings = diagnose(loss, *args, **extra)
+    if as_json:
+        print(json.dumps({
+            "loss": loss, "id": entry.id, "data": data_path,
+            "inputs": {n: {"array": k, "shape": list(data[k].shape), "dtype": str(data[k].dtype)}
+                       for n, k in used.items()},
+            "findings": [f.as_dict() for f in findings],
+        }, indent=1))
+        return 1 if findings else 0
+    seen = ", ".join(f"{n}={k}{tuple(data[k].shape)}" if n != k else f"{n}{tuple(data[k].shape)}"
+                     for n, k in used.items())
+    if not findings:
+        print(f"lossbridge doctor: no problems found in {entry.id}({seen}) on {data_path}.")
+        return 0
+    render(f"lossbridge doctor: {len(findings)} finding(s) in {entry.id}({seen})",
+           ["code", "problem", "what was seen, and the fix"],
+           [(f.code, f.title, f"{f.message}\nFix: {f.fix}") for f in findings])
+    return 1
+
+
 # ----------------------------------------------------------------------- main
 
 
@@ -250,6 +311,14 @@ def _parser() -> argparse.ArgumentParser:
     compare.add_argument("losses", nargs="*", metavar="LOSS")
     compare.add_argument("--data", metavar="FILE.npz", help="arrays by role (probs, logits, labels, onehot, ...)")
     compare.add_argument("--json", action="store_true", help="machine-readable output")
+    doctor = sub.add_parser(
+        "doctor", help="diagnose one loss call on saved arrays (exit 1 on findings)",
+        description=_DOCTOR_HELP, formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    doctor.add_argument("--loss", required=True, metavar="LOSS",
+                        help="dialect:Name or dialect:Name(key=value), e.g. torch:CrossEntropyLoss")
+    doctor.add_argument("--data", required=True, metavar="FILE.npz", help="the call's arrays")
+    doctor.add_argument("--json", action="store_true", help="machine-readable output")
     lst = sub.add_parser("list", help="every loss lossbridge knows")
     lst.add_argument("dialect", nargs="?")
     lst.add_argument("--json", action="store_true")
@@ -268,6 +337,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _compare_family(args.json)
         if args.command == "list":
             return _list(args.dialect, args.json)
+        if args.command == "doctor":
+            return _doctor(args.loss, args.data, args.json)
     except LossBridgeError as e:
         print(f"lossbridge: error: {e}", file=sys.stderr)
         return 2
