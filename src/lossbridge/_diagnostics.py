@@ -108,6 +108,9 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+import array_api_compat
+import numpy as np
+
 from ._backend import Namespace, array_kind, describe, get_namespace, is_concrete
 from ._config import _LEVELS, _set_level, check_level
 from ._errors import LossBridgeError, LossBridgeTypeError, LossBridgeWarning
@@ -446,6 +449,8 @@ def _count(ns: Namespace, mask: Any) -> int:
 
 
 def _first(ns: Namespace, mask: Any) -> list[int]:
+    if mask.ndim == 0:
+        return []
     where = ns.xp.nonzero(mask)
     return [int(w[0]) for w in where]
 
@@ -501,7 +506,7 @@ def _encoding(p: _Profile, a: dict[str, Any], ns: Namespace, ctx: dict[str, Any]
     if p.target_form == "indices" and same and c > 1:
         yield Finding(
             "LB010",
-            f"`{p.target}` ({describe(target)}) has the shape of `{p.pred}` ({describe(pred)}), "
+            f"`{p.target}` ({_describe(target)}) has the shape of `{p.pred}` ({_describe(pred)}), "
             f"but {p.id} takes one class index per sample, shape {_index_shape(p, pred)}.",
             f"Pass class indices: `{p.target}.argmax({ax})` of a one-hot target, or use the "
             "loss that takes one-hot targets (categorical_crossentropy, softmax_cross_entropy, "
@@ -515,7 +520,7 @@ def _encoding(p: _Profile, a: dict[str, Any], ns: Namespace, ctx: dict[str, Any]
         silent = _broadcasts(tuple(target.shape), tuple(pred.shape))
         yield Finding(
             "LB011",
-            f"`{p.target}` ({describe(target)}) looks like class indices, but {p.id} takes "
+            f"`{p.target}` ({_describe(target)}) looks like class indices, but {p.id} takes "
             f"one-hot targets of `{p.pred}`'s shape {tuple(pred.shape)}"
             + (": the two broadcast, so the loss multiplies the labels into the log-probabilities "
                "as if they were one-hot weights, without an error." if silent else "."),
@@ -525,7 +530,7 @@ def _encoding(p: _Profile, a: dict[str, Any], ns: Namespace, ctx: dict[str, Any]
     if (p.dialect == "torch" and p.name == "cross_entropy" and same and _integral(ns, target)):
         yield Finding(
             "LB012",
-            f"`target` is an integer array of `input`'s shape ({describe(target)}): torch reads "
+            f"`target` is an integer array of `input`'s shape ({_describe(target)}): torch reads "
             "a target of the input's shape as class probabilities, which must be floating, and "
             "raises 'Expected floating point type for target with class probabilities'.",
             "Pass class indices `target.argmax(1)` (one per sample), or `target.float()` to use "
@@ -569,7 +574,7 @@ def _labels(p: _Profile, a: dict[str, Any], ns: Namespace, ctx: dict[str, Any]) 
             pos = _first(ns, bad)
             yield Finding(
                 "LB015",
-                f"`{p.target}` ({describe(labels)}) holds non-integer labels: "
+                f"`{p.target}` ({_describe(labels)}) holds non-integer labels: "
                 f"{_num(float(labels[tuple(pos)]))} at position {pos} ({_count(ns, bad)} of "
                 f"{math.prod(labels.shape)}). {p.id} truncates them to integers (1.7 -> 1).",
                 "Pass integer class indices; if these are probabilities or soft labels, use the "
@@ -596,7 +601,7 @@ def _labels(p: _Profile, a: dict[str, Any], ns: Namespace, ctx: dict[str, Any]) 
             f"`{p.target}` holds the label {value} at position {pos} ({_count(ns, out)} labels "
             f"outside [0, {c - 1}] for {c} classes"
             + (f", {ignore_arg}={ignore}" if ignore is not None else "")
-            + f"); `{p.pred}` is a {describe(pred)}. " + consequence,
+            + f"); `{p.pred}` is a {_describe(pred)}. " + consequence,
             "If the labels start at 1, subtract 1; if they mark padding or void pixels, pass that "
             f"value as `{ignore_arg}`; if the model has too few outputs, enlarge its last layer.",
         )
@@ -632,7 +637,7 @@ def _domain(p: _Profile, a: dict[str, Any], ns: Namespace, ctx: dict[str, Any]) 
     softmax = p.kind == "softmax" and pred.ndim >= 1
     ax = p.class_axis(pred.ndim) if softmax else None
     c = pred.shape[ax] if softmax else 0
-    name = f"`{p.pred}` ({describe(pred)}, values in [{_num(lo)}, {_num(hi)}])"
+    name = f"`{p.pred}` ({_describe(pred)}, values in [{_num(lo)}, {_num(hi)}])"
 
     def wrong_axis(check: Callable[[int], bool]) -> int | None:
         if not softmax or pred.ndim < 2 or c < 2 or check(ax):
@@ -737,7 +742,7 @@ def _kl_target(p: _Profile, a: dict[str, Any], ns: Namespace, ctx: dict[str, Any
     if bool(xp.any(neg)):
         yield Finding(
             "LB006",
-            f"`{p.target}` ({describe(target)}) has {_count(ns, neg)} negative values, so it holds "
+            f"`{p.target}` ({_describe(target)}) has {_count(ns, neg)} negative values, so it holds "
             f"log-probabilities, but {p.id} takes probabilities as its target (negative targets "
             "give NaN).",
             "Pass exp(target), or log_target=True (torch) / kl_divergence_with_log_targets (optax).",
@@ -761,7 +766,7 @@ def _float_onehot_weighted(p: _Profile, a: dict[str, Any], ns: Namespace, ctx: d
     if binary and _sums_to_one(ns, target, ax):
         yield Finding(
             "LB013",
-            f"`target` ({describe(target)}) is a float one-hot of `input`'s shape and `weight` is "
+            f"`target` ({_describe(target)}) is a float one-hot of `input`'s shape and `weight` is "
             "given: torch reads it as class probabilities, whose reduction='mean' divides by the "
             "number of samples N, while class indices divide by the sum of the weights of the "
             "targets - the two forms give different numbers.",
@@ -879,7 +884,7 @@ def _nonfinite(p: _Profile, a: dict[str, Any], ns: Namespace, ctx: dict[str, Any
             seen = ", ".join(s for s in (f"{n_nan} NaN" if n_nan else "", f"{n_inf} infinite" if n_inf else "") if s)
             yield Finding(
                 "LB040",
-                f"`{arg}` ({describe(x)}) holds {seen} value(s), the first at position {first}: "
+                f"`{arg}` ({_describe(x)}) holds {seen} value(s), the first at position {first}: "
                 "the loss and its gradients become NaN.",
                 "Find where they start (a log of 0, a division by 0, an overflowing exp, a "
                 "too-large learning rate); torch.autograd.set_detect_anomaly or "
@@ -902,9 +907,20 @@ def _run(profile: _Profile, arrays: dict[str, Any], ns: Namespace, levels: tuple
 _ABSTRACT = object()
 
 
+class _HostArray(np.ndarray):
+    """A NumPy view of another library's array that keeps its description for messages."""
+
+    _lb_desc = ""
+
+
+def _describe(x: Any) -> str:
+    return getattr(x, "_lb_desc", "") or describe(x)
+
+
 def _host_view(ns: Namespace, x: Any) -> Any:
-    """``x`` without autodiff wrapping: torch tensors detached, JAX's concrete
-    ``jax.grad`` tracers replaced by their primal values (``_ABSTRACT`` if none)."""
+    """``x`` without autodiff wrapping: torch tensors detached; JAX arrays (also the
+    concrete tracers of ``jax.grad``) read on the host as NumPy (``_ABSTRACT`` if
+    they cannot be): eager JAX would compile every check for every new shape."""
     if not _is_array(x):
         return x
     if ns.kind == "torch":
@@ -912,12 +928,23 @@ def _host_view(ns: Namespace, x: Any) -> Any:
     if ns.kind == "jax":
         import jax
 
+        desc = describe(x)
         while isinstance(x, jax.core.Tracer):
             inner = getattr(x, "primal", None)
             if inner is None:
                 return _ABSTRACT
             x = inner
+        host = np.asarray(x)
+        if host.dtype.name == "bfloat16":
+            host = host.astype(np.float32)
+        view = host.view(_HostArray)
+        view._lb_desc = desc
+        return view
     return x
+
+
+def _host_namespace(ns: Namespace) -> Namespace:
+    return Namespace(array_api_compat.numpy, "numpy") if ns.kind == "jax" else ns
 
 
 def check_call(loss_id: str, ns: Namespace, arrays: dict[str, Any], config: dict[str, Any],
@@ -937,6 +964,7 @@ def check_call(loss_id: str, ns: Namespace, arrays: dict[str, Any], config: dict
     arrays = {k: _host_view(ns, v) for k, v in arrays.items()}
     if any(v is _ABSTRACT for v in arrays.values()):
         return
+    ns = _host_namespace(ns)
     dialect, _, name = loss_id.partition(":")
     pred, target = ("y_pred", "y_true") if dialect == "keras" else ("input", "target")
     profile = _profile(dialect, name, config, pred, target)
@@ -1048,6 +1076,13 @@ def _signature_names(obj: Any, dialect: str) -> inspect.Signature | None:
     return sig.replace(parameters=params)
 
 
+def _signature_text(sig: inspect.Signature) -> str:
+    return ", ".join(
+        q.name if q.default is inspect.Parameter.empty else f"{q.name}={q.default!r}"
+        for q in sig.parameters.values()
+    )
+
+
 def argument_names(loss: Any) -> list[str]:
     """The names of the parameters of ``loss``'s call, in order (for ``lossbridge doctor``)."""
     obj, dialect, _, _ = _resolve(loss)
@@ -1092,8 +1127,8 @@ def diagnose(loss: Any, *args: Any, **kwargs: Any) -> list[Finding]:
         bound = sig.bind_partial(*args, **kwargs)
     except TypeError as e:
         raise LossBridgeTypeError(
-            f"The arguments do not fit {dialect}:{name}{sig}: {e}. Pass them as you would to the "
-            "loss itself."
+            f"The arguments do not fit {dialect}:{name}({_signature_text(sig)}): {e}. Pass them "
+            "as you would to the loss itself."
         ) from None
     values = dict(bound.arguments)
     for key, v in list(values.items()):  # **kwargs of the signature
@@ -1121,11 +1156,17 @@ def diagnose(loss: Any, *args: Any, **kwargs: Any) -> list[Finding]:
             config.setdefault(k, q.default)
     if "weight" in arrays:
         config["weight"] = arrays["weight"]
-    arrays = {k: _host_view(ns, v) for k, v in arrays.items()}
-    if not all(v is not _ABSTRACT and is_concrete(v) for v in arrays.values()):
+    if not all(is_concrete(v) for v in arrays.values()):
         raise LossBridgeError(
             "diagnose() reads the values of the arrays, which are traced here: call it outside "
             "jax.jit, jax.vmap and torch.compile."
         )
+    arrays = {k: _host_view(ns, v) for k, v in arrays.items()}
+    if any(v is _ABSTRACT for v in arrays.values()):
+        raise LossBridgeError(
+            "diagnose() reads the values of the arrays, which are traced here: call it outside "
+            "jax.jit, jax.vmap and torch.compile."
+        )
+    ns = _host_namespace(ns)
     profile = _profile(dialect, name, config, pred_name, target_name)
     return _run(profile, arrays, ns, ("cheap", "full"), {})
