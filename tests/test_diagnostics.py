@@ -389,3 +389,21 @@ def test_doctor_bad_arguments_and_files(tmp_path):
 def test_doctor_help_documents_the_exit_status():
     out = _doctor("--help")
     assert out.returncode == 0 and "0 no findings, 1 findings reported, 2 bad arguments" in out.stdout
+
+
+def test_every_catalog_loss_is_clean_on_the_built_in_sample():
+    """diagnose() reads every loss lossbridge knows, and the sample (correct inputs) has no finding,
+    also through the losses' own checks at the full level."""
+    from lossbridge import _catalog, _sample
+
+    sample = _sample.sample()
+    for entry in _catalog.all_entries():
+        args = _sample.inputs(entry.resolved_roles({}), sample)
+        assert lb.diagnose(entry.id, *args) == [], entry.id
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # deprecated aliases warn when built
+            loss = entry.build({})
+        with lb.checks("full"), warnings.catch_warnings():
+            warnings.simplefilter("error", lb.LossBridgeWarning)
+            warnings.filterwarnings("ignore", category=DeprecationWarning)
+            loss(*args)

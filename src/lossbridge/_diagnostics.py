@@ -104,6 +104,7 @@ from __future__ import annotations
 import inspect
 import math
 import re
+import warnings
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -1017,7 +1018,9 @@ def _resolve(loss: Any) -> tuple[Any, str, str, dict[str, Any]]:
         entry, kwargs = _catalog.parse(loss)
         obj = entry.obj()
         if inspect.isclass(obj):
-            built = obj(**{**entry.defaults, **kwargs})
+            with warnings.catch_warnings():  # a deprecated alias warns when built: not used here
+                warnings.simplefilter("ignore")
+                built = obj(**{**entry.defaults, **kwargs})
             return _resolve(built)
         return obj, entry.dialect, entry.name, {**entry.defaults, **kwargs}
     is_class_instance = not inspect.isroutine(loss) and not inspect.isclass(loss)
@@ -1033,7 +1036,9 @@ def _resolve(loss: Any) -> tuple[Any, str, str, dict[str, Any]]:
     if dialect == "tf_keras":
         dialect = "keras"
     if inspect.isclass(loss):
-        loss = loss()
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            loss = loss()
         is_class_instance = True
     try:
         entry = _catalog.lookup(f"{dialect}:{name}")
