@@ -109,7 +109,6 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-import array_api_compat
 import numpy as np
 
 from ._backend import Namespace, array_kind, describe, get_namespace, is_concrete
@@ -945,7 +944,11 @@ def _host_view(ns: Namespace, x: Any) -> Any:
 
 
 def _host_namespace(ns: Namespace) -> Namespace:
-    return Namespace(array_api_compat.numpy, "numpy") if ns.kind == "jax" else ns
+    if ns.kind != "jax":
+        return ns
+    import array_api_compat.numpy as compat_numpy
+
+    return Namespace(compat_numpy, "numpy")
 
 
 def check_call(loss_id: str, ns: Namespace, arrays: dict[str, Any], config: dict[str, Any],
