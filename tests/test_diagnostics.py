@@ -407,3 +407,12 @@ def test_every_catalog_loss_is_clean_on_the_built_in_sample():
             warnings.simplefilter("error", lb.LossBridgeWarning)
             warnings.filterwarnings("ignore", category=DeprecationWarning)
             loss(*args)
+
+
+def test_diagnose_on_jax_arrays_in_a_fresh_process():
+    pytest.importorskip("jax")
+    code = ("import jax.numpy as jnp, lossbridge as lb\n"
+            "print([f.code for f in lb.diagnose('torch:cross_entropy', jnp.asarray([[0.5, 0.5]]), jnp.asarray([0]))])")
+    env = dict(os.environ, PYTHONPATH=os.path.join(ROOT, "src") + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
+    assert out.stdout.strip() == "['LB001']", out.stderr
