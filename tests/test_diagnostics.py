@@ -107,6 +107,8 @@ def test_findings_name_the_arrays_and_what_was_seen():
     assert f.code == "LB021" and "LAST axis" in f.message and "sample_weight[:, None]" in f.fix
     (f,) = lb.diagnose("keras:MeanSquaredError", np.zeros((4, 3, 2)), np.zeros((4, 3, 2)), sample_weight=np.ones(4))
     assert f.code == "LB021" and "raises" in f.message
+    # a batch of one: its single weight multiplies every timestep of its sample, as meant
+    assert lb.diagnose("keras:MeanSquaredError", np.zeros((1, 2, 2)), np.ones((1, 2, 2)), sample_weight=np.ones(1)) == []
 
 
 def test_special_cases_of_the_detectors():

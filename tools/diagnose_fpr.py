@@ -259,9 +259,9 @@ def _lb020(r: np.random.Generator, bad: bool) -> Call:
 
 
 def _lb021(r: np.random.Generator, bad: bool) -> Call:
-    n, t = int(r.integers(2, 33)), int(r.integers(2, 9))
+    n, t = int(r.integers(1, 33)), int(r.integers(2, 9))
     if bad:
-        t = n  # the silent case
+        n = t = max(n, 2)  # the silent case (a batch of one is weighted right either way)
     y = r.normal(size=(n, t, 3))
     form = r.integers(3)
     sw = r.uniform(size=n) if bad else (

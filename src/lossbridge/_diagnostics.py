@@ -833,8 +833,8 @@ def _sample_weight(p: _Profile, a: dict[str, Any], ns: Namespace, ctx: dict[str,
         full = tuple(max(x, y) for x, y in zip(ps, ts))
         vs = full[:-1]
     vs, ss = tuple(vs), tuple(sw.shape)
-    if len(ss) == 0 or len(ss) >= len(vs):
-        return
+    if len(ss) == 0 or len(ss) >= len(vs) or math.prod(ss) == 1:
+        return  # a single weight (batch of one) weights every element of its sample either way
     v2, s2 = _keras_align(vs, ss)
     if len(s2) == len(v2) or ss != vs[: len(ss)]:
         return
