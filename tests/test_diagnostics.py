@@ -142,6 +142,9 @@ def test_special_cases_of_the_detectors():
     assert lb.diagnose("torch:kl_div", np.log(P), np.log(P), reduction="batchmean", log_target=True) == []
     # a few values in [0, 1] are not enough to call logits sigmoid outputs
     assert lb.diagnose("torch:binary_cross_entropy_with_logits", np.array([0.2, 0.9]), np.array([0.0, 1.0])) == []
+    # a fully ignored batch is only a mistake under a mean (torch: NaN; Keras: a silent 0)
+    assert lb.diagnose("torch:cross_entropy", LOGITS, np.array([1, 1]), ignore_index=1, reduction="sum") == []
+    assert lb.diagnose(lb.keras.SparseCategoricalCrossentropy(ignore_class=1, reduction="sum"), np.array([1, 1]), P) == []
     # empty arrays
     assert lb.diagnose("torch:cross_entropy", np.zeros((0, 3)), np.zeros(0, dtype=int)) == []
 

@@ -66,7 +66,9 @@ Targets (:class:`LossBridgeTargetWarning`):
   (torch raises, Keras on JAX gives a loss of 0, optax wraps negative labels and
   gives NaN above ``C``).
 * ``LB015`` (cheap) non-integer float labels to a sparse loss (Keras truncates 1.7 to 1).
-* ``LB016`` (cheap) every target ignored: torch's ``"mean"`` is NaN, Keras' is 0.
+* ``LB016`` (cheap) every target ignored under a mean reduction: torch's ``"mean"`` is
+  NaN, Keras' ``"sum_over_batch_size"``/``"mean"`` a silent 0 (a sum or per-element values of a
+  fully ignored batch are 0, as they should be, and are not reported).
 
 Shapes (:class:`LossBridgeShapeWarning`):
 
@@ -605,8 +607,11 @@ def _labels(p: _Profile, a: dict[str, Any], ns: Namespace, ctx: dict[str, Any]) 
             "If the labels start at 1, subtract 1; if they mark padding or void pixels, pass that "
             f"value as `{ignore_arg}`; if the model has too few outputs, enlarge its last layer.",
         )
-    if ignored is not None and bool(xp.all(ignored)):
-        red = p.config.get("reduction", "mean")
+    red = p.config.get("reduction", "mean" if p.dialect == "torch" else None)
+    means = ("mean",) if p.dialect == "torch" else ("sum_over_batch_size", "mean", "mean_with_sample_weight")
+    # only where a mean divides by zero (torch: NaN; Keras: a silent 0); a sum or per-element
+    # values of an empty batch are simply 0
+    if ignored is not None and red in means and bool(xp.all(ignored)):
         effect = (
             "torch's reduction='mean' divides 0 by 0 and returns NaN"
             if p.dialect == "torch" and red == "mean"
