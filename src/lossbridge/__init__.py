@@ -30,6 +30,14 @@ from ._errors import (
 
 __version__ = "0.1.0"
 
+
+def __getattr__(name: str):  # lazy: translate imports no framework until it builds a loss
+    if name in ("translate", "Translation"):
+        from . import _translate
+
+        return getattr(_translate, name)
+    raise AttributeError(f"module 'lossbridge' has no attribute {name!r}")
+
 __all__ = [
     "LossBridgeDeprecationWarning",
     "LossBridgeError",
@@ -40,10 +48,12 @@ __all__ = [
     "LossBridgeSyntaxWarning",
     "LossBridgeTypeError",
     "LossBridgeWarning",
+    "Translation",
     "__version__",
     "keras",
     "ops",
     "optax",
     "theano",
     "torch",
+    "translate",
 ]
