@@ -277,7 +277,6 @@ TABLE: tuple[Row, ...] = (
                 "when that clip leaves rows summing to 1 (no probability below 1e-7)",
             ),
         ),
-        notes=("No other framework renormalises and clips probabilities: the translation is lossbridge's Keras loss adapted.",),
         family="categorical",
     ),
     Row(
