@@ -30,6 +30,37 @@ from ._errors import (
 
 __version__ = "0.1.0"
 
+# The adapters import torch / keras when called, so they are loaded on first use.
+_LAZY = {
+    "to_torch_module": "adapters",
+    "to_keras_loss": "adapters",
+    "adapters": None,
+}
+
+
+def __getattr__(name: str) -> object:
+    if name in _LAZY:
+        import importlib
+
+        module = importlib.import_module(f"{__name__}.adapters")
+        return module if _LAZY[name] is None else getattr(module, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY))
+
+
+def _register_with_keras() -> None:
+    """Register the Keras adapter classes when Keras is already imported (for load_model)."""
+    import sys
+
+    if "keras" in sys.modules:
+        from .adapters import _register_if_keras_loaded
+
+        _register_if_keras_loaded()
+
+
 __all__ = [
     "LossBridgeDeprecationWarning",
     "LossBridgeError",
@@ -41,9 +72,14 @@ __all__ = [
     "LossBridgeTypeError",
     "LossBridgeWarning",
     "__version__",
+    "adapters",
     "keras",
     "ops",
     "optax",
     "theano",
+    "to_keras_loss",
+    "to_torch_module",
     "torch",
 ]
+
+_register_with_keras()
