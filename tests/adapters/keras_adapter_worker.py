@@ -1,0 +1,112 @@
+"""Train the seeds' classifier with adapted losses on one Keras backend; print a JSON report.
+
+Run by tests/adapters/test_keras_adapter.py as ``python keras_adapter_worker.py OUT_DIR``
+with ``KERAS_BACKEND`` set (jax, torch or tensorflow).  For each case, one model is
+trained with ``lossbridge.to_keras_loss(source)`` and a twin (same initial weights)
+with the native Keras loss that has the same meaning; the report holds both loss
+histories, the largest weight difference after training, the two losses at the
+same weights (with and without sample weights), the value after
+``model.save`` + ``keras.models.load_model`` and after ``get_config``/``from_config``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+
+import numpy as np
+
+
+def main() -> None:
+    out_dir = sys.argv[1]
+    import keras
+
+    import lossbridge as lb
+
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(64, 20)).astype("float32")
+    y = rng.integers(0, 10, size=(64,))
+    y_onehot = np.eye(10, dtype="float32")[y]
+    sw = rng.uniform(0.1, 2.0, size=(64,)).astype("float32")
+    w = rng.uniform(0.5, 2.0, size=(10,)).astype("float32")
+
+    def model() -> keras.Model:
+        keras.utils.set_random_seed(0)
+        return keras.Sequential([keras.Input((20,)), keras.layers.Dense(64, activation="relu"),
+                                 keras.layers.Dense(10)])
+
+    scce = keras.losses.SparseCategoricalCrossentropy
+    # name: (lossbridge source, native Keras twin, targets, fit sample_weight for the twin,
+    #        batch size)
+    cases = {
+        "keras_scce": (lb.keras.SparseCategoricalCrossentropy(from_logits=True),
+                       scce(from_logits=True), y, None, 16),
+        "keras_scce_sum": (lb.keras.SparseCategoricalCrossentropy(from_logits=True, reduction="sum"),
+                           scce(from_logits=True, reduction="sum"), y, None, 16),
+        "keras_mse_function": (lb.keras.mean_squared_error, keras.losses.MeanSquaredError(),
+                               y_onehot, None, 16),
+        "keras_scce_uneven_batches": (lb.keras.SparseCategoricalCrossentropy(from_logits=True),
+                                      scce(from_logits=True), y, None, 24),
+        "torch_ce_none": (lb.torch.CrossEntropyLoss(reduction="none"), scce(from_logits=True),
+                          y, None, 16),
+        # torch's weighted mean = Keras' mean_with_sample_weight with weights w[y]
+        "torch_ce_class_weights": (lb.torch.CrossEntropyLoss(weight=w),
+                                   scce(from_logits=True, reduction="mean_with_sample_weight"),
+                                   y, w[y], 16),
+        "optax_ce": (lb.optax.softmax_cross_entropy_with_integer_labels, scce(from_logits=True),
+                     y, None, 16),
+    }
+    custom = os.environ.get("LOSSBRIDGE_WORKER_CUSTOM")
+    if custom:  # issue 7's custom losses: (module path, name) of example builders
+        import importlib
+
+        mod = importlib.import_module(custom)
+        cases.update(mod.keras_cases(lb, keras, x, y_onehot))
+
+    only = os.environ.get("LOSSBRIDGE_WORKER_CASES")
+    if only:
+        keep = only.split(",")
+        cases = {k: v for k, v in cases.items() if k in keep or k.startswith("custom_")}
+    report: dict = {"backend": keras.backend.backend(), "cases": {}}
+    for name, (source, native, targets, fit_sw, batch) in cases.items():
+        adapted = lb.to_keras_loss(source)
+        m1, m2 = model(), model()
+        m1.compile(optimizer=keras.optimizers.SGD(0.1), loss=adapted)
+        m2.compile(optimizer=keras.optimizers.SGD(0.1), loss=native)
+        h1 = m1.fit(x, targets, batch_size=batch, epochs=2, shuffle=False, verbose=0)
+        h2 = m2.fit(x, targets, sample_weight=fit_sw, batch_size=batch, epochs=2, shuffle=False,
+                    verbose=0)
+        wdiff = max(float(np.max(np.abs(a - b))) for a, b in zip(m1.get_weights(), m2.get_weights()))
+        p = m1.predict(x, verbose=0)
+        native_sw = None if fit_sw is None else fit_sw
+        r = {
+            "history": h1.history["loss"],
+            "history_native": h2.history["loss"],
+            "weights_max_abs_diff": wdiff,
+            "value": float(adapted(targets, p)),
+            "value_native": float(native(targets, p, sample_weight=native_sw)),
+            "value_sw": float(adapted(targets, p, sample_weight=sw)),
+        }
+        if fit_sw is None:
+            r["value_sw_native"] = float(native(targets, p, sample_weight=sw))
+        path = os.path.join(out_dir, f"{name}.keras")
+        m1.save(path)
+        loaded = keras.models.load_model(path)
+        r["value_loaded"] = float(loaded.loss(targets, p))
+        r["evaluate"] = float(m1.evaluate(x, targets, batch_size=batch, verbose=0))
+        r["evaluate_loaded"] = float(loaded.evaluate(x, targets, batch_size=batch, verbose=0))
+        config = adapted.get_config()
+        json.dumps(config)  # JSON-able
+        r["value_from_config"] = float(type(adapted).from_config(config)(targets, p))
+        r["value_deserialized"] = float(
+            keras.losses.deserialize(keras.losses.serialize(adapted))(targets, p))
+        r["loaded_type"] = type(loaded.loss).__name__
+        np.save(os.path.join(out_dir, f"{name}.pred.npy"), p)
+        np.save(os.path.join(out_dir, f"{name}.targets.npy"), targets)
+        report["cases"][name] = r
+    print(json.dumps(report))
+
+
+if __name__ == "__main__":
+    main()
