@@ -735,7 +735,7 @@ def _arg_name(role: str) -> str:
             "values": "predictions", "dist": "targets", "rates": "predictions", "counts": "targets"}.get(role, role)
 
 
-def _dialect_expr(src: _Source) -> str:
+def _dialect_expr(src: _Source, adapter: bool = False) -> str:
     """Python source building the lossbridge dialect loss equivalent to ``src``."""
     import lossbridge
 
@@ -756,8 +756,10 @@ def _dialect_expr(src: _Source) -> str:
             args.append(f"{k}={_literal(v)}")
         return f"lossbridge.{src.framework}.{src.name}({', '.join(args)})"
     kwargs = ", ".join(f"{k}={_literal(v)}" for k, v in src.config.items() if k != "reduction")
-    if kwargs:
+    if kwargs and not adapter:
         return f"functools.partial(lossbridge.{src.framework}.{src.name}, {kwargs})"
+    if kwargs:  # the adapters bind keyword arguments to a function themselves
+        return f"lossbridge.{src.framework}.{src.name}, {kwargs}"
     return f"lossbridge.{src.framework}.{src.name}"
 
 
@@ -786,7 +788,7 @@ _CONVENTION = {
 
 
 def _write_fallback(src: _Source, to: str, roles: tuple[str, ...] | None) -> tuple[str, tuple[str, ...], str]:
-    expr = _dialect_expr(src)
+    expr = _dialect_expr(src, adapter=to in ("torch", "keras"))
     expr_import = "import functools\n" if expr.startswith("functools.") else ""
     if "numpy.array(" in expr:
         if to == "optax":  # arrays of the call's kind: JAX
@@ -800,7 +802,11 @@ def _write_fallback(src: _Source, to: str, roles: tuple[str, ...] | None) -> tup
         call = _reorder(src.framework, "torch", src_roles)
         how = "lossbridge's exact dialect loss adapted with lossbridge.to_torch_module (call order (input, target))"
     elif to == "keras":
-        code = f"import lossbridge\nloss = lossbridge.to_keras_loss({expr})"
+        # Keras reduces what the source returns: a source that does not reduce keeps its values
+        unreduced = src.framework != "keras" and (
+            src.config.get("reduction", "none" if src.framework in ("optax", "theano") else "mean") == "none")
+        extra = ", reduction='none'" if unreduced else ""
+        code = f"import lossbridge\nloss = lossbridge.to_keras_loss({expr}{extra})"
         call = _reorder(src.framework, "keras", src_roles)
         how = "lossbridge's exact dialect loss adapted with lossbridge.to_keras_loss (call order (y_true, y_pred))"
     else:
