@@ -112,6 +112,9 @@ class Form:
     conditions: tuple[str, ...] = ()
     #: framework arguments that must hold their default for this form to read a source
     neutral: dict[str, Any] = field(default_factory=dict)
+    #: False: a target only (the source reads as another row, e.g. CategoricalCrossentropy
+    #: of logits is the one-hot row; it is also how to write the index row's label smoothing)
+    reads: bool = True
 
     @property
     def title(self) -> str:
@@ -214,7 +217,8 @@ TABLE: tuple[Row, ...] = (
             Form("keras", "SparseCategoricalCrossentropy", ("labels", "logits"), fixed={"from_logits": True},
                  params={"ignore": "ignore_class"}, reductions=_KERAS_PER_SAMPLE, neutral={"axis": -1}),
             Form("keras", "CategoricalCrossentropy", ("onehot", "logits"), fixed={"from_logits": True},
-                 params={"label_smoothing": "label_smoothing"}, reductions=_KERAS_PER_SAMPLE, neutral={"axis": -1}),
+                 params={"label_smoothing": "label_smoothing"}, reductions=_KERAS_PER_SAMPLE, neutral={"axis": -1},
+                 reads=False),
             Form("torch", "CrossEntropyLoss", ("logits", "labels"),
                  params={"ignore": "ignore_index", "label_smoothing": "label_smoothing", "class_weight": "weight"},
                  reductions=_TORCH, conditions=(_CLASS_AXIS,)),
@@ -235,7 +239,7 @@ TABLE: tuple[Row, ...] = (
             Form("keras", "CategoricalCrossentropy", ("onehot", "logits"), fixed={"from_logits": True},
                  params={"label_smoothing": "label_smoothing"}, reductions=_KERAS_PER_SAMPLE, neutral={"axis": -1}),
             Form("torch", "CrossEntropyLoss", ("logits", "onehot"), params={"label_smoothing": "label_smoothing"},
-                 reductions=_TORCH, conditions=(_CLASS_AXIS,)),
+                 reductions=_TORCH, conditions=(_CLASS_AXIS,), reads=False),
             Form("optax", "softmax_cross_entropy", ("logits", "onehot"), kind="function",
                  params={"label_smoothing": "smooth_labels"}, reductions=_FN_REDUCE),
         ),
@@ -617,9 +621,12 @@ def _match(src: _Source) -> tuple[Row, Form, dict[str, Any]] | None:
     """The first row and form reading ``src``, with its canonical parameters."""
     for row in TABLE:
         for form in row.forms:
-            if form.framework != src.framework or form.name != src.name:
+            if form.framework != src.framework or form.name != src.name or not form.reads:
                 continue
             config = dict(src.config)
+            carried = set(form.params.values()) | set(form.fixed) | set(form.neutral) | {"reduction"}
+            if any(k not in carried and not _is_default(form, k, v) for k, v in config.items()):
+                continue  # an argument this form cannot carry (class weights, ...)
             if any(config.get(k, _default_of(form, k)) != v for k, v in form.fixed.items()):
                 continue
             if any(config.get(k, v) != v for k, v in form.neutral.items()):
@@ -644,6 +651,14 @@ def _match(src: _Source) -> tuple[Row, Form, dict[str, Any]] | None:
                 params["reduction"] = inverse[raw]
             return row, form, params
     return None
+
+
+def _is_default(form: Form, arg: str, value: Any) -> bool:
+    if arg in ("name", "dtype", "fn", "size_average", "reduce") and (value is None or arg in ("name", "dtype", "fn")):
+        return True
+    if form.framework == "torch" and arg == "ignore_index":
+        return value == -100
+    return _same(_default_of(form, arg), value) or (value is None and _default_of(form, arg) is None)
 
 
 def _default_of(form: Form, arg: str) -> Any:
