@@ -269,8 +269,8 @@ def _print_divergence(names: Sequence[str], divergence: dict[str, Any]) -> None:
     if not divergence["steps"]:
         print(f"\nstaged comparison: {divergence['reason']}")
         return
-    rows = [(v["step"], v["a"], v["b"], "same" if v["same"] else "DIFFERENT") for v in divergence["steps"]]
-    render(f"Step by step: A = {names[0]}, B = {names[1]}", ["step", "A", "B", "A vs B"], rows)
+    rows = [(v["step"], "same" if v["same"] else "DIFFERENT", v["a"], v["b"]) for v in divergence["steps"]]
+    render(f"Step by step: A = {names[0]}, B = {names[1]}", ["step", "A vs B", "A", "B"], rows)
     print("(each staged pipeline reproduces its loss's value; steps 1-3 are compared on the entries a target reads)")
     first = divergence["first"]
     if first is None:
