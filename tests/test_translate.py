@@ -314,8 +314,9 @@ def test_real_keras_objects_classes_functions_and_identifiers():
     assert lines[0] == "True loss = torch.nn.CrossEntropyLoss(ignore_index=1)"
     assert lines[1].startswith("False loss = lossbridge.to_torch_module(lossbridge.keras.CategoricalCrossentropy(")
     assert lines[2] == "False loss = lossbridge.to_torch_module(lossbridge.keras.CategoricalCrossentropy(reduction='none'))"
-    assert lines[3].startswith("False loss = lossbridge.to_torch_module(lossbridge.keras.SparseCategoricalCrossentropy(")
-    assert lines[4] == "False loss = lossbridge.to_torch_module(lossbridge.keras.MeanSquaredError(reduction='none'))"
+    # identifiers read as model.compile reads them: Keras' default reduction
+    assert lines[3] == "False loss = lossbridge.to_torch_module(lossbridge.keras.SparseCategoricalCrossentropy())"
+    assert lines[4] == "True loss = torch.nn.MSELoss()"
     assert lines[5] == "True loss = torch.nn.HuberLoss(delta=2.0)"
     assert lines[6] == "False loss = lossbridge.to_torch_module(lossbridge.keras.MeanAbsoluteError(reduction='none'))"
 

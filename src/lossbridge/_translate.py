@@ -504,16 +504,17 @@ def _read(loss: Any) -> _Source:
         text = loss.strip()
         head = text.partition("(")[0]
         if ":" not in head and "." not in head:
-            # a bare Keras identifier ("mse", "categorical_crossentropy") reads as Keras
+            # a bare Keras identifier ("mse", "categorical_crossentropy") reads as model.compile
+            # reads it: the function wrapped with Keras' default reduction, i.e. the class
             from .keras._registry import ALL_OBJECTS_DICT
 
             keras_names = set(ALL_OBJECTS_DICT) | {"mse", "mae", "bce", "logcosh", "kld", "huber_loss"}
-            if head in keras_names or head.lower() in {"mse", "mae", "bce"}:
+            if "(" not in text and (head in keras_names or head.lower() in {"mse", "mae", "bce"}):
                 name, config = _keras_fn_to_class(head, {})
-                if name != head or not _table_only("keras:" + text):
-                    text = "keras:" + text
-                if name != head and "(" not in text:
+                config.pop("reduction", None)
+                if name[:1].isupper():
                     return _Source("keras", name, config, text=loss)
+                text = "keras:" + text
         try:
             entry, kwargs = _catalog.parse(text)
         except LossBridgeError as e:
@@ -876,7 +877,9 @@ def translate(loss: Any, to: str) -> Translation:
     """The equivalent of ``loss`` in the framework ``to``.
 
     Args:
-      loss: a Keras loss (object, class, function or identifier string), a torch
+      loss: a Keras loss (object, class, function or identifier string; an identifier
+        reads as ``model.compile(loss="...")`` reads it, with Keras' default reduction,
+        while a Keras function object gives one value per sample), a torch
         loss module or ``torch.nn.functional`` function, an ``optax.losses``
         function, a lossbridge dialect loss, or a string such as
         ``"keras:categorical_crossentropy"``, ``"torch:CrossEntropyLoss(label_smoothing=0.1)"``
