@@ -145,6 +145,10 @@ CONFIGS = {
     "KLDivLoss": [{"reduction": "batchmean"}, {"reduction": "sum"}, {}],
     "kl_divergence": [{}],
     "Poisson": [{}],
+    "Hinge": [{}, {"reduction": "none"}],
+    "hinge_loss": [{}],
+    "CosineSimilarity": [{}, {"reduction": "sum"}],
+    "cosine_similarity": [{}],
     "PoissonNLLLoss": [{"log_input": False, "eps": 1e-7}, {}],
 }
 
@@ -367,5 +371,5 @@ def test_missing_dialect_loss_names_the_native_targets():
 def test_table_size_and_counts_are_reported():
     rows = _translate.TABLE
     forms = [f for r in rows for f in r.forms]
-    assert len(rows) >= 14 and len(forms) >= 30
+    assert len(rows) >= 16 and len(forms) >= 34
     assert {f.framework for f in forms} == set(_translate.FRAMEWORKS)

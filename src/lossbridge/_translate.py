@@ -409,6 +409,30 @@ TABLE: tuple[Row, ...] = (
         notes=("torch's KLDivLoss default reduction 'mean' divides by N*C (with a warning); 'batchmean' is the KL mean.",),
     ),
     Row(
+        "hinge", "hinge: max(1 - y p, 0) with +-1 labels",
+        (
+            Form("keras", "Hinge", ("signs", "values"), reductions=_KERAS_ELEMENTWISE,
+                 conditions=("labels in {-1, 1}: Keras maps a batch of {0, 1} labels to {-1, 1} itself",)),
+            Form("optax", "hinge_loss", ("values", "signs"), kind="function", reductions=_FN_REDUCE,
+                 conditions=("labels in {-1, 1}: optax does not map {0, 1} labels (0 * p gives a loss of 1)",)),
+        ),
+        notes=("torch has no hinge loss of this form (SoftMarginLoss is log(1 + exp(-y p))): the torch "
+               "translation is the dialect loss adapted.",),
+    ),
+    Row(
+        "cosine", "negative cosine similarity over the last axis",
+        (
+            Form("keras", "CosineSimilarity", ("targets", "values"), reductions=_KERAS_PER_SAMPLE, neutral={"axis": -1},
+                 conditions=("no all-zero vector: Keras normalises by max(norm, 1e-7)-style epsilons, optax by its "
+                             "epsilon argument (0)",)),
+            Form("optax", "cosine_similarity", ("values", "targets"), kind="function",
+                 reductions={"none": "-{}", "mean": "-{}.mean()", "sum": "-{}.sum()"}),
+        ),
+        notes=("Keras' CosineSimilarity is the *negative* cosine (-1 for a perfect match); optax's "
+               "cosine_similarity is the cosine itself, hence the minus sign.",
+               "torch's CosineEmbeddingLoss with target 1 is 1 - cos: Keras' value plus 1."),
+    ),
+    Row(
         "poisson", "Poisson: p - y log(p + 1e-7)",
         (
             Form("keras", "Poisson", ("counts", "rates"), reductions=_KERAS_ELEMENTWISE),
@@ -638,10 +662,11 @@ def _match(src: _Source) -> tuple[Row, Form, dict[str, Any]] | None:
                     params[canon] = config[arg]
             if form.framework == "torch" and params.get("ignore") == -100:
                 params["ignore"] = None
-            if form.kind == "function":
-                params["reduction"] = config.get("reduction", "none")
-                if params["reduction"] != "none":
+            if form.kind == "function":  # the function as it is: the reduction written "{}"
+                plain = [k for k, v in form.reductions.items() if v == "{}"]
+                if not plain or config.get("reduction", "none") != "none":
                     continue
+                params["reduction"] = plain[0]
             else:
                 raw = config.get("reduction", _default_of(form, "reduction"))
                 if form.framework == "keras":
