@@ -373,3 +373,80 @@ def test_table_size_and_counts_are_reported():
     forms = [f for r in rows for f in r.forms]
     assert len(rows) >= 16 and len(forms) >= 34
     assert {f.framework for f in forms} == set(_translate.FRAMEWORKS)
+
+
+# ------------------------------------------------------------------ gradients
+
+PREDICTIONS = ("logits", "probs", "log_probs", "bin_logits", "bin_probs", "values", "rates")
+
+_JAX_GRAD = """
+import jax, jax.numpy as jnp
+_a = [jnp.asarray(x) for x in args]
+def _f(x):
+    b = list(_a); b[i] = x
+    return jnp.sum(loss(*b))
+result = np.asarray(jax.grad(_f)(_a[i]))
+"""
+
+
+def _source_code(framework: str, name: str) -> str:
+    return {
+        "keras": f"loss = keras.losses.{name}(**config)",
+        "torch": f"import torch\nloss = torch.nn.{name}(**config)",
+        "optax": f"import functools, optax\nloss = functools.partial(optax.losses.{name}, **config)",
+        "theano": f"import lossbridge\nloss = lossbridge.theano.{name}",
+    }[framework]
+
+
+def gradient(framework: str, code: str, roles, data, wrt: str, keras_jax, config=None) -> np.ndarray:
+    """d sum(loss) / d (the ``wrt`` input), in the framework's own autodiff."""
+    args = [_f32(data[r]) for r in roles]
+    i = list(roles).index(wrt)
+    config = dict(config or {})
+    if framework == "keras":
+        return np.asarray(keras_jax.exec(code + _JAX_GRAD, args=args, i=i, config=config), dtype=float)
+    if framework == "torch":
+        import torch
+
+        scope = {"config": {k: torch.tensor(v, dtype=torch.float32) if isinstance(v, np.ndarray) else v
+                            for k, v in config.items()}}
+        exec(code, scope)
+        tensors = [torch.from_numpy(a.copy()) for a in args]
+        tensors[i].requires_grad_(True)
+        scope["loss"](*tensors).sum().backward()
+        return tensors[i].grad.numpy().astype(float)
+    scope = {"config": config, "np": np, "args": args, "i": i}
+    exec(code + _JAX_GRAD, scope)
+    return np.asarray(scope["result"], dtype=float)
+
+
+def _gradient_cases() -> list:
+    """Native translations that take the source's prediction input (chosen without importing a framework)."""
+    out = []
+    for case in CASES:
+        row, form, config = case.values
+        wrt = [r for r in form.roles if r in PREDICTIONS]
+        for to in ("keras", "torch", "optax"):
+            try:
+                t = lb.translate(source_string(form.framework, form.name, config), to)
+            except lb.LossBridgeError:
+                continue
+            if t.native and wrt and wrt[0] in t.call:
+                out.append(pytest.param(row, form, config, to, wrt[0], id=f"{case.id}-{to}"))
+    return out
+
+
+@pytest.mark.filterwarnings("ignore:reduction. 'mean' divides the total loss")
+@pytest.mark.parametrize("row,form,config,to,wrt", _gradient_cases())
+@settings(max_examples=2, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1))
+def test_native_translations_have_the_sources_gradients(row, form, config, to, wrt, keras_jax, seed):
+    """Where a native translation takes the same prediction input, its gradient is the source's."""
+    data = make_data(seed, 4, 3)
+    t = lb.translate(source_string(form.framework, form.name, config), to)
+    wrt = [wrt]
+    expected = gradient(form.framework, _source_code(form.framework, form.name), form.roles, data, wrt[0],
+                        keras_jax, config)
+    actual = gradient(to, t.code, t.call, data, wrt[0], keras_jax)
+    assert_close(actual, expected, "float32", f"d/d{wrt[0]} of {form.name}{config} -> {to}", grad=True)
+    record(f"translate.{row}.grad", f"{form.framework}->{to}", "float32")
