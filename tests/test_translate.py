@@ -450,3 +450,19 @@ def test_native_translations_have_the_sources_gradients(row, form, config, to, w
     actual = gradient(to, t.code, t.call, data, wrt[0], keras_jax)
     assert_close(actual, expected, "float32", f"d/d{wrt[0]} of {form.name}{config} -> {to}", grad=True)
     record(f"translate.{row}.grad", f"{form.framework}->{to}", "float32")
+
+
+@EXAMPLES
+@given(seed=st.integers(0, 2**32 - 1))
+def test_the_sample_weight_condition_is_true(keras_jax, seed):
+    """Keras' sample_weight by hand in torch: reduction='none', then mean of loss * w (the condition's recipe)."""
+    import torch
+
+    t = lb.translate("keras:SparseCategoricalCrossentropy(from_logits=True)", "torch")
+    assert any("sample_weight" in c and "reduction='none'" in c for c in t.conditions)
+    data = make_data(seed, 5, 3)
+    w = np.random.default_rng(seed).uniform(0, 2, 5).astype(np.float32)
+    code = "loss = keras.losses.SparseCategoricalCrossentropy(from_logits=True)\nresult = np.asarray(loss(*args, sample_weight=w))"
+    expected = keras_jax.exec(code, args=[data["labels"], _f32(data["logits"])], w=w)
+    per_sample = torch.nn.CrossEntropyLoss(reduction="none")(torch.from_numpy(_f32(data["logits"])), torch.from_numpy(data["labels"]))
+    assert_close((per_sample * torch.from_numpy(w)).mean().numpy(), expected, "float32", "sample_weight recipe")

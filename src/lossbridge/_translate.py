@@ -444,10 +444,6 @@ TABLE: tuple[Row, ...] = (
 )
 
 
-def _rows_with(framework: str) -> list[Row]:
-    return [r for r in TABLE if any(f.framework == framework for f in r.forms)]
-
-
 # ------------------------------------------------------------------- sources
 
 
@@ -469,8 +465,6 @@ def _module_of(obj: Any) -> str:
 
 def _keras_fn_to_class(name: str, config: dict[str, Any]) -> tuple[str, dict[str, Any]]:
     """A Keras function form is its class with reduction='none'."""
-    import lossbridge.keras as K  # noqa: N812
-
     aliases = {"mse": "mean_squared_error", "mae": "mean_absolute_error", "bce": "binary_crossentropy",
                "logcosh": "log_cosh", "kld": "kl_divergence", "huber_loss": "huber"}
     name = aliases.get(name.lower(), name) if name.lower() in aliases else name
@@ -487,7 +481,6 @@ def _keras_fn_to_class(name: str, config: dict[str, Any]) -> tuple[str, dict[str
     }
     if name in classes:
         return classes[name], {**config, "reduction": "none"}
-    del K
     return name, config
 
 
@@ -964,6 +957,9 @@ def translate(loss: Any, to: str) -> Translation:
         if to == "theano":
             notes.append("Theano does not run on Python 3.11 + NumPy 2: the translation is lossbridge.theano's exact mirror.")
         conditions = _conditions(src_form, src_form.roles, form.roles, form)
+        if src.framework == "keras" and to != "keras" and params.get("reduction") == "mean":
+            conditions.append("a Keras sample_weight has no argument here: use reduction='none' and average "
+                              "loss * sample_weight over the batch yourself (Keras divides by the batch size)")
         if form.framework != src_form.framework:
             conditions += [text for k, text in row.if_set.items() if _is_set(k, params.get(k))
                            and params.get("reduction") == "mean"]
