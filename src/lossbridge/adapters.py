@@ -398,6 +398,8 @@ def _keras_class() -> type:
 
     from keras.src.backend import get_keras_mask  # masks of JAX arrays live in a table
 
+    convert = keras.ops.convert_to_tensor
+
     from .keras._loss import convert_to_tensor, reduce_weighted_values
 
     @keras.saving.register_keras_serializable(package="lossbridge", name="KerasLoss")
@@ -425,13 +427,17 @@ def _keras_class() -> type:
 
         def __call__(self, y_true: Any, y_pred: Any, sample_weight: Any = None) -> Any:
             src = self._lb_source
+            in_mask = get_keras_mask(y_pred)
+            # As Keras' Loss.__call__: every input becomes a tensor of the backend (NumPy
+            # targets beside JAX predictions are fine); dtypes are the pipeline's business.
+            y_true, y_pred = convert(y_true), convert(y_pred)
+            sample_weight = None if sample_weight is None else convert(sample_weight)
             if src.dialect == "keras":  # the dialect runs Keras' pipeline itself: once
                 obj = src.obj
                 if self._lb_arrays:
                     ns = _backend.get_namespace({"y_true": y_true, "y_pred": y_pred})
                     obj = src.with_arrays(self._arrays_for(ns, y_pred))
-                return obj._pipeline(y_true, y_pred, sample_weight, get_keras_mask(y_pred))
-            in_mask = get_keras_mask(y_pred)
+                return obj._pipeline(y_true, y_pred, sample_weight, in_mask)
             ns = _backend.get_namespace({"y_true": y_true, "y_pred": y_pred,
                                          "sample_weight": sample_weight})
             y_pred = convert_to_tensor(ns, y_pred, self.dtype)
@@ -445,6 +451,7 @@ def _keras_class() -> type:
         def call(self, y_true: Any, y_pred: Any) -> Any:
             """The source's values without Keras' weighting and reduction."""
             src = self._lb_source
+            y_true, y_pred = convert(y_true), convert(y_pred)
             if src.dialect == "keras":
                 ns = _backend.get_namespace({"y_true": y_true, "y_pred": y_pred})
                 return src.with_arrays(self._arrays_for(ns, y_pred)).call(y_true, y_pred)

@@ -130,6 +130,25 @@ def main() -> None:
         np.save(os.path.join(out_dir, f"{name}.pred.npy"), p)
         np.save(os.path.join(out_dir, f"{name}.targets.npy"), targets)
         report["cases"][name] = r
+    # A Keras mask on the predictions (JAX arrays keep it in Keras' table, not as an attribute)
+    from keras.src.backend import set_keras_mask
+
+    logits = rng.normal(size=(64, 10)).astype("float32")
+    mask = rng.uniform(size=(64,)) > 0.3
+    masked = keras.ops.convert_to_tensor(logits)
+    set_keras_mask(masked, keras.ops.convert_to_tensor(mask))
+    report["mask"] = {}
+    for name, source, native, targets in (
+        ("keras_scce", lb.keras.SparseCategoricalCrossentropy(from_logits=True), scce(from_logits=True), y),
+        ("torch_ce_none", lb.torch.CrossEntropyLoss(reduction="none"), scce(from_logits=True), y),
+        ("custom_rmse", rmse, LossFunctionWrapper(keras_rmse), y_onehot),
+    ):
+        adapted = lb.to_keras_loss(source)
+        report["mask"][name] = {
+            "adapted": float(adapted(targets, masked, sample_weight=sw)),
+            "native": float(native(targets, masked, sample_weight=sw)),
+            "unmasked": float(native(targets, logits, sample_weight=sw)),
+        }
     print(json.dumps(report))
 
 
