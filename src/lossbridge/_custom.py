@@ -52,11 +52,13 @@ import os
 from collections.abc import Callable
 from typing import Any
 
-from ._backend import array_kind, describe, get_namespace
-from ._errors import LossBridgeError, LossBridgeTypeError
-from .keras._loss import LossFunctionWrapper, _to_snake_case
-from .torch._modules import _Loss as _TorchLoss
-from .torch._reduction import reduce, resolve_reduction
+# Absolute imports for the dialects: a relative `from .torch...` is the import name
+# "torch._modules", which tests/test_import.py's framework guard blocks.
+from lossbridge._backend import array_kind, describe, get_namespace
+from lossbridge._errors import LossBridgeError, LossBridgeTypeError
+from lossbridge.keras._loss import LossFunctionWrapper, _to_snake_case
+from lossbridge.torch._modules import _Loss as _TorchLoss
+from lossbridge.torch._reduction import reduce, resolve_reduction
 
 __all__ = ["FunctionLoss", "KerasFace", "Loss", "TorchFace", "from_config", "loss"]
 
