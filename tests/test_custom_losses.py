@@ -365,3 +365,18 @@ def test_unknown_custom_loss_in_a_config():
 
     with pytest.raises(lb.LossBridgeError, match="Import the module that defines it"):
         custom_from_config({"function": "nowhere.rmse", "kwargs": {}})
+
+
+@pytest.mark.filterwarnings("ignore:Dynamo detected a call")
+def test_torch_module_under_torch_compile():
+    torch = pytest.importorskip("torch")
+    module = lb.to_torch_module(L1MSE(alpha=0.3))
+    compiled = torch.compile(module, backend="aot_eager")  # dynamo traces the custom loss
+    p = torch.randn(8, 4, requires_grad=True)
+    t = torch.randn(8, 4)
+    eager = module(p, t)
+    (g_eager,) = torch.autograd.grad(eager, p)
+    value = compiled(p, t)
+    (g,) = torch.autograd.grad(value, p)
+    torch.testing.assert_close(value, eager)
+    torch.testing.assert_close(g, g_eager)
