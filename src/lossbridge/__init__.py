@@ -16,6 +16,7 @@ array-api-compat only; a framework is touched only when its arrays arrive.
 from __future__ import annotations
 
 from . import keras, ops, optax, theano, torch
+from ._custom import Loss, loss
 from ._errors import (
     LossBridgeDeprecationWarning,
     LossBridgeError,
@@ -64,6 +65,7 @@ def _register_with_keras() -> None:
 
 
 __all__ = [
+    "Loss",
     "LossBridgeDeprecationWarning",
     "LossBridgeError",
     "LossBridgeFutureWarning",
@@ -77,6 +79,7 @@ __all__ = [
     "__version__",
     "adapters",
     "keras",
+    "loss",
     "ops",
     "optax",
     "theano",

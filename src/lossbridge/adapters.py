@@ -90,8 +90,24 @@ class _Source:
         self.is_object = is_object
         self.kwargs = dict(kwargs)
         self.convention = "keras" if dialect == "keras" else "torch"
-        held = vars(obj) if is_object else self.kwargs
-        self.arrays = tuple(k for k, v in held.items() if array_kind(v) is not None)
+        self.arrays = tuple(k for k, v in self._held().items() if array_kind(v) is not None)
+
+    def _held(self) -> dict[str, Any]:
+        if not self.is_object:
+            return self.kwargs
+        hook = getattr(self.obj, "_lossbridge_arrays", None)  # custom losses keep theirs inside
+        return hook() if hook is not None else vars(self.obj)
+
+    def with_arrays(self, arrays: dict[str, Any]) -> Any:
+        """A copy of the source object holding ``arrays`` (the source keeps its own)."""
+        if not arrays:
+            return self.obj
+        hook = getattr(self.obj, "_lossbridge_with_arrays", None)
+        if hook is not None:
+            return hook(arrays)
+        obj = copy.copy(self.obj)
+        obj.__dict__.update(arrays)
+        return obj
 
     @property
     def name(self) -> str:
@@ -99,7 +115,7 @@ class _Source:
                    or type(self.obj).__name__)
 
     def array_values(self) -> dict[str, Any]:
-        held = vars(self.obj) if self.is_object else self.kwargs
+        held = self._held()
         return {k: held[k] for k in self.arrays}
 
     def call(self, prediction: Any, target: Any, *rest: Any, arrays: dict[str, Any] | None = None,
@@ -107,10 +123,7 @@ class _Source:
         """Call the source with predictions first; ``arrays`` replace the held arrays."""
         arrays = arrays or {}
         if self.is_object:
-            obj = self.obj
-            if arrays:  # a copy holding the call's arrays: the source keeps its own
-                obj = copy.copy(obj)
-                obj.__dict__.update(arrays)
+            obj = self.with_arrays(arrays)
             if self.convention == "keras":
                 if rest or kwargs:
                     raise LossBridgeTypeError(
@@ -335,9 +348,7 @@ def _torch_class() -> type:
             src = self._lb_source
             arrays = {name: getattr(self, name) for name in src.arrays}
             if src.is_object:
-                obj = copy.copy(src.obj)
-                obj.__dict__.update(arrays)
-                return source_config(_Source(obj, src.dialect, True, {}))
+                return source_config(_Source(src.with_arrays(arrays), src.dialect, True, {}))
             return source_config(_Source(src.obj, src.dialect, False, {**src.kwargs, **arrays}))
 
         def extra_repr(self) -> str:
@@ -385,6 +396,10 @@ def to_torch_module(loss: Any, **kwargs: Any) -> Any:
 def _keras_class() -> type:
     import keras
 
+    from keras.src.backend import get_keras_mask  # masks of JAX arrays live in a table
+
+    convert = keras.ops.convert_to_tensor
+
     from .keras._loss import convert_to_tensor, reduce_weighted_values
 
     @keras.saving.register_keras_serializable(package="lossbridge", name="KerasLoss")
@@ -412,9 +427,17 @@ def _keras_class() -> type:
 
         def __call__(self, y_true: Any, y_pred: Any, sample_weight: Any = None) -> Any:
             src = self._lb_source
+            in_mask = get_keras_mask(y_pred)
+            # As Keras' Loss.__call__: every input becomes a tensor of the backend (NumPy
+            # targets beside JAX predictions are fine); dtypes are the pipeline's business.
+            y_true, y_pred = convert(y_true), convert(y_pred)
+            sample_weight = None if sample_weight is None else convert(sample_weight)
             if src.dialect == "keras":  # the dialect runs Keras' pipeline itself: once
-                return src.obj(y_true, y_pred, sample_weight=sample_weight)
-            in_mask = getattr(y_pred, "_keras_mask", None)
+                obj = src.obj
+                if self._lb_arrays:
+                    ns = _backend.get_namespace({"y_true": y_true, "y_pred": y_pred})
+                    obj = src.with_arrays(self._arrays_for(ns, y_pred))
+                return obj._pipeline(y_true, y_pred, sample_weight, in_mask)
             ns = _backend.get_namespace({"y_true": y_true, "y_pred": y_pred,
                                          "sample_weight": sample_weight})
             y_pred = convert_to_tensor(ns, y_pred, self.dtype)
@@ -428,8 +451,10 @@ def _keras_class() -> type:
         def call(self, y_true: Any, y_pred: Any) -> Any:
             """The source's values without Keras' weighting and reduction."""
             src = self._lb_source
+            y_true, y_pred = convert(y_true), convert(y_pred)
             if src.dialect == "keras":
-                return src.obj.call(y_true, y_pred)
+                ns = _backend.get_namespace({"y_true": y_true, "y_pred": y_pred})
+                return src.with_arrays(self._arrays_for(ns, y_pred)).call(y_true, y_pred)
             ns = _backend.get_namespace({"y_true": y_true, "y_pred": y_pred})
             return src.call(y_pred, y_true, arrays=self._arrays_for(ns, y_pred))
 
@@ -507,6 +532,9 @@ def to_keras_loss(loss: Any, **kwargs: Any) -> Any:
         >>> round(float(loss(np.array([0]), np.array([[2.0, 0.0]]))), 6)
         0.126928
     """
+    if getattr(loss, "_lossbridge_adapt", None) is not None and not inspect.isclass(loss):
+        loss = loss._lossbridge_adapt("keras", **kwargs)  # a custom loss: its .keras() face
+        kwargs = {}
     keras_args = {k: kwargs.pop(k) for k in ("reduction", "name", "dtype") if k in kwargs}
     source = _source(loss, kwargs, "keras")
     if source.dialect == "keras" and source.is_object and keras_args:

@@ -17,12 +17,29 @@ import sys
 
 import numpy as np
 
+import lossbridge as lb
+
+
+@lb.loss
+def rmse(y_pred, y_true):
+    xp = lb.ops.namespace(y_pred, y_true)
+    return xp.sqrt(xp.mean((y_pred - y_true) ** 2, axis=-1))
+
+
+class L1MSE(lb.Loss):
+    def __init__(self, alpha=0.5):
+        super().__init__()
+        self.alpha = alpha
+
+    def call(self, y_pred, y_true):
+        xp = lb.ops.namespace(y_pred, y_true)
+        d = y_pred - y_true
+        return self.alpha * xp.mean(xp.abs(d), axis=-1) + (1 - self.alpha) * xp.mean(d * d, axis=-1)
+
 
 def main() -> None:
     out_dir = sys.argv[1]
     import keras
-
-    import lossbridge as lb
 
     rng = np.random.default_rng(0)
     x = rng.normal(size=(64, 20)).astype("float32")
@@ -57,13 +74,21 @@ def main() -> None:
         "optax_ce": (lb.optax.softmax_cross_entropy_with_integer_labels, scce(from_logits=True),
                      y, None, 16),
     }
-    custom = os.environ.get("LOSSBRIDGE_WORKER_CUSTOM")
-    if custom:  # issue 7's custom losses: (module path, name) of example builders
-        import importlib
+    # issue 7: custom losses written once, against Keras functions written by hand
+    ops = keras.ops
+    from keras.src.losses.losses import LossFunctionWrapper  # what compile(loss=fn) builds
 
-        mod = importlib.import_module(custom)
-        cases.update(mod.keras_cases(lb, keras, x, y_onehot))
+    def keras_rmse(y_true, y_pred):
+        return ops.sqrt(ops.mean(ops.square(y_pred - y_true), axis=-1))
 
+    def keras_l1_mse(y_true, y_pred):
+        d = y_pred - y_true
+        return 0.3 * ops.mean(ops.abs(d), axis=-1) + 0.7 * ops.mean(d * d, axis=-1)
+
+    cases["custom_rmse"] = (rmse, LossFunctionWrapper(keras_rmse), y_onehot, None, 16)
+    cases["custom_l1_mse_sum"] = (L1MSE(alpha=0.3).keras(reduction="sum"),
+                                  LossFunctionWrapper(keras_l1_mse, reduction="sum"),
+                                  y_onehot, None, 16)
     only = os.environ.get("LOSSBRIDGE_WORKER_CASES")
     if only:
         keep = only.split(",")
@@ -105,6 +130,25 @@ def main() -> None:
         np.save(os.path.join(out_dir, f"{name}.pred.npy"), p)
         np.save(os.path.join(out_dir, f"{name}.targets.npy"), targets)
         report["cases"][name] = r
+    # A Keras mask on the predictions (JAX arrays keep it in Keras' table, not as an attribute)
+    from keras.src.backend import set_keras_mask
+
+    logits = rng.normal(size=(64, 10)).astype("float32")
+    mask = rng.uniform(size=(64,)) > 0.3
+    masked = keras.ops.convert_to_tensor(logits)
+    set_keras_mask(masked, keras.ops.convert_to_tensor(mask))
+    report["mask"] = {}
+    for name, source, native, targets in (
+        ("keras_scce", lb.keras.SparseCategoricalCrossentropy(from_logits=True), scce(from_logits=True), y),
+        ("torch_ce_none", lb.torch.CrossEntropyLoss(reduction="none"), scce(from_logits=True), y),
+        ("custom_rmse", rmse, LossFunctionWrapper(keras_rmse), y_onehot),
+    ):
+        adapted = lb.to_keras_loss(source)
+        report["mask"][name] = {
+            "adapted": float(adapted(targets, masked, sample_weight=sw)),
+            "native": float(native(targets, masked, sample_weight=sw)),
+            "unmasked": float(native(targets, logits, sample_weight=sw)),
+        }
     print(json.dumps(report))
 
 

@@ -106,6 +106,15 @@ def test_values_equal_the_native_loss_at_the_same_weights(backend, tmp_path_fact
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
+def test_masks_on_the_predictions_are_applied_once(backend, tmp_path_factory):
+    report, _ = run_worker(backend, tmp_path_factory)
+    assert set(report["mask"]) == {"keras_scce", "torch_ce_none", "custom_rmse"}
+    for name, r in report["mask"].items():
+        _close(r["adapted"], r["native"])
+        assert r["adapted"] != pytest.approx(r["unmasked"], rel=1e-3), name  # the mask mattered
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
 def test_save_load_and_config_round_trip(backend, tmp_path_factory):
     report, _ = run_worker(backend, tmp_path_factory)
     for name, r in report["cases"].items():

@@ -351,7 +351,11 @@ class Loss:
         return self._dtype
 
     def __call__(self, y_true: Any, y_pred: Any, sample_weight: Any = None) -> Any:
-        in_mask = getattr(y_pred, "_keras_mask", None)
+        return self._pipeline(y_true, y_pred, sample_weight, getattr(y_pred, "_keras_mask", None))
+
+    def _pipeline(self, y_true: Any, y_pred: Any, sample_weight: Any, in_mask: Any) -> Any:
+        """``__call__`` with the mask of ``y_pred`` given (Keras keeps the masks of JAX arrays,
+        which take no attributes, in a table: ``lossbridge.to_keras_loss`` reads it there)."""
         ns = namespace_of(y_true=y_true, y_pred=y_pred, sample_weight=sample_weight)
         y_pred = convert_to_tensor(ns, y_pred, self.dtype)
         y_true = convert_to_tensor(ns, y_true, self.dtype)
