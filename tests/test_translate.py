@@ -352,6 +352,10 @@ def test_import_translate_is_lazy_and_imports_no_framework():
     ("torch:MSELoss", "theano", lb.LossBridgeNotImplementedError,
      ["unsupported pair", "Valid targets for this loss: 'keras', 'torch', 'optax'"]),
     ("keras:CategoricalCrossentropy(from_logits=True)", None, lb.LossBridgeError, ["translate(to=None)"]),
+    ("torch:CrossEntropyLoss(smoothing=0.1)", "keras", lb.LossBridgeTypeError,
+     ["translate(loss='torch:CrossEntropyLoss(smoothing=0.1)')", "smoothing", "label_smoothing"]),
+    (object(), "torch", lb.LossBridgeTypeError, ["cannot read", "optax.losses function"]),
+    (lb.Loss, "torch", lb.LossBridgeTypeError, ["custom loss", "to_torch_module"]),
 ])
 def test_bad_arguments(loss, to, error, words):
     with pytest.raises(error) as info:

@@ -550,8 +550,18 @@ def _read(loss: Any) -> _Source:
             kwargs = {k: (np.asarray(v, dtype=np.float32) if k in ("weight", "pos_weight") and isinstance(v, list) else v)
                       for k, v in kwargs.items()}
         if entry.is_class:
-            dialect = obj(**kwargs)
-            return _read(dialect) if entry.dialect in ("keras", "torch") else _Source(entry.dialect, entry.name, kwargs)
+            try:
+                dialect = obj(**kwargs)
+            except TypeError as e:
+                raise LossBridgeTypeError(
+                    f"translate(loss={loss!r}): {e}. The arguments of {entry.id} are: "
+                    f"{', '.join(inspect.signature(obj).parameters)}."
+                ) from None
+            if entry.dialect not in ("keras", "torch"):
+                return _Source(entry.dialect, entry.name, kwargs, text=text)
+            source = _read(dialect)
+            source.text = text
+            return source
         return _Source(entry.dialect, entry.name, kwargs, text=text)
 
     module = _module_of(loss)
@@ -576,6 +586,12 @@ def _read(loss: Any) -> _Source:
             return _Source("torch", type(loss).__name__, _torch_config(loss), dialect=loss)
         if dialect in ("optax", "theano") and callable(loss):
             return _Source(dialect, loss.__name__, {})
+        if dialect == "_custom":
+            raise LossBridgeTypeError(
+                f"translate(loss={loss!r:.80}): a custom loss is already written once for every framework; "
+                "it has no framework semantics to translate. Use lossbridge.to_torch_module(loss) or "
+                "lossbridge.to_keras_loss(loss)."
+            )
     if root == "keras":
         if inspect.isclass(loss):
             return _Source("keras", loss.__name__, {})
