@@ -360,6 +360,26 @@ def test_bad_definitions():
         lb.loss(L1MSE)
 
 
+def test_missing_call_and_extra_positional_arguments():
+    class NoCall(lb.Loss):
+        pass
+
+    with pytest.raises(lb.LossBridgeNotImplementedError, match=r"must implement call\(self, y_pred, y_true\)"):
+        NoCall()(*_data())
+
+    class Star(lb.Loss):
+        def __init__(self, *scales, alpha=1.0):
+            super().__init__()
+            self.alpha = alpha
+
+        def call(self, y_pred, y_true):
+            return self.alpha * (y_pred - y_true)[..., 0]
+
+    assert Star(alpha=2.0).get_config() == {"alpha": 2.0}
+    with pytest.raises(lb.LossBridgeTypeError, match="extra positional arguments"):
+        Star(1.0, 2.0)
+
+
 def test_unknown_custom_loss_in_a_config():
     from lossbridge._custom import custom_from_config
 

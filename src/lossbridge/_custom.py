@@ -55,7 +55,7 @@ from typing import Any
 # Absolute imports for the dialects: a relative `from .torch...` is the import name
 # "torch._modules", which tests/test_import.py's framework guard blocks.
 from lossbridge._backend import array_kind, describe, get_namespace
-from lossbridge._errors import LossBridgeError, LossBridgeTypeError
+from lossbridge._errors import LossBridgeError, LossBridgeNotImplementedError, LossBridgeTypeError
 from lossbridge.keras._loss import LossFunctionWrapper, _to_snake_case
 from lossbridge.torch._modules import _Loss as _TorchLoss
 from lossbridge.torch._reduction import reduce, resolve_reduction
@@ -323,7 +323,10 @@ class Loss(_Custom):
 
     def call(self, y_pred: Any, y_true: Any) -> Any:
         """The per-sample loss (implement it)."""
-        raise NotImplementedError(f"{type(self).__name__} must implement call(self, y_pred, y_true).")
+        raise LossBridgeNotImplementedError(
+            f"{type(self).__name__} must implement call(self, y_pred, y_true), returning one "
+            "value per sample."
+        )
 
     def __call__(self, y_pred: Any, y_true: Any) -> Any:
         return _run(self._loss_name, self.call, (y_pred, y_true), {})

@@ -170,3 +170,22 @@ def test_config_round_trip():
         obj, bound = source_from_config(config)
         again = lb.to_torch_module(obj, **bound).get_config()
         assert again == config
+
+
+def test_configuration_errors():
+    from lossbridge.adapters import source_config, source_from_config, _source
+
+    class Extra(lb.torch.MSELoss):
+        def __init__(self, scale=2.0):
+            super().__init__()
+
+    with pytest.raises(lb.LossBridgeTypeError, match="`scale` is not kept as an attribute"):
+        source_config(_source(Extra(), {}, "torch"))
+    from lossbridge.torch._reduction import reduce
+
+    with pytest.raises(lb.LossBridgeTypeError, match="not a public function of lossbridge.torch"):
+        source_config(_source(reduce, {}, "torch"))
+    with pytest.raises(lb.LossBridgeError, match="Not a lossbridge adapter configuration"):
+        source_from_config({"dialect": "caffe"})
+    with pytest.raises(lb.LossBridgeTypeError, match="has its own: set them on the Keras loss"):
+        lb.to_keras_loss(lb.keras.MeanSquaredError(), reduction="sum")  # raises before keras loads
