@@ -37,7 +37,7 @@ def _train(loss_fn, steps=5, sample_weight=None):
             loss = loss_fn(model(xb), yb, sample_weight=sample_weight[16 * (i % 4): 16 * (i % 4 + 1)])
         loss.backward()
         opt.step()
-        losses.append(float(loss))
+        losses.append(loss.item())
     return np.array(losses), [p.detach().clone() for p in model.parameters()]
 
 
@@ -189,3 +189,13 @@ def test_configuration_errors():
         source_from_config({"dialect": "caffe"})
     with pytest.raises(lb.LossBridgeTypeError, match="has its own: set them on the Keras loss"):
         lb.to_keras_loss(lb.keras.MeanSquaredError(), reduction="sum")  # raises before keras loads
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+def test_buffers_follow_the_module_to_cuda():
+    w = np.linspace(0.5, 2.0, 10)
+    module = lb.to_torch_module(lb.torch.CrossEntropyLoss(weight=w)).to("cuda")
+    assert module.weight.device.type == "cuda"
+    x, y = torch.randn(16, 10, device="cuda"), torch.randint(0, 10, (16,), device="cuda")
+    native = torch.nn.CrossEntropyLoss(weight=torch.tensor(w, dtype=torch.float32, device="cuda"))
+    torch.testing.assert_close(module(x, y), native(x, y))
