@@ -535,6 +535,8 @@ def to_keras_loss(loss: Any, **kwargs: Any) -> Any:
     if getattr(loss, "_lossbridge_adapt", None) is not None and not inspect.isclass(loss):
         loss = loss._lossbridge_adapt("keras", **kwargs)  # a custom loss: its .keras() face
         kwargs = {}
+    if inspect.isclass(loss):  # every keyword is the constructor's
+        loss, kwargs = _source(loss, kwargs, "keras").obj, {}
     keras_args = {k: kwargs.pop(k) for k in ("reduction", "name", "dtype") if k in kwargs}
     source = _source(loss, kwargs, "keras")
     if source.dialect == "keras" and source.is_object and keras_args:

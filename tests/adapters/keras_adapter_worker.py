@@ -149,6 +149,13 @@ def main() -> None:
             "native": float(native(targets, masked, sample_weight=sw)),
             "unmasked": float(native(targets, logits, sample_weight=sw)),
         }
+    # a class and its constructor arguments, reduction included
+    from_class = lb.to_keras_loss(lb.keras.SparseCategoricalCrossentropy, from_logits=True,
+                                  reduction="sum")
+    report["from_class"] = {"reduction": from_class.reduction,
+                            "value": float(from_class(y, logits, sample_weight=sw)),
+                            "native": float(scce(from_logits=True, reduction="sum")(y, logits, sample_weight=sw))}
+
     # lossbridge's keras.ops namespace: TensorFlow only, and only the names lossbridge uses
     from lossbridge._keras_xp import keras_namespace
 

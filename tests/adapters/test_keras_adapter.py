@@ -145,6 +145,14 @@ def test_load_model_in_a_new_process_needs_no_custom_objects(import_order, tmp_p
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
+def test_a_class_takes_its_constructor_arguments(backend, tmp_path_factory):
+    report, _ = run_worker(backend, tmp_path_factory)
+    r = report["from_class"]
+    assert r["reduction"] == "sum"
+    _close(r["value"], r["native"])
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
 def test_keras_ops_namespace_errors(backend, tmp_path_factory):
     report, _ = run_worker(backend, tmp_path_factory)
     error = report["xp_error"]

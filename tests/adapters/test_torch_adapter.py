@@ -199,3 +199,14 @@ def test_buffers_follow_the_module_to_cuda():
     x, y = torch.randn(16, 10, device="cuda"), torch.randint(0, 10, (16,), device="cuda")
     native = torch.nn.CrossEntropyLoss(weight=torch.tensor(w, dtype=torch.float32, device="cuda"))
     torch.testing.assert_close(module(x, y), native(x, y))
+
+
+def test_classes_take_their_constructor_arguments():
+    module = lb.to_torch_module(lb.torch.CrossEntropyLoss, reduction="sum", label_smoothing=0.1)
+    x, t = torch.randn(4, 3), torch.tensor([0, 1, 2, 1])
+    torch.testing.assert_close(module(x, t), torch.nn.CrossEntropyLoss(reduction="sum", label_smoothing=0.1)(x, t))
+    # to_keras_loss passes reduction to a Keras class' constructor (checked before keras loads)
+    from lossbridge.adapters import _source
+
+    obj = _source(lb.keras.CategoricalCrossentropy, {"reduction": "sum", "from_logits": True}, "keras").obj
+    assert obj.reduction == "sum" and obj.from_logits
