@@ -310,13 +310,13 @@ def test_numpy_only_code_on_framework_arrays():
         with pytest.raises(lb.LossBridgeTypeError, match=r"NumPy code.*xp = lossbridge.ops.namespace"):
             numpy_rmse(tp, torch.tensor(t))
         # without requires_grad NumPy converts silently: the result has no gradient
-        with pytest.raises(lb.LossBridgeTypeError, match="returned numpy array.*no gradient"):
+        with pytest.raises(lb.LossBridgeTypeError, match=r"returned numpy array.*no gradient"):
             numpy_rmse(torch.tensor(p), torch.tensor(t))
     if installed("jax"):
         import jax
 
         jp, jt = jax.numpy.asarray(p), jax.numpy.asarray(t)
-        with pytest.raises(lb.LossBridgeTypeError, match="jax arrays.*NumPy code"):
+        with pytest.raises(lb.LossBridgeTypeError, match=r"jax arrays.*NumPy code"):
             jax.jit(numpy_rmse)(jp, jt)
         with pytest.raises(lb.LossBridgeTypeError, match="returned numpy array"):
             numpy_rmse(jp, jt)
@@ -332,7 +332,6 @@ def test_returning_something_that_is_not_an_array():
 
 
 def test_not_serialisable_config():
-    p, t = _data()
     loss = L1MSE(alpha=object())
     with pytest.raises(lb.LossBridgeTypeError, match=r"L1MSE\(\.\.\., alpha=\.\.\.\) = <object.*cannot be serialised.*numbers, strings"):
         loss.get_config()
@@ -356,7 +355,7 @@ def test_bad_definitions():
         def one(y_pred):
             return y_pred
 
-    with pytest.raises(lb.LossBridgeTypeError, match="subclass lossbridge.Loss"):
+    with pytest.raises(lb.LossBridgeTypeError, match=r"subclass lossbridge.Loss"):
         lb.loss(L1MSE)
 
 

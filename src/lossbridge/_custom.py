@@ -398,7 +398,7 @@ def from_config(config: dict[str, Any]) -> Any:
 def _check_keras_shape(name: str, values: Any, y_pred: Any) -> None:
     want = tuple(y_pred.shape[:-1])
     got = tuple(values.shape)
-    if len(got) == len(want) and all(g is None or w is None or g == w for g, w in zip(got, want)):
+    if len(got) == len(want) and all(g is None or w is None or g == w for g, w in zip(got, want, strict=True)):
         return
     hint = "it returned a scalar: do not reduce over the batch, " if got == () else ""
     raise LossBridgeError(

@@ -54,6 +54,7 @@ Example:
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import functools
 import inspect
@@ -322,7 +323,7 @@ def _buffer(value: Any) -> Any:
     return t.to(torch.get_default_dtype()) if t.is_floating_point() else t
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _torch_class() -> type:
     import torch
 
@@ -392,10 +393,9 @@ def to_torch_module(loss: Any, **kwargs: Any) -> Any:
 # -------------------------------------------------------------------------- keras
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _keras_class() -> type:
     import keras
-
     from keras.src.backend import get_keras_mask  # masks of JAX arrays live in a table
 
     convert = keras.ops.convert_to_tensor
@@ -555,7 +555,5 @@ def to_keras_loss(loss: Any, **kwargs: Any) -> Any:
 
 def _register_if_keras_loaded() -> None:
     if "keras" in sys.modules:
-        try:
+        with contextlib.suppress(Exception):  # a partly imported Keras: register on first use
             _keras_class()
-        except Exception:  # a partially imported or broken Keras: register on first use
-            pass

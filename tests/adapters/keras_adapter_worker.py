@@ -102,7 +102,7 @@ def main() -> None:
         h1 = m1.fit(x, targets, batch_size=batch, epochs=2, shuffle=False, verbose=0)
         h2 = m2.fit(x, targets, sample_weight=fit_sw, batch_size=batch, epochs=2, shuffle=False,
                     verbose=0)
-        wdiff = max(float(np.max(np.abs(a - b))) for a, b in zip(m1.get_weights(), m2.get_weights()))
+        wdiff = max(float(np.max(np.abs(a - b))) for a, b in zip(m1.get_weights(), m2.get_weights(), strict=True))
         p = keras.ops.convert_to_numpy(m1(x))
         native_sw = None if fit_sw is None else fit_sw
         r = {

@@ -43,7 +43,7 @@ def _train(loss_fn, steps=5, sample_weight=None):
 
 def _assert_same_training(a, b, rtol=1e-5):
     np.testing.assert_allclose(a[0], b[0], rtol=rtol, atol=1e-6)
-    for p, q in zip(a[1], b[1]):
+    for p, q in zip(a[1], b[1], strict=True):
         torch.testing.assert_close(p, q, rtol=rtol, atol=1e-5)
     assert a[0][-1] < a[0][0]  # it trains
 
@@ -142,7 +142,7 @@ def test_errors():
     x, t = torch.randn(2, 3), torch.tensor([0, 1])
     with pytest.raises(lb.LossBridgeTypeError, match="takes no sample_weight"):
         module(x, t, sample_weight=torch.ones(2))
-    with pytest.raises(lb.LossBridgeTypeError, match="lossbridge.translate"):
+    with pytest.raises(lb.LossBridgeTypeError, match=r"lossbridge.translate"):
         lb.to_torch_module(torch.nn.CrossEntropyLoss())
     with pytest.raises(lb.LossBridgeTypeError, match="Set them on the object's constructor"):
         lb.to_torch_module(lb.torch.CrossEntropyLoss(), reduction="sum")
@@ -173,7 +173,7 @@ def test_config_round_trip():
 
 
 def test_configuration_errors():
-    from lossbridge.adapters import source_config, source_from_config, _source
+    from lossbridge.adapters import _source, source_config, source_from_config
 
     class Extra(lb.torch.MSELoss):
         def __init__(self, scale=2.0):
@@ -183,7 +183,7 @@ def test_configuration_errors():
         source_config(_source(Extra(), {}, "torch"))
     from lossbridge.torch._reduction import reduce
 
-    with pytest.raises(lb.LossBridgeTypeError, match="not a public function of lossbridge.torch"):
+    with pytest.raises(lb.LossBridgeTypeError, match=r"not a public function of lossbridge.torch"):
         source_config(_source(reduce, {}, "torch"))
     with pytest.raises(lb.LossBridgeError, match="Not a lossbridge adapter configuration"):
         source_from_config({"dialect": "caffe"})
