@@ -214,6 +214,8 @@ def test_config_round_trips():
     np.testing.assert_array_equal(again.weights, [1.0, 2.0])
     bound = json.loads(json.dumps(custom_config(softmax_ce.bind(smoothing=0.2))))
     assert custom_from_config(bound).kwargs == {"smoothing": 0.2}
+    again = type(rmse).from_config(json.loads(json.dumps(rmse.get_config())))
+    assert again.fn is rmse.fn and again.get_config() == rmse.get_config()
     face = L1MSE(alpha=0.3).keras(reduction="sum", name="l1mse")
     rebuilt = type(face).from_config(json.loads(json.dumps(face.get_config())))
     p, t = _data(3)

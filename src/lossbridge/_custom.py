@@ -216,6 +216,13 @@ class FunctionLoss(_Custom):
         return {"function": _key(self.fn),
                 "kwargs": _encode(self.kwargs, f"{self._loss_name} keyword arguments")}
 
+    @classmethod
+    def from_config(cls, config: dict[str, Any]) -> FunctionLoss:
+        """The loss ``get_config`` describes (its function must be defined in this process)."""
+        from .adapters import _decode
+
+        return cls(_lookup(config["function"]), **_decode(config.get("kwargs", {})))
+
     def _lossbridge_arrays(self) -> dict[str, Any]:
         return {k: v for k, v in self.kwargs.items() if array_kind(v) is not None}
 
@@ -379,10 +386,8 @@ def _lookup(key: str) -> Any:
 
 def custom_from_config(config: dict[str, Any]) -> _Custom:
     """Rebuild a custom loss from :func:`custom_config`."""
-    from .adapters import _decode
-
     if "function" in config:
-        return FunctionLoss(_lookup(config["function"]), **_decode(config.get("kwargs", {})))
+        return FunctionLoss.from_config(config)
     return _lookup(config["class"]).from_config(config["config"])
 
 

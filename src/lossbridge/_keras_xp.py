@@ -30,7 +30,7 @@ _SAME = (
     "abs", "all", "any", "arange", "broadcast_to", "count_nonzero", "exp", "expand_dims",
     "flip", "full_like", "isfinite", "isnan", "log", "log1p", "logaddexp", "logical_not", "matmul",
     "max", "maximum", "mean", "min", "minimum", "moveaxis", "nonzero", "ones_like", "reshape",
-    "sign", "sort", "sqrt", "square", "squeeze", "stack", "sum", "take", "take_along_axis",
+    "sign", "sort", "sqrt", "squeeze", "stack", "sum", "take", "take_along_axis",
     "where", "zeros", "zeros_like",
 )
 #: Array API name -> keras.ops name.
