@@ -521,7 +521,12 @@ def to_keras_loss(loss: Any, **kwargs: Any) -> Any:
     their values go through Keras' pipeline: mask, ``sample_weight`` and
     ``reduction`` (default ``"sum_over_batch_size"``).  Runs on the JAX, torch and
     TensorFlow backends; ``get_config``/``from_config`` round-trip and a compiled
-    model survives ``model.save`` / ``keras.models.load_model``.
+    model survives ``model.save`` / ``keras.models.load_model``.  Inputs are first
+    made tensors of the backend and the mask Keras keeps for ``y_pred`` is applied,
+    as in ``keras.losses.Loss.__call__``.  On TensorFlow the math runs through
+    ``keras.ops`` (:mod:`lossbridge._keras_xp`); a loss whose code needs static shapes
+    (optax's checks) needs a batch size that divides the data, since Keras'
+    TensorFlow trainer may retrace with an unknown batch dimension.
 
     Example:
         >>> import os
