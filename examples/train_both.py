@@ -90,7 +90,7 @@ def compare(loss: object) -> dict:
         "torch_losses": t["losses"],
         "keras_losses": k["losses"],
         "max_loss_diff": float(np.max(np.abs(np.subtract(t["losses"], k["losses"])))),
-        "max_weight_diff": max(float(np.max(np.abs(a - b))) for a, b in zip(t["weights"], k["weights"])),
+        "max_weight_diff": max(float(np.max(np.abs(a - b))) for a, b in zip(t["weights"], k["weights"], strict=True)),
         "keras_value": k["value"],
         "keras_reloaded_value": k["reloaded_value"],
         "keras_backend": k["backend"],
@@ -99,7 +99,7 @@ def compare(loss: object) -> dict:
 
 def report(name: str, result: dict) -> None:
     print(f"{name} on PyTorch and Keras ({result['keras_backend']} backend), same initial weights:")
-    for step, (a, b) in enumerate(zip(result["torch_losses"], result["keras_losses"])):
+    for step, (a, b) in enumerate(zip(result["torch_losses"], result["keras_losses"], strict=True)):
         print(f"  step {step}: torch {a:.6f}   keras {b:.6f}")
     print(f"  largest weight difference after training: {result['max_weight_diff']:.2e}")
     print(f"  Keras loss after model.save / load_model: {result['keras_reloaded_value']:.6f} "

@@ -214,6 +214,8 @@ def test_config_round_trips():
     np.testing.assert_array_equal(again.weights, [1.0, 2.0])
     bound = json.loads(json.dumps(custom_config(softmax_ce.bind(smoothing=0.2))))
     assert custom_from_config(bound).kwargs == {"smoothing": 0.2}
+    again = type(rmse).from_config(json.loads(json.dumps(rmse.get_config())))
+    assert again.fn is rmse.fn and again.get_config() == rmse.get_config()
     face = L1MSE(alpha=0.3).keras(reduction="sum", name="l1mse")
     rebuilt = type(face).from_config(json.loads(json.dumps(face.get_config())))
     p, t = _data(3)
@@ -310,13 +312,13 @@ def test_numpy_only_code_on_framework_arrays():
         with pytest.raises(lb.LossBridgeTypeError, match=r"NumPy code.*xp = lossbridge.ops.namespace"):
             numpy_rmse(tp, torch.tensor(t))
         # without requires_grad NumPy converts silently: the result has no gradient
-        with pytest.raises(lb.LossBridgeTypeError, match="returned numpy array.*no gradient"):
+        with pytest.raises(lb.LossBridgeTypeError, match=r"returned numpy array.*no gradient"):
             numpy_rmse(torch.tensor(p), torch.tensor(t))
     if installed("jax"):
         import jax
 
         jp, jt = jax.numpy.asarray(p), jax.numpy.asarray(t)
-        with pytest.raises(lb.LossBridgeTypeError, match="jax arrays.*NumPy code"):
+        with pytest.raises(lb.LossBridgeTypeError, match=r"jax arrays.*NumPy code"):
             jax.jit(numpy_rmse)(jp, jt)
         with pytest.raises(lb.LossBridgeTypeError, match="returned numpy array"):
             numpy_rmse(jp, jt)
@@ -332,7 +334,6 @@ def test_returning_something_that_is_not_an_array():
 
 
 def test_not_serialisable_config():
-    p, t = _data()
     loss = L1MSE(alpha=object())
     with pytest.raises(lb.LossBridgeTypeError, match=r"L1MSE\(\.\.\., alpha=\.\.\.\) = <object.*cannot be serialised.*numbers, strings"):
         loss.get_config()
@@ -356,8 +357,28 @@ def test_bad_definitions():
         def one(y_pred):
             return y_pred
 
-    with pytest.raises(lb.LossBridgeTypeError, match="subclass lossbridge.Loss"):
+    with pytest.raises(lb.LossBridgeTypeError, match=r"subclass lossbridge.Loss"):
         lb.loss(L1MSE)
+
+
+def test_missing_call_and_extra_positional_arguments():
+    class NoCall(lb.Loss):
+        pass
+
+    with pytest.raises(lb.LossBridgeNotImplementedError, match=r"must implement call\(self, y_pred, y_true\)"):
+        NoCall()(*_data())
+
+    class Star(lb.Loss):
+        def __init__(self, *scales, alpha=1.0):
+            super().__init__()
+            self.alpha = alpha
+
+        def call(self, y_pred, y_true):
+            return self.alpha * (y_pred - y_true)[..., 0]
+
+    assert Star(alpha=2.0).get_config() == {"alpha": 2.0}
+    with pytest.raises(lb.LossBridgeTypeError, match="extra positional arguments"):
+        Star(1.0, 2.0)
 
 
 def test_unknown_custom_loss_in_a_config():

@@ -55,7 +55,7 @@ from typing import Any
 # Absolute imports for the dialects: a relative `from .torch...` is the import name
 # "torch._modules", which tests/test_import.py's framework guard blocks.
 from lossbridge._backend import array_kind, describe, get_namespace
-from lossbridge._errors import LossBridgeError, LossBridgeTypeError
+from lossbridge._errors import LossBridgeError, LossBridgeNotImplementedError, LossBridgeTypeError
 from lossbridge.keras._loss import LossFunctionWrapper, _to_snake_case
 from lossbridge.torch._modules import _Loss as _TorchLoss
 from lossbridge.torch._reduction import reduce, resolve_reduction
@@ -216,6 +216,13 @@ class FunctionLoss(_Custom):
         return {"function": _key(self.fn),
                 "kwargs": _encode(self.kwargs, f"{self._loss_name} keyword arguments")}
 
+    @classmethod
+    def from_config(cls, config: dict[str, Any]) -> FunctionLoss:
+        """The loss ``get_config`` describes (its function must be defined in this process)."""
+        from .adapters import _decode
+
+        return cls(_lookup(config["function"]), **_decode(config.get("kwargs", {})))
+
     def _lossbridge_arrays(self) -> dict[str, Any]:
         return {k: v for k, v in self.kwargs.items() if array_kind(v) is not None}
 
@@ -323,7 +330,10 @@ class Loss(_Custom):
 
     def call(self, y_pred: Any, y_true: Any) -> Any:
         """The per-sample loss (implement it)."""
-        raise NotImplementedError(f"{type(self).__name__} must implement call(self, y_pred, y_true).")
+        raise LossBridgeNotImplementedError(
+            f"{type(self).__name__} must implement call(self, y_pred, y_true), returning one "
+            "value per sample."
+        )
 
     def __call__(self, y_pred: Any, y_true: Any) -> Any:
         return _run(self._loss_name, self.call, (y_pred, y_true), {})
@@ -376,10 +386,8 @@ def _lookup(key: str) -> Any:
 
 def custom_from_config(config: dict[str, Any]) -> _Custom:
     """Rebuild a custom loss from :func:`custom_config`."""
-    from .adapters import _decode
-
     if "function" in config:
-        return FunctionLoss(_lookup(config["function"]), **_decode(config.get("kwargs", {})))
+        return FunctionLoss.from_config(config)
     return _lookup(config["class"]).from_config(config["config"])
 
 
@@ -395,7 +403,7 @@ def from_config(config: dict[str, Any]) -> Any:
 def _check_keras_shape(name: str, values: Any, y_pred: Any) -> None:
     want = tuple(y_pred.shape[:-1])
     got = tuple(values.shape)
-    if len(got) == len(want) and all(g is None or w is None or g == w for g, w in zip(got, want)):
+    if len(got) == len(want) and all(g is None or w is None or g == w for g, w in zip(got, want, strict=True)):
         return
     hint = "it returned a scalar: do not reduce over the batch, " if got == () else ""
     raise LossBridgeError(

@@ -30,7 +30,7 @@ _SAME = (
     "abs", "all", "any", "arange", "broadcast_to", "count_nonzero", "exp", "expand_dims",
     "flip", "full_like", "isfinite", "isnan", "log", "log1p", "logaddexp", "logical_not", "matmul",
     "max", "maximum", "mean", "min", "minimum", "moveaxis", "nonzero", "ones_like", "reshape",
-    "sign", "sort", "sqrt", "square", "squeeze", "stack", "sum", "take", "take_along_axis",
+    "sign", "sort", "sqrt", "squeeze", "stack", "sum", "take", "take_along_axis",
     "where", "zeros", "zeros_like",
 )
 #: Array API name -> keras.ops name.
@@ -96,7 +96,7 @@ class KerasOpsNamespace:
     def finfo(self, dtype: Any) -> Any:
         return np.finfo(self._standardize(dtype))
 
-    def clip(self, x: Any, min: Any = None, max: Any = None) -> Any:  # noqa: A002
+    def clip(self, x: Any, min: Any = None, max: Any = None) -> Any:
         if min is not None:
             x = self._ops.maximum(x, min)
         if max is not None:
@@ -104,7 +104,7 @@ class KerasOpsNamespace:
         return x
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _cached(backend: str) -> KerasOpsNamespace:
     return KerasOpsNamespace()
 

@@ -54,6 +54,7 @@ Example:
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import functools
 import inspect
@@ -322,7 +323,7 @@ def _buffer(value: Any) -> Any:
     return t.to(torch.get_default_dtype()) if t.is_floating_point() else t
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _torch_class() -> type:
     import torch
 
@@ -392,10 +393,9 @@ def to_torch_module(loss: Any, **kwargs: Any) -> Any:
 # -------------------------------------------------------------------------- keras
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _keras_class() -> type:
     import keras
-
     from keras.src.backend import get_keras_mask  # masks of JAX arrays live in a table
 
     convert = keras.ops.convert_to_tensor
@@ -521,7 +521,12 @@ def to_keras_loss(loss: Any, **kwargs: Any) -> Any:
     their values go through Keras' pipeline: mask, ``sample_weight`` and
     ``reduction`` (default ``"sum_over_batch_size"``).  Runs on the JAX, torch and
     TensorFlow backends; ``get_config``/``from_config`` round-trip and a compiled
-    model survives ``model.save`` / ``keras.models.load_model``.
+    model survives ``model.save`` / ``keras.models.load_model``.  Inputs are first
+    made tensors of the backend and the mask Keras keeps for ``y_pred`` is applied,
+    as in ``keras.losses.Loss.__call__``.  On TensorFlow the math runs through
+    ``keras.ops`` (:mod:`lossbridge._keras_xp`); a loss whose code needs static shapes
+    (optax's checks) needs a batch size that divides the data, since Keras'
+    TensorFlow trainer may retrace with an unknown batch dimension.
 
     Example:
         >>> import os
@@ -535,6 +540,8 @@ def to_keras_loss(loss: Any, **kwargs: Any) -> Any:
     if getattr(loss, "_lossbridge_adapt", None) is not None and not inspect.isclass(loss):
         loss = loss._lossbridge_adapt("keras", **kwargs)  # a custom loss: its .keras() face
         kwargs = {}
+    if inspect.isclass(loss):  # every keyword is the constructor's
+        loss, kwargs = _source(loss, kwargs, "keras").obj, {}
     keras_args = {k: kwargs.pop(k) for k in ("reduction", "name", "dtype") if k in kwargs}
     source = _source(loss, kwargs, "keras")
     if source.dialect == "keras" and source.is_object and keras_args:
@@ -553,7 +560,5 @@ def to_keras_loss(loss: Any, **kwargs: Any) -> Any:
 
 def _register_if_keras_loaded() -> None:
     if "keras" in sys.modules:
-        try:
+        with contextlib.suppress(Exception):  # a partly imported Keras: register on first use
             _keras_class()
-        except Exception:  # a partially imported or broken Keras: register on first use
-            pass

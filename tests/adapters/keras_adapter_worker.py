@@ -102,8 +102,8 @@ def main() -> None:
         h1 = m1.fit(x, targets, batch_size=batch, epochs=2, shuffle=False, verbose=0)
         h2 = m2.fit(x, targets, sample_weight=fit_sw, batch_size=batch, epochs=2, shuffle=False,
                     verbose=0)
-        wdiff = max(float(np.max(np.abs(a - b))) for a, b in zip(m1.get_weights(), m2.get_weights()))
-        p = m1.predict(x, verbose=0)
+        wdiff = max(float(np.max(np.abs(a - b))) for a, b in zip(m1.get_weights(), m2.get_weights(), strict=True))
+        p = keras.ops.convert_to_numpy(m1(x))
         native_sw = None if fit_sw is None else fit_sw
         r = {
             "history": h1.history["loss"],
@@ -119,8 +119,8 @@ def main() -> None:
         m1.save(path)
         loaded = keras.models.load_model(path)
         r["value_loaded"] = float(loaded.loss(targets, p))
-        r["evaluate"] = float(m1.evaluate(x, targets, batch_size=batch, verbose=0))
-        r["evaluate_loaded"] = float(loaded.evaluate(x, targets, batch_size=batch, verbose=0))
+        # the reloaded model's compiled loss, on one batch of everything: the same value
+        r["evaluate_loaded"] = float(loaded.evaluate(x, targets, batch_size=len(x), verbose=0))
         config = adapted.get_config()
         json.dumps(config)  # JSON-able
         r["value_from_config"] = float(type(adapted).from_config(config)(targets, p))
@@ -149,6 +149,22 @@ def main() -> None:
             "native": float(native(targets, masked, sample_weight=sw)),
             "unmasked": float(native(targets, logits, sample_weight=sw)),
         }
+    # a class and its constructor arguments, reduction included
+    from_class = lb.to_keras_loss(lb.keras.SparseCategoricalCrossentropy, from_logits=True,
+                                  reduction="sum")
+    report["from_class"] = {"reduction": from_class.reduction,
+                            "value": float(from_class(y, logits, sample_weight=sw)),
+                            "native": float(scce(from_logits=True, reduction="sum")(y, logits, sample_weight=sw))}
+
+    # lossbridge's keras.ops namespace: TensorFlow only, and only the names lossbridge uses
+    from lossbridge._keras_xp import keras_namespace
+
+    try:
+        xp = keras_namespace()
+        xp.linalg  # noqa: B018 - a name lossbridge does not use
+        report["xp_error"] = None
+    except Exception as e:
+        report["xp_error"] = {"mro": [c.__name__ for c in type(e).__mro__], "message": str(e)}
     print(json.dumps(report))
 
 

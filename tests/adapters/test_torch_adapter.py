@@ -37,13 +37,13 @@ def _train(loss_fn, steps=5, sample_weight=None):
             loss = loss_fn(model(xb), yb, sample_weight=sample_weight[16 * (i % 4): 16 * (i % 4 + 1)])
         loss.backward()
         opt.step()
-        losses.append(float(loss))
+        losses.append(loss.item())
     return np.array(losses), [p.detach().clone() for p in model.parameters()]
 
 
 def _assert_same_training(a, b, rtol=1e-5):
     np.testing.assert_allclose(a[0], b[0], rtol=rtol, atol=1e-6)
-    for p, q in zip(a[1], b[1]):
+    for p, q in zip(a[1], b[1], strict=True):
         torch.testing.assert_close(p, q, rtol=rtol, atol=1e-5)
     assert a[0][-1] < a[0][0]  # it trains
 
@@ -142,7 +142,7 @@ def test_errors():
     x, t = torch.randn(2, 3), torch.tensor([0, 1])
     with pytest.raises(lb.LossBridgeTypeError, match="takes no sample_weight"):
         module(x, t, sample_weight=torch.ones(2))
-    with pytest.raises(lb.LossBridgeTypeError, match="lossbridge.translate"):
+    with pytest.raises(lb.LossBridgeTypeError, match=r"lossbridge.translate"):
         lb.to_torch_module(torch.nn.CrossEntropyLoss())
     with pytest.raises(lb.LossBridgeTypeError, match="Set them on the object's constructor"):
         lb.to_torch_module(lb.torch.CrossEntropyLoss(), reduction="sum")
@@ -170,3 +170,43 @@ def test_config_round_trip():
         obj, bound = source_from_config(config)
         again = lb.to_torch_module(obj, **bound).get_config()
         assert again == config
+
+
+def test_configuration_errors():
+    from lossbridge.adapters import _source, source_config, source_from_config
+
+    class Extra(lb.torch.MSELoss):
+        def __init__(self, scale=2.0):
+            super().__init__()
+
+    with pytest.raises(lb.LossBridgeTypeError, match="`scale` is not kept as an attribute"):
+        source_config(_source(Extra(), {}, "torch"))
+    from lossbridge.torch._reduction import reduce
+
+    with pytest.raises(lb.LossBridgeTypeError, match=r"not a public function of lossbridge.torch"):
+        source_config(_source(reduce, {}, "torch"))
+    with pytest.raises(lb.LossBridgeError, match="Not a lossbridge adapter configuration"):
+        source_from_config({"dialect": "caffe"})
+    with pytest.raises(lb.LossBridgeTypeError, match="has its own: set them on the Keras loss"):
+        lb.to_keras_loss(lb.keras.MeanSquaredError(), reduction="sum")  # raises before keras loads
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+def test_buffers_follow_the_module_to_cuda():
+    w = np.linspace(0.5, 2.0, 10)
+    module = lb.to_torch_module(lb.torch.CrossEntropyLoss(weight=w)).to("cuda")
+    assert module.weight.device.type == "cuda"
+    x, y = torch.randn(16, 10, device="cuda"), torch.randint(0, 10, (16,), device="cuda")
+    native = torch.nn.CrossEntropyLoss(weight=torch.tensor(w, dtype=torch.float32, device="cuda"))
+    torch.testing.assert_close(module(x, y), native(x, y))
+
+
+def test_classes_take_their_constructor_arguments():
+    module = lb.to_torch_module(lb.torch.CrossEntropyLoss, reduction="sum", label_smoothing=0.1)
+    x, t = torch.randn(4, 3), torch.tensor([0, 1, 2, 1])
+    torch.testing.assert_close(module(x, t), torch.nn.CrossEntropyLoss(reduction="sum", label_smoothing=0.1)(x, t))
+    # to_keras_loss passes reduction to a Keras class' constructor (checked before keras loads)
+    from lossbridge.adapters import _source
+
+    obj = _source(lb.keras.CategoricalCrossentropy, {"reduction": "sum", "from_logits": True}, "keras").obj
+    assert obj.reduction == "sum" and obj.from_logits
