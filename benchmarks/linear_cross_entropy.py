@@ -1,0 +1,201 @@
+"""Benchmark: fused linear + cross-entropy against naive PyTorch and torch 2.13's chunked path.
+
+One process per configuration (so peak-memory numbers are clean), 2 threads.  Each child
+builds the inputs, records its RSS, runs one warm-up step and then timed forward+backward
+steps, and reports the median time, the peak RSS above the inputs (``ru_maxrss`` minus the
+RSS after the inputs were allocated; it includes the gradients ``W.grad`` and ``h.grad``)
+and the loss value.  The loss of every method is compared with an exact float64 reference
+computed (chunked) from the very same inputs.
+
+Methods:
+  naive     F.cross_entropy(h @ W.T, y)                        (logits materialised)
+  naive_up  F.cross_entropy((h @ W.T).float(), y)              (bf16 only: the common upcast)
+  native    F.linear_cross_entropy(h, W, y, options=nn.LinearCrossEntropyOptions())
+  fused     lossbridge.fused.linear_cross_entropy(h, W, y)
+
+Usage:
+  python benchmarks/linear_cross_entropy.py                 # the full table (long: ~1 h here)
+  python benchmarks/linear_cross_entropy.py --quick         # fp32 V=32768 and the small-N rows
+  python benchmarks/linear_cross_entropy.py --dtype float32 --vocab 131072 --methods naive,fused
+  python benchmarks/linear_cross_entropy.py --child fused 4096 1024 131072 float32   # one run
+
+Writes a Markdown table to stdout (and JSON lines with --json FILE).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import resource
+import statistics
+import subprocess
+import sys
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+SRC = os.path.join(os.path.dirname(HERE), "src")
+THREADS = 2
+
+
+def _rss_kib() -> int:
+    with open("/proc/self/statm") as f:
+        pages = int(f.read().split()[1])
+    return pages * os.sysconf("SC_PAGE_SIZE") // 1024
+
+
+def _inputs(n: int, d: int, v: int, dtype):
+    import torch
+
+    g = torch.Generator().manual_seed(1234)
+    h = torch.randn(n, d, generator=g, dtype=torch.float32).to(dtype).requires_grad_()
+    w = (torch.randn(v, d, generator=g, dtype=torch.float32) / d**0.5).to(dtype).requires_grad_()
+    y = torch.randint(0, v, (n,), generator=g)
+    y[::17] = -100
+    return h, w, y
+
+
+def child(method: str, n: int, d: int, v: int, dtype_name: str, reps: str, chunk: int | None) -> dict:
+    import torch
+    import torch.nn.functional as F
+
+    torch.set_num_threads(THREADS)
+    dtype = {"float32": torch.float32, "bfloat16": torch.bfloat16}[dtype_name]
+    h, w, y = _inputs(n, d, v, dtype)
+    if method == "ref":
+        with torch.no_grad():
+            hd, wd = h.double(), w.double()
+            total, count = 0.0, int((y != -100).sum())
+            for s in range(0, n, 256):
+                z = hd[s : s + 256] @ wd.T
+                total += float(F.cross_entropy(z, y[s : s + 256], reduction="sum"))
+        return {"method": method, "loss": total / count}
+
+    if method == "fused":
+        sys.path.insert(0, SRC)
+        from lossbridge.fused import linear_cross_entropy
+
+        def step():
+            return linear_cross_entropy(h, w, y, chunk_size=chunk)
+    elif method == "naive":
+        def step():
+            return F.cross_entropy(h @ w.T, y)
+    elif method == "naive_up":
+        def step():
+            return F.cross_entropy((h @ w.T).float(), y)
+    elif method == "native":
+        opts = torch.nn.LinearCrossEntropyOptions()
+        if chunk is not None:
+            opts = torch.nn.LinearCrossEntropyOptions(batch_chunk_size=chunk)
+
+        def step():
+            return F.linear_cross_entropy(h, w, y, options=opts)
+    else:
+        raise SystemExit(f"unknown method {method}")
+
+    rss0 = _rss_kib()
+    times, loss = [], None
+
+    def run():
+        nonlocal loss
+        h.grad = None
+        w.grad = None
+        t0 = time.perf_counter()
+        out = step()
+        out.backward()
+        dt = time.perf_counter() - t0
+        if loss is None:
+            loss = float(out.detach())
+        return dt
+
+    warm = run()
+    if reps == "auto":
+        k = 1 if warm > 30 else 3 if warm > 5 else 5
+    else:
+        k = int(reps)
+    for _ in range(k):
+        times.append(run())
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return {
+        "method": method, "n": n, "d": d, "v": v, "dtype": dtype_name, "chunk": chunk,
+        "median_s": statistics.median(times), "times": times, "warmup_s": warm,
+        "peak_mib": (peak - rss0) / 1024, "loss": loss,
+    }
+
+
+def run_child(args: list[str], timeout: float) -> dict | None:
+    cmd = [sys.executable, os.path.abspath(__file__), "--child", *args]
+    env = dict(os.environ, OMP_NUM_THREADS=str(THREADS), MKL_NUM_THREADS=str(THREADS))
+    try:
+        p = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=env)
+    except subprocess.TimeoutExpired:
+        return {"error": f"timeout after {timeout:.0f}s"}
+    if p.returncode != 0:
+        return {"error": (p.stderr.strip().splitlines() or ["?"])[-1]}
+    return json.loads(p.stdout.strip().splitlines()[-1])
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--child", nargs="+", help=argparse.SUPPRESS)
+    ap.add_argument("--dtype", default="float32,bfloat16")
+    ap.add_argument("--vocab", default="32768,131072")
+    ap.add_argument("--tokens", default="4096,256", help="values of N")
+    ap.add_argument("--hidden", type=int, default=1024)
+    ap.add_argument("--methods", default="naive,naive_up,native,fused")
+    ap.add_argument("--chunk", type=int, default=None, help="chunk_size for fused / batch_chunk_size for native")
+    ap.add_argument("--reps", default="auto", help="timed steps after one warm-up ('auto': 5, 3 or 1 by speed)")
+    ap.add_argument("--quick", action="store_true", help="float32 V=32768 (N=4096) and the N=256 rows only")
+    ap.add_argument("--timeout", type=float, default=3600.0, help="per child, seconds")
+    ap.add_argument("--json", default=None, help="append one JSON line per run to this file")
+    a = ap.parse_args()
+
+    if a.child:
+        method, n, d, v, dt = a.child[:5]
+        reps = a.child[5] if len(a.child) > 5 else "auto"
+        chunk = int(a.child[6]) if len(a.child) > 6 and a.child[6] != "None" else None
+        print(json.dumps(child(method, int(n), int(d), int(v), dt, reps, chunk)))
+        return
+
+    configs = []
+    for dt in a.dtype.split(","):
+        for v in map(int, a.vocab.split(",")):
+            for n in map(int, a.tokens.split(",")):
+                if a.quick and n >= 1024 and not (dt == "float32" and v == 32768):
+                    continue
+                configs.append((n, a.hidden, v, dt))
+    methods = a.methods.split(",")
+    print(f"# {platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, {THREADS} threads, "
+          f"python {platform.python_version()}, {time.strftime('%Y-%m-%d %H:%M')}", flush=True)
+    print("| N | V | dtype | method | median s | ratio vs naive | ratio vs naive_up | ratio vs native "
+          "| peak MiB above inputs | loss | rel. err vs fp64 ref |", flush=True)
+    print("|---|---|---|---|---|---|---|---|---|---|---|", flush=True)
+    for n, d, v, dt in configs:
+        ref = run_child(["ref", str(n), str(d), str(v), dt], a.timeout)
+        res = {}
+        for m in methods:
+            if m == "naive_up" and dt != "bfloat16":
+                continue
+            res[m] = run_child([m, str(n), str(d), str(v), dt, a.reps, str(a.chunk)], a.timeout)
+            if a.json:
+                with open(a.json, "a") as f:
+                    f.write(json.dumps({"config": [n, d, v, dt], "ref": ref, **res[m]}) + "\n")
+        for m, r in res.items():
+            if "error" in r:
+                print(f"| {n} | {v} | {dt} | {m} | error: {r['error']} |||||||", flush=True)
+                continue
+
+            def ratio(base):
+                b = res.get(base)
+                if not b or "error" in b or base == m:
+                    return "–"
+                return f"{r['median_s'] / b['median_s']:.2f}x"
+
+            rel = abs(r["loss"] - ref["loss"]) / abs(ref["loss"]) if ref and "loss" in ref else float("nan")
+            print(f"| {n} | {v} | {dt} | {m} | {r['median_s']:.3f} | {ratio('naive')} | {ratio('naive_up')} "
+                  f"| {ratio('native')} | {r['peak_mib']:.0f} | {r['loss']:.6f} | {rel:.1e} |", flush=True)
+
+
+if __name__ == "__main__":
+    main()
