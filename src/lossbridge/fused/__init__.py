@@ -406,7 +406,7 @@ def torch_linear_cross_entropy(
         x, tgt = input, target
         if input.dim() == 1:
             x = input.unsqueeze(0)
-            tgt = target.unsqueeze(0)
+            tgt = target.unsqueeze(0) if prob else target.reshape(1)
         loss = linear_cross_entropy(
             x, linear_weight, tgt, linear_bias, ignore_index=ig, reduction=reduction,
             label_smoothing=eps, class_weight=weight, chunk_size=chunk,
