@@ -267,7 +267,7 @@ def _torch_call(input, weight, target, bias, class_weight, ig, red, eps, zl, cap
     cfg = T.Cfg(ignore_index=ig, reduction=red, eps=eps, zl=zl, cap=cap, prob=spec.prob, v=spec.v,
                 chunk_size=chunk)
     h = input.reshape(spec.n, spec.d)
-    loss, lse = T.lce(h, weight, bias, target, class_weight, cfg=cfg, divisor=divisor)
+    loss, lse = T.lce(h, weight, bias, target, class_weight, cfg=cfg, divisor=divisor, want_lse=return_lse)
     if red == "none":
         loss = loss.reshape(spec.batch_shape)
     if return_lse:
