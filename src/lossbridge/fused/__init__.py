@@ -400,7 +400,8 @@ def torch_linear_cross_entropy(
         )
     eps = max(eps, 0.0)  # torch treats a negative label_smoothing as 0
     chunk = _options_chunk(options)
-    _torch_dialect_target_checks(input, linear_weight, target, weight, prob, num_classes, out_features, ig)
+    _torch_dialect_target_checks(input, linear_weight, target, linear_bias, weight, prob, num_classes,
+                                 out_features, ig)
 
     if not out_features:
         x, tgt = input, target
@@ -438,15 +439,81 @@ def _torch_result_dtype(input, target, prob):
     return torch.promote_types(input.dtype, target.dtype) if prob else input.dtype
 
 
-def _torch_dialect_target_checks(input, linear_weight, target, weight, prob, num_classes, out_features, ig):
-    """torch's cross_entropy checks, with torch's messages first."""
+def _torch_dialect_target_checks(input, linear_weight, target, linear_bias, weight, prob, num_classes,
+                                 out_features, ig):
+    """torch's checks in torch's order (linear, then cross_entropy), torch's message first."""
     import torch
 
+    if linear_weight.dtype != input.dtype:
+        raise LossBridgeRuntimeError(
+            f"expected m1 and m2 to have the same dtype, but got: {_torch_scalar_name(input.dtype).lower()} "
+            f"!= {_torch_scalar_name(linear_weight.dtype).lower()} (`input` is a {describe(input)}, "
+            f"`linear_weight` a {describe(linear_weight)}); cast one of them."
+        )
+    if linear_bias is not None and linear_bias.dtype != input.dtype:
+        raise LossBridgeRuntimeError(
+            f"self and mat2 must have the same dtype, but got {_torch_scalar_name(linear_bias.dtype)} and "
+            f"{_torch_scalar_name(input.dtype)} (`linear_bias` is a {describe(linear_bias)}, `input` a "
+            f"{describe(input)}); cast linear_bias to the input dtype."
+        )
+    if not input.dtype.is_floating_point:
+        raise LossBridgeNotImplementedError(
+            f'"log_softmax_lastdim_kernel_impl" not implemented for \'{_torch_scalar_name(input.dtype)}\' '
+            f"(`input` is a {describe(input)}); cast the input to a floating dtype."
+        )
     batched = input.dim() == 2
+    if prob:
+        if not target.dtype.is_floating_point:
+            raise LossBridgeRuntimeError(
+                "Expected floating point type for target with class probabilities, got "
+                f"{_torch_scalar_name(target.dtype)} (`target` is a {describe(target)}, the logits' "
+                "shape; class indices need shape (N,))."
+            )
+    else:
+        dtype_ok = target.dtype in (torch.int64, torch.uint8)
+
+        def bad_dtype():
+            return LossBridgeRuntimeError(
+                f"expected target dtype to be Long or Byte, but got {_torch_scalar_name(target.dtype)} "
+                f"(`target` is a {describe(target)}); use target.long() for class indices."
+            )
+
+        if not batched:
+            if not dtype_ok:
+                raise bad_dtype()
+            if target.dim() != 0 and not (target.dim() == 1 and target.shape[0] == 1):
+                raise LossBridgeError(
+                    "For 1D input, 1D target must have size 1, but got target size: "
+                    f"{target.shape[0] if target.dim() == 1 else tuple(target.shape)} (`input` is a "
+                    f"{describe(input)}, `target` a {describe(target)})."
+                )
+        else:
+            n = input.shape[0]
+            tb = target.shape[0] if target.dim() else 0
+            if tb != n:
+                raise LossBridgeError(
+                    f"Expected input batch_size ({n}) to match target batch_size ({tb}) (`input` is a "
+                    f"{describe(input)}, `target` a {describe(target)})."
+                )
+            if out_features:
+                expected = [n, *out_features]
+                if list(target.shape) != expected:
+                    raise LossBridgeRuntimeError(
+                        f"Expected target size {expected}, got {list(target.shape)} (`target` is a "
+                        f"{describe(target)})."
+                    )
+            elif target.dim() != 1:
+                raise LossBridgeRuntimeError(
+                    f"0D or 1D target tensor expected, multi-target not supported (`target` is a "
+                    f"{describe(target)}; for (N, 1) labels use target.squeeze(1))."
+                )
+            if not dtype_ok:
+                raise bad_dtype()
     if weight is not None:
         if tuple(weight.shape) != (num_classes,):
             raise LossBridgeRuntimeError(
-                f"weight tensor should be defined either for all {num_classes} classes or no classes "
+                ("cross_entropy: " if prob else "")
+                + f"weight tensor should be defined either for all {num_classes} classes or no classes "
                 f"but got weight tensor of shape: {list(weight.shape)} (`weight` holds one rescaling "
                 f"factor per class; `linear_weight` is the projection)."
             )
@@ -456,62 +523,8 @@ def _torch_dialect_target_checks(input, linear_weight, target, weight, prob, num
                 f"{_torch_scalar_name(weight.dtype)} (`weight` is a {describe(weight)}, `input` a "
                 f"{describe(input)}); cast weight with weight.to(input.dtype)."
             )
-    if linear_weight.dtype != input.dtype:
-        raise LossBridgeRuntimeError(
-            f"expected m1 and m2 to have the same dtype, but got: {_torch_scalar_name(input.dtype).lower()} "
-            f"!= {_torch_scalar_name(linear_weight.dtype).lower()} (`input` is a {describe(input)}, "
-            f"`linear_weight` a {describe(linear_weight)}); cast one of them."
-        )
-    if not input.dtype.is_floating_point:
-        raise LossBridgeNotImplementedError(
-            f'"log_softmax_lastdim_kernel_impl" not implemented for \'{_torch_scalar_name(input.dtype)}\' '
-            f"(`input` is a {describe(input)}); cast the input to a floating dtype."
-        )
-    if prob:
-        if not target.dtype.is_floating_point:
-            raise LossBridgeRuntimeError(
-                "Expected floating point type for target with class probabilities, got "
-                f"{_torch_scalar_name(target.dtype)} (`target` is a {describe(target)}, the logits' "
-                "shape; class indices need shape (N,))."
-            )
-        return
-    if target.dtype not in (torch.int64, torch.uint8):
-        raise LossBridgeRuntimeError(
-            f"expected target dtype to be Long or Byte, but got {_torch_scalar_name(target.dtype)} "
-            f"(`target` is a {describe(target)}); use target.long() for class indices."
-        )
-    if is_concrete(target) and target.numel():
+    if not prob and is_concrete(target) and target.numel():
         _torch_check_range(target, num_classes, ig, "Target {value} is out of bounds. ")
-    if not batched:
-        if target.dim() != 0 and not (target.dim() == 1 and target.shape[0] == 1):
-            raise LossBridgeError(
-                f"For 1D input, 1D target must have size 1, but got target size: {target.shape[0] if target.dim() == 1 else tuple(target.shape)}"
-                f" (`input` is a {describe(input)}, `target` a {describe(target)})."
-            )
-        return
-    n = input.shape[0]
-    if out_features:
-        expected = [n, *out_features]
-        if list(target.shape) != expected:
-            raise LossBridgeRuntimeError(
-                f"Expected target size {expected}, got {list(target.shape)} (`target` is a "
-                f"{describe(target)})."
-            )
-        return
-    if target.dim() != 1:
-        if target.dim() == 0 or target.shape[0] != n:
-            raise LossBridgeError(
-                f"Expected input batch_size ({n}) to match target batch_size "
-                f"({target.shape[0] if target.dim() else 0})."
-            )
-        raise LossBridgeRuntimeError(
-            f"0D or 1D target tensor expected, multi-target not supported (`target` is a "
-            f"{describe(target)}; for (N, 1) labels use target.squeeze(1))."
-        )
-    if target.shape[0] != n:
-        raise LossBridgeError(
-            f"Expected input batch_size ({n}) to match target batch_size ({target.shape[0]})."
-        )
 
 
 def _torch_scalar_name(dtype) -> str:
