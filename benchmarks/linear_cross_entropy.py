@@ -10,7 +10,8 @@ computed (chunked) from the very same inputs.
 The machine this runs on may be shared: before each run the driver waits (``--quiet-wait``)
 until other processes leave the CPUs idle, and the table reports the share of the CPUs that
 other processes used while each run went on ("other CPU use"); a run with a large share is
-not a clean measurement.
+not a clean measurement.  The process CPU time of each step (both threads) is reported
+beside the wall time: it is less sensitive to other processes.
 
 Methods:
   naive     F.cross_entropy(h @ W.T, y)                        (logits materialised)
@@ -105,31 +106,36 @@ def child(method: str, n: int, d: int, v: int, dtype_name: str, reps: str, chunk
         raise SystemExit(f"unknown method {method}")
 
     rss0 = _rss_kib()
-    times, loss = [], None
+    times, cpu, loss = [], [], None
 
     def run():
         nonlocal loss
         h.grad = None
         w.grad = None
+        c0 = time.process_time()
         t0 = time.perf_counter()
         out = step()
         out.backward()
         dt = time.perf_counter() - t0
+        dc = time.process_time() - c0
         if loss is None:
             loss = float(out.detach())
-        return dt
+        return dt, dc
 
-    warm = run()
+    warm, _ = run()
     if reps == "auto":
         k = 1 if warm > 30 else 3 if warm > 5 else 5
     else:
         k = int(reps)
     for _ in range(k):
-        times.append(run())
+        dt, dc = run()
+        times.append(dt)
+        cpu.append(dc)
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     return {
         "method": method, "n": n, "d": d, "v": v, "dtype": dtype_name, "chunk": chunk,
         "median_s": statistics.median(times), "times": times, "warmup_s": warm,
+        "median_cpu_s": statistics.median(cpu), "cpu_times": cpu,
         "peak_mib": (peak - rss0) / 1024, "loss": loss,
     }
 
@@ -219,8 +225,9 @@ def main() -> None:
     print(f"# {platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, {THREADS} threads, "
           f"python {platform.python_version()}, {time.strftime('%Y-%m-%d %H:%M')}", flush=True)
     print("| N | V | dtype | method | median s | ratio vs naive | ratio vs naive_up | ratio vs native "
-          "| peak MiB above inputs | loss | rel. err vs fp32 ref | rel. err vs fp64 ref | other CPU use |", flush=True)
-    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|", flush=True)
+          "| peak MiB above inputs | loss | rel. err vs fp32 ref | rel. err vs fp64 ref | other CPU use "
+          "| median CPU s (ratio vs naive) |", flush=True)
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|", flush=True)
     for n, d, v, dt in configs:
         ref = run_child(["ref", str(n), str(d), str(v), dt], a.timeout)  # no timing: no wait
         res = {}
@@ -234,7 +241,7 @@ def main() -> None:
                     f.write(json.dumps({"config": [n, d, v, dt], "ref": ref, **res[m]}) + "\n")
         for m, r in res.items():
             if "error" in r:
-                print(f"| {n} | {v} | {dt} | {m} | error: {r['error']} |||||||||", flush=True)
+                print(f"| {n} | {v} | {dt} | {m} | error: {r['error']} ||||||||||", flush=True)
                 continue
 
             def ratio(base):
@@ -243,6 +250,12 @@ def main() -> None:
                     return "–"
                 return f"{r['median_s'] / b['median_s']:.2f}x"
 
+            def cpu_ratio():
+                b = res.get("naive")
+                if not b or "error" in b or m == "naive":
+                    return "–"
+                return f"{r['median_cpu_s'] / b['median_cpu_s']:.2f}x"
+
             def rel(key):
                 if not ref or key not in ref:
                     return float("nan")
@@ -250,7 +263,8 @@ def main() -> None:
 
             print(f"| {n} | {v} | {dt} | {m} | {r['median_s']:.3f} | {ratio('naive')} | {ratio('naive_up')} "
                   f"| {ratio('native')} | {r['peak_mib']:.0f} | {r['loss']:.6f} | {rel('loss32'):.1e} "
-                  f"| {rel('loss64'):.1e} | {100 * r['foreign_cpu_frac']:.0f}% |", flush=True)
+                  f"| {rel('loss64'):.1e} | {100 * r['foreign_cpu_frac']:.0f}% "
+                  f"| {r['median_cpu_s']:.2f} ({cpu_ratio()}) |", flush=True)
 
 
 if __name__ == "__main__":

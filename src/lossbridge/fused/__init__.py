@@ -219,13 +219,12 @@ def _torch_preds():
     return is_int, is_float
 
 
-def _torch_check(input, weight, target, bias, class_weight, ig, allow_prob=True):
+def _torch_check(input, weight, target, bias, class_weight, ig):
     """Shape/dtype/device/range checks shared by both torch entry points; returns the Spec."""
     import torch
 
     is_int, is_float = _torch_preds()
-    spec = check_arrays(input, weight, target, bias, class_weight, is_int=is_int, is_float=is_float,
-                        allow_prob=allow_prob)
+    spec = check_arrays(input, weight, target, bias, class_weight, is_int=is_int, is_float=is_float)
     for name, x in (("weight", weight), ("target", target), ("bias", bias), ("class_weight", class_weight)):
         if x is not None and x.device != input.device:
             raise LossBridgeRuntimeError(

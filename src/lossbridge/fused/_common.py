@@ -21,7 +21,15 @@ from .._errors import (
     LossBridgeTypeError,
 )
 
-__all__ = ["REDUCTIONS", "Spec", "check_options", "check_arrays", "out_of_range_message"]
+__all__ = [
+    "REDUCTIONS",
+    "Spec",
+    "check_arrays",
+    "check_num_items",
+    "check_options",
+    "out_of_range_message",
+    "raise_out_of_range",
+]
 
 REDUCTIONS = ("mean", "sum", "none")
 
@@ -160,7 +168,6 @@ def check_arrays(
     *,
     is_int: Callable[[Any], bool],
     is_float: Callable[[Any], bool],
-    allow_prob: bool = True,
 ) -> Spec:
     """Check shapes and dtypes of the array arguments; return the call's :class:`Spec`."""
     if not is_float(input):
@@ -220,13 +227,13 @@ def check_arrays(
                 f"(= input.shape[:-1]), got {describe(target)} for `input` {describe(input)}."
             )
         prob = False
-    elif allow_prob and is_float(target) and tshape == (*batch_shape, v):
+    elif is_float(target) and tshape == (*batch_shape, v):
         prob = True
     elif is_float(target):
         raise LossBridgeTypeError(
-            f"`target` must be integer class indices of shape {batch_shape}"
-            + (f" (or class probabilities of shape {(*batch_shape, v)})" if allow_prob else "")
-            + f", got {describe(target)}. Cast class indices with .long() / .astype(int32)."
+            f"`target` must be integer class indices of shape {batch_shape} (or class probabilities "
+            f"of shape {(*batch_shape, v)}), got {describe(target)}. Cast class indices with "
+            ".long() / .astype(int32)."
         )
     else:
         raise LossBridgeTypeError(

@@ -59,14 +59,17 @@ def _make(ig: int, eps: float, zl: float, cap: float | None, prob: bool, v: int,
         return cap * th, th
 
     def coeffs(tb, w, cd):
-        """(y-weights row matrix or target index, A_i, valid_i, yw_i) for one block."""
+        """(target info, A_i, valid_i) of one block.
+
+        Target info: ``w ⊙ y`` (probabilities) or ``(safe index, w_t, out-of-range mask)``.
+        """
         wsum = v if w is None else jnp.sum(w)
         if prob:
             y = tb.astype(cd)
             yw = y if w is None else y * w
             ysum = jnp.sum(yw, axis=1)
             a = (1.0 - eps) * ysum + (eps / v) * wsum
-            return yw, a, None, None
+            return yw, a, None
         valid = tb != ig
         inrange = (tb >= 0) & (tb < v)
         ts = jnp.where(valid & inrange, tb, 0)
@@ -74,7 +77,7 @@ def _make(ig: int, eps: float, zl: float, cap: float | None, prob: bool, v: int,
         a = (1.0 - eps) * wt + (eps / v) * wsum
         # An out-of-range target (only possible under jit) makes the token NaN.
         bad = valid & ~inrange
-        return (ts, wt, bad), a, valid, None
+        return (ts, wt, bad), a, valid
 
     def block_forward(hb, W, b, tb, w, cd):
         z, _ = logits(hb, W, b, cd)
@@ -84,7 +87,7 @@ def _make(ig: int, eps: float, zl: float, cap: float | None, prob: bool, v: int,
         s = jnp.sum(jnp.exp(zr), axis=1)
         dl = jnp.log(s)
         lse = m + dl
-        tinfo, a, valid, _ = coeffs(tb, w, cd)
+        tinfo, a, valid = coeffs(tb, w, cd)
         if prob:
             ell = (1.0 - eps) * (jnp.sum(tinfo, axis=1) * dl - jnp.sum(zr * tinfo, axis=1))
         else:
@@ -137,7 +140,7 @@ def _make(ig: int, eps: float, zl: float, cap: float | None, prob: bool, v: int,
             gw, gb = carry
             hb, tb, lb, ub, vb = xs
             z, th = logits(hb, W, b, cd)
-            tinfo, a, valid, _ = coeffs(tb, w, cd)
+            tinfo, a, valid = coeffs(tb, w, cd)
             if prob:
                 u = ub
             else:
@@ -149,8 +152,7 @@ def _make(ig: int, eps: float, zl: float, cap: float | None, prob: bool, v: int,
             if prob:
                 dz = p - ((1.0 - eps) * u)[:, None] * tinfo
             else:
-                onehot = jax.nn.one_hot(ts_, v, dtype=cd)
-                dz = p - ((1.0 - eps) * u * wt)[:, None] * onehot
+                dz = p.at[jnp.arange(rows), ts_].add(-(1.0 - eps) * u * wt)
             if eps > 0.0:
                 wv = jnp.ones((v,), cd) if w is None else w.astype(cd)
                 dz = dz - ((eps / v) * u)[:, None] * wv[None, :]
