@@ -42,7 +42,7 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 SRC = os.path.join(os.path.dirname(HERE), "src")
-THREADS = 2
+THREADS = int(os.environ.get("LB_BENCH_THREADS", "2"))
 
 
 def _rss_kib() -> int:
@@ -202,11 +202,15 @@ def main() -> None:
     ap.add_argument("--quick", action="store_true", help="float32 V=32768 (N=4096) and the N=256 rows only")
     ap.add_argument("--timeout", type=float, default=3600.0, help="per child, seconds")
     ap.add_argument("--json", default=None, help="append one JSON line per run to this file")
+    ap.add_argument("--threads", type=int, default=2, help="torch threads per run (default 2)")
     ap.add_argument("--quiet-wait", type=float, default=600.0,
                     help="before each run, wait up to this many seconds for other processes to "
                          "leave the CPUs idle (0: do not wait)")
     a = ap.parse_args()
 
+    global THREADS
+    THREADS = a.threads if not a.child else THREADS
+    os.environ["LB_BENCH_THREADS"] = str(THREADS)
     if a.child:
         method, n, d, v, dt = a.child[:5]
         reps = a.child[5] if len(a.child) > 5 else "auto"
