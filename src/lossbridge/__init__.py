@@ -15,7 +15,7 @@ array-api-compat only; a framework is touched only when its arrays arrive.
 
 from __future__ import annotations
 
-from . import ops
+from . import keras, ops, optax, theano, torch
 from ._errors import (
     LossBridgeError,
     LossBridgeFutureWarning,
@@ -39,5 +39,9 @@ __all__ = [
     "LossBridgeTypeError",
     "LossBridgeWarning",
     "__version__",
+    "keras",
     "ops",
+    "optax",
+    "theano",
+    "torch",
 ]

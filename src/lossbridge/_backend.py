@@ -14,6 +14,7 @@ what lossbridge needs on top of that:
 
 from __future__ import annotations
 
+import contextlib
 import sys
 from collections.abc import Mapping
 from typing import Any
@@ -29,6 +30,7 @@ __all__ = [
     "describe",
     "get_namespace",
     "is_concrete",
+    "quiet",
 ]
 
 _KIND_FROM_MODULE = {"numpy": "numpy", "torch": "torch", "jax": "jax", "jaxlib": "jax"}
@@ -145,6 +147,17 @@ def get_namespace(arrays: Mapping[str, Any]) -> Namespace:
     return Namespace(xp, kind, device)
 
 
+def quiet(ns: Namespace) -> Any:
+    """A context in which NumPy does not warn about ``log(0)``, ``0/0`` or overflow.
+
+    Used around formulas whose infinities and NaNs are the framework's intended
+    values (torch's ``binary_cross_entropy`` takes ``log(0) = -inf`` then clamps it).
+    """
+    if ns.kind == "numpy":
+        return np.errstate(all="ignore")
+    return contextlib.nullcontext()
+
+
 def is_concrete(x: Any) -> bool:
     """True when the values of ``x`` can be read on the host now.
 
@@ -158,10 +171,15 @@ def is_concrete(x: Any) -> bool:
     if kind == "jax":
         import jax
 
-        is_conc = getattr(jax.core, "is_concrete", None)
-        if is_conc is not None:
-            return bool(is_conc(x))
-        return not isinstance(x, jax.core.Tracer)
+        if not isinstance(x, jax.core.Tracer):
+            return True
+        # Under jax.grad (without jit) a tracer still holds its value: checks can run.
+        try:
+            from jax._src.core import is_concrete as jax_is_concrete
+
+            return bool(jax_is_concrete(x))
+        except Exception:  # a JAX without it: treat every tracer as abstract
+            return False
     if kind == "torch":
         import torch
 

@@ -25,7 +25,7 @@ import math
 from collections.abc import Sequence
 from typing import Any
 
-from ._backend import array_kind, get_namespace
+from ._backend import array_kind, get_namespace, quiet
 
 __all__ = [
     "clip",
@@ -101,11 +101,13 @@ def logsumexp(x: Any, axis: Axis = None, keepdims: bool = False) -> Any:
         import jax
 
         return jax.nn.logsumexp(x, axis=axis, keepdims=keepdims)
-    xp = namespace(x)
+    ns = get_namespace({"x": x})
+    xp = ns.xp
     axes = _axes(x, axis)
     m = xp.max(x, axis=axes, keepdims=True)
     m = stop_gradient(xp.where(xp.isfinite(m), m, xp.zeros_like(m)))
-    out = xp.log(xp.sum(xp.exp(x - m), axis=axes, keepdims=True)) + m
+    with quiet(ns):  # log(0) = -inf for a row of -inf is the intended value
+        out = xp.log(xp.sum(xp.exp(x - m), axis=axes, keepdims=True)) + m
     if not keepdims:
         out = xp.squeeze(out, axis=axes)
     return out
@@ -113,6 +115,8 @@ def logsumexp(x: Any, axis: Axis = None, keepdims: bool = False) -> Any:
 
 def log_softmax(x: Any, axis: int = -1) -> Any:
     """``x - logsumexp(x, axis)``: log-probabilities from logits.
+
+    Computed as ``(x - m) - log(sum(exp(x - m)))`` with ``m = max(x, axis)``.
 
     Example:
         >>> import numpy as np
@@ -129,7 +133,14 @@ def log_softmax(x: Any, axis: int = -1) -> Any:
         import jax
 
         return jax.nn.log_softmax(x, axis=axis)
-    return x - logsumexp(x, axis=axis, keepdims=True)
+    # (x - m) - log(sum(exp(x - m))): subtracting the max first keeps the precision
+    # of the large entries (x - logsumexp(x) loses it when |x| is large).
+    ns = get_namespace({"x": x})
+    xp = ns.xp
+    m = xp.max(x, axis=axis, keepdims=True)
+    shifted = x - stop_gradient(xp.where(xp.isfinite(m), m, xp.zeros_like(m)))
+    with quiet(ns):
+        return shifted - xp.log(xp.sum(xp.exp(shifted), axis=axis, keepdims=True))
 
 
 def softmax(x: Any, axis: int = -1) -> Any:

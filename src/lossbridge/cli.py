@@ -1,0 +1,276 @@
+"""The ``lossbridge`` command.
+
+    lossbridge compare                 the cross-entropy family of every framework on one sample
+    lossbridge compare LOSS [LOSS...]  the given losses on the sample (or --data FILE.npz)
+    lossbridge list [DIALECT]          every loss lossbridge knows
+
+Exit status 0 on success, 2 with a one-line reason on bad arguments or files.
+Tables use ``rich`` when it is installed and plain text otherwise; ``--json``
+prints machine-readable output.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import shutil
+import sys
+import textwrap
+import warnings
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+
+from . import _catalog, _sample
+from ._errors import LossBridgeError
+
+
+# ----------------------------------------------------------------- formatting
+
+
+def _fmt(value: Any) -> str:
+    arr = np.asarray(value, dtype=np.float64)
+    if arr.ndim == 0:
+        return _num(float(arr))
+    return "[" + ", ".join(_num(float(v)) for v in arr.ravel()) + "]"
+
+
+def _num(v: float) -> str:
+    if math.isnan(v):
+        return "nan"
+    if math.isinf(v):
+        return "inf" if v > 0 else "-inf"
+    return f"{v:.7g}"
+
+
+def _mean(value: Any) -> float:
+    arr = np.asarray(value, dtype=np.float64)
+    with np.errstate(all="ignore"):
+        return float(arr.mean()) if arr.size else math.nan
+
+
+def render(title: str, columns: Sequence[str], rows: Sequence[Sequence[str]], stream: Any = None) -> None:
+    """A table with ``rich`` when installed, plain wrapped text otherwise."""
+    stream = stream or sys.stdout
+    try:
+        from rich.console import Console
+        from rich.table import Table
+    except ImportError:
+        Console = None  # noqa: N806
+    width = max(140, shutil.get_terminal_size((140, 20)).columns)
+    if Console is not None:
+        from rich.text import Text
+
+        table = Table(title=title, show_lines=False, expand=False)
+        for i, col in enumerate(columns):
+            last = i == len(columns) - 1
+            table.add_column(col, overflow="fold", no_wrap=not last, ratio=1 if last else None)
+        for row in rows:
+            table.add_row(*(Text(cell) for cell in row))  # Text: no markup in the cells
+        Console(file=stream, width=width).print(table)
+        return
+    widths = [max(len(c), *(len(r[i]) for r in rows)) if rows else len(c) for i, c in enumerate(columns)]
+    fixed = sum(widths[:-1]) + 3 * (len(columns) - 1)
+    last = max(30, width - fixed)
+    widths[-1] = min(widths[-1], last)
+    print(title, file=stream)
+    print(" | ".join(c.ljust(w) for c, w in zip(columns, widths)), file=stream)
+    print("-+-".join("-" * w for w in widths), file=stream)
+    for row in rows:
+        wrapped = textwrap.wrap(row[-1], widths[-1]) or [""]
+        head = [c.ljust(w) for c, w in zip(row[:-1], widths[:-1])]
+        print(" | ".join([*head, wrapped[0]]), file=stream)
+        for more in wrapped[1:]:
+            print(" | ".join([*(" " * w for w in widths[:-1]), more]), file=stream)
+
+
+# ------------------------------------------------------- the family comparison
+
+
+def _family_rows() -> list[tuple[str, Callable[[dict[str, Any]], Any], str]]:
+    import lossbridge as lb
+
+    K, T, O, TH = lb.keras, lb.torch, lb.optax, lb.theano  # noqa: N806
+    return [
+        ("keras CategoricalCrossentropy()", lambda s: K.CategoricalCrossentropy()(s["onehot"], s["probs"]),
+         "Keras' default: renormalises each row to sum 1, clips to [1e-7, 1-1e-7], logs, and "
+         "averages over the batch (in float32)."),
+        ("keras categorical_crossentropy(y, p)", lambda s: K.categorical_crossentropy(s["onehot"], s["probs"]),
+         "The function form returns one value per sample; the class reduces."),
+        ("keras SparseCategoricalCrossentropy()", lambda s: K.SparseCategoricalCrossentropy()(s["labels"], s["probs"]),
+         "Integer labels instead of one-hot: the same math."),
+        ("keras CategoricalCrossentropy(from_logits=True)", lambda s: K.CategoricalCrossentropy(from_logits=True)(s["onehot"], s["logits"]),
+         "log_softmax of the logits: equal to the probability form here because the rows sum to 1 "
+         "and no target probability is below the 1e-7 clip."),
+        ("keras CategoricalCrossentropy(label_smoothing=0.1)", lambda s: K.CategoricalCrossentropy(label_smoothing=0.1)(s["onehot"], s["probs"]),
+         "Targets smoothed to y*0.9 + 0.1/3: the zero-probability class now costs -log(1e-7)."),
+        ("keras BinaryCrossentropy()", lambda s: K.BinaryCrossentropy()(s["onehot"], s["probs"]),
+         "Not a categorical loss: each class is an independent yes/no, averaged over the classes."),
+        ("torch nn.CrossEntropyLoss()(logits, labels)", lambda s: T.CrossEntropyLoss()(s["logits"], s["labels"]),
+         "PyTorch's equivalent of Keras' categorical cross-entropy: logits and class indices, mean "
+         "over the batch."),
+        ("torch nn.CrossEntropyLoss()(probs, labels)", lambda s: T.CrossEntropyLoss()(s["probs"], s["labels"]),
+         "WRONG: probabilities passed as logits, so softmax is applied twice (remove the model's "
+         "final softmax)."),
+        ("torch nn.CrossEntropyLoss()(logits, onehot)", lambda s: T.CrossEntropyLoss()(s["logits"], s["onehot"]),
+         "A float target of the input's shape is read as class probabilities: the same value here; "
+         "with class weights its mean divides by N, not by the weights of the targets."),
+        ("torch nn.NLLLoss()(log(p), labels)", lambda s: T.NLLLoss()(s["log_probs"], s["labels"]),
+         "The usual hand port of Keras' probability form: no renormalisation and no clip, so a "
+         "target probability of 0 would give inf."),
+        ("torch nn.BCELoss()(probs, onehot)", lambda s: T.BCELoss()(s["probs"], s["onehot"]),
+         "Binary, each log clamped at -100, averaged over all N*C elements: Keras' BCE without the "
+         "1e-7 clip (equal here, no probability is 0 on a positive)."),
+        ("torch nn.BCEWithLogitsLoss()(logits, onehot)", lambda s: T.BCEWithLogitsLoss()(s["logits"], s["onehot"]),
+         "Binary from logits: sigmoid(log p) is p / (1 + p), not p, so this is not BCELoss on p."),
+        ("-(y * log(p)).sum(1).mean()", lambda s: _by_hand(s, 0.0),
+         "Hand-written: 0 * log(0) is NaN where a probability is exactly 0."),
+        ("-(y * log(p + 1e-5)).sum(1).mean()", lambda s: _by_hand(s, 1e-5),
+         "Hand-written with an epsilon: no NaN, but every term is shifted a little."),
+        ("theano categorical_crossentropy(p, onehot)", lambda s: TH.categorical_crossentropy(s["probs"], s["onehot"]),
+         "One value per sample, no clipping: 0 * log(0) gives NaN in the first row."),
+        ("theano categorical_crossentropy(p, labels)", lambda s: TH.categorical_crossentropy(s["probs"], s["labels"]),
+         "Integer labels pick the target probability: no 0 * log(0), per-sample values."),
+        ("optax softmax_cross_entropy(logits, onehot)", lambda s: O.softmax_cross_entropy(s["logits"], s["onehot"]),
+         "optax never reduces: call .mean() yourself; logits only."),
+        ("optax softmax_cross_entropy_with_integer_labels", lambda s: O.softmax_cross_entropy_with_integer_labels(s["logits"], s["labels"]),
+         "The integer-label form; a label of -1 would wrap to the last class."),
+    ]
+
+
+def _by_hand(s: dict[str, Any], eps: float) -> Any:
+    with np.errstate(all="ignore"):
+        return -(s["onehot"] * np.log(s["probs"] + eps)).sum(1).mean()
+
+
+def _run(fn: Callable[[], Any]) -> tuple[Any, str | None]:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            return fn(), None
+        except Exception as e:  # shown in the table, not raised
+            return None, f"{type(e).__name__}: {e}"
+
+
+def _compare_family(as_json: bool) -> int:
+    data = _sample.sample()
+    results = []
+    for call, fn, why in _family_rows():
+        value, error = _run(lambda fn=fn: fn(data))
+        results.append({
+            "call": call,
+            "returns": None if value is None else np.asarray(value, dtype=float).tolist(),
+            "mean": None if value is None else _mean(value),
+            "why": why if error is None else f"{error}",
+        })
+    if as_json:
+        print(json.dumps({"sample": {k: v.tolist() for k, v in data.items() if k in ("probs", "labels")},
+                          "results": results}, indent=1, default=_json_default))
+        return 0
+    print("y_pred = [[0.05, 0.95, 0.0], [0.1, 0.8, 0.1]]   y_true = classes [1, 2] "
+          "(one-hot [[0, 1, 0], [0, 0, 1]])   logits = log(max(y_pred, 1e-30))\n")
+    rows = [
+        (r["call"], "error" if r["returns"] is None else _fmt(r["returns"]),
+         "" if r["mean"] is None else _num(r["mean"]), r["why"])
+        for r in results
+    ]
+    render("The cross-entropy family on one sample", ["call", "returns", "batch mean", "why it differs"], rows)
+    return 0
+
+
+def _json_default(o: Any) -> Any:
+    if isinstance(o, float) and not math.isfinite(o):
+        return str(o)
+    raise TypeError(type(o).__name__)
+
+
+def _compare_losses(names: Sequence[str], data_path: str | None, as_json: bool) -> int:
+    data = _sample.load(data_path) if data_path else _sample.sample()
+    results = []
+    for name in names:
+        entry, kwargs = _catalog.parse(name)
+        roles = entry.resolved_roles(kwargs)
+        args = _sample.inputs(roles, data)
+        # built inside _run: a constructor may warn (a deprecated alias) or refuse its arguments
+        value, error = _run(lambda entry=entry, kwargs=kwargs, args=args: entry.build(kwargs)(*args))
+        results.append({
+            "loss": name, "id": entry.id, "inputs": list(roles),
+            "returns": None if value is None else np.asarray(value, dtype=float).tolist(),
+            "mean": None if value is None else _mean(value), "error": error,
+        })
+    if as_json:
+        print(json.dumps({"results": results}, indent=1))
+        return 0
+    rows = [
+        (r["loss"], ", ".join(r["inputs"]), r["error"] or _fmt(r["returns"]),
+         "" if r["mean"] is None else _num(r["mean"]))
+        for r in results
+    ]
+    render("lossbridge compare" + (f" on {data_path}" if data_path else " on the built-in sample"),
+           ["loss", "inputs", "returns", "batch mean"], rows)
+    return 0
+
+
+def _list(dialect: str | None, as_json: bool) -> int:
+    import lossbridge  # noqa: F401 - registers every dialect
+
+    entries = _catalog.all_entries(dialect)
+    if dialect and not entries:
+        dialects = sorted({e.dialect for e in _catalog.all_entries()})
+        raise LossBridgeError(f"Unknown dialect {dialect!r}; the dialects are {', '.join(dialects)}.")
+    if as_json:
+        print(json.dumps([{"id": e.id, "inputs": list(e.roles), "summary": e.summary} for e in entries], indent=1))
+        return 0
+    render(f"{len(entries)} losses", ["loss", "inputs", "summary"],
+           [(e.id, ", ".join(e.roles), e.summary) for e in entries])
+    return 0
+
+
+# ----------------------------------------------------------------------- main
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # one line, exit status 2
+        self.exit(2, f"lossbridge: error: {message}\n")
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="lossbridge", description="Every framework's losses, exactly, on any array.")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    compare = sub.add_parser(
+        "compare", help="run losses side by side on one sample",
+        description="With no LOSS, the cross-entropy family of Keras, PyTorch, Theano and optax "
+        "on the built-in sample; with LOSS names (dialect:Name or dialect:Name(key=value)), those "
+        "losses on the sample or on --data.",
+    )
+    compare.add_argument("losses", nargs="*", metavar="LOSS")
+    compare.add_argument("--data", metavar="FILE.npz", help="arrays by role (probs, logits, labels, onehot, ...)")
+    compare.add_argument("--json", action="store_true", help="machine-readable output")
+    lst = sub.add_parser("list", help="every loss lossbridge knows")
+    lst.add_argument("dialect", nargs="?")
+    lst.add_argument("--json", action="store_true")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``lossbridge`` command; returns the exit status."""
+    args = _parser().parse_args(argv)
+    try:
+        if args.command == "compare":
+            if args.losses:
+                return _compare_losses(args.losses, args.data, args.json)
+            if args.data:
+                raise LossBridgeError("--data needs LOSS names to run on it.")
+            return _compare_family(args.json)
+        if args.command == "list":
+            return _list(args.dialect, args.json)
+    except LossBridgeError as e:
+        print(f"lossbridge: error: {e}", file=sys.stderr)
+        return 2
+    return 0  # pragma: no cover
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,460 @@
+"""Keras 3 cross-entropy losses: categorical, sparse categorical, binary.
+
+Semantics of keras 3.15.1 on the jax and torch backends, with the fixes of
+Keras' main branch where 3.15.1 has a known bug (see ``lossbridge.keras``'s
+divergence list): label smoothing counts classes on the class axis, and
+``SparseCategoricalCrossentropy.get_config`` keeps ``axis``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .. import ops
+from .._backend import Namespace, describe, quiet
+from .._checks import check_label_range, first_out_of_range, is_floating, label_range_message
+from .._config import check_level
+from .._errors import LossBridgeError, LossBridgeSyntaxWarning, LossBridgeTypeError, LossBridgeWarning
+from .._warnings import warn
+from ._loss import EPSILON, Loss, LossFunctionWrapper, convert_to_tensor, mean, namespace_of, with_mask
+
+__all__ = [
+    "BinaryCrossentropy",
+    "CategoricalCrossentropy",
+    "SparseCategoricalCrossentropy",
+    "binary_crossentropy",
+    "categorical_crossentropy",
+    "sparse_categorical_crossentropy",
+]
+
+
+# ------------------------------------------------------------------ shared pieces
+
+
+def _check_axis(axis: Any) -> None:
+    if isinstance(axis, bool):
+        raise LossBridgeError(
+            f"`axis` must be of type `int`. Received: axis={axis} of type {type(axis)}"
+        )
+
+
+def _require_predictions(ns: Namespace, y_pred: Any, loss: str, from_logits: bool) -> None:
+    if not is_floating(ns, y_pred):
+        what = "logits" if from_logits else "probabilities"
+        raise LossBridgeTypeError(
+            f"{loss}: `y_pred` must hold floating-point {what}, but it is a {describe(y_pred)}. "
+            "Keras' argument order is (y_true, y_pred): if you passed the labels second, swap "
+            "the arguments; otherwise cast the predictions to a float dtype."
+        )
+
+
+def _same_shape(y_true: Any, y_pred: Any, loss: str, fix: str) -> None:
+    if tuple(y_true.shape) != tuple(y_pred.shape):
+        raise LossBridgeError(
+            f"{loss}: arguments `target` and `output` must have the same shape. Received: "
+            f"target.shape={tuple(y_true.shape)}, output.shape={tuple(y_pred.shape)}. {fix}"
+        )
+
+
+def log_probabilities(ns: Namespace, y_pred: Any, from_logits: bool, axis: int) -> Any:
+    """Keras' log-probabilities of ``y_pred`` along ``axis``.
+
+    Logits: ``log_softmax(y_pred)``.  Probabilities: renormalised
+    ``p / sum(p, axis)``, then clipped to ``[EPSILON, 1 - EPSILON]``, then ``log``.
+    """
+    if from_logits:
+        return ops.log_softmax(y_pred, axis=axis)
+    xp = ns.xp
+    with quiet(ns):  # a row of zeros gives 0/0 = NaN, as in Keras
+        p = y_pred / xp.sum(y_pred, axis=axis, keepdims=True)
+    p = xp.clip(p, EPSILON, 1.0 - EPSILON)
+    return xp.log(p)
+
+
+def _smooth_categorical(y_true: Any, y_pred: Any, label_smoothing: float, axis: int) -> Any:
+    # Keras main (PR #23437): the number of classes is read on the class axis of
+    # y_pred.  keras <= 3.15.1 reads y_true.shape[-1], which differs when axis != -1.
+    num_classes = y_pred.shape[axis]
+    return y_true * (1.0 - label_smoothing) + (label_smoothing / num_classes)
+
+
+# -------------------------------------------------------------- categorical
+
+
+def categorical_crossentropy(
+    y_true: Any,
+    y_pred: Any,
+    from_logits: bool = False,
+    label_smoothing: float = 0.0,
+    axis: int = -1,
+) -> Any:
+    """Keras' categorical cross-entropy, one value per sample.
+
+    Formula, with ``K = y_pred.shape[axis]`` and ``eps = 1e-7``::
+
+        y    = y_true * (1 - label_smoothing) + label_smoothing / K
+        logp = log_softmax(y_pred, axis)                        if from_logits
+             = log(clip(y_pred / sum(y_pred, axis), eps, 1 - eps))   otherwise
+        loss = -sum(y * logp, axis)
+
+    The probabilities are *renormalised* before the clip (``y_pred * 2`` gives the
+    same loss) and never get an epsilon inside the log.  ``y_true`` and ``y_pred``
+    must have the same shape (one-hot or soft targets).  The result keeps
+    ``y_pred``'s dtype (the class ``CategoricalCrossentropy`` casts to float32).
+
+    Args:
+      y_true: one-hot or probability targets, shape of ``y_pred``.
+      y_pred: probabilities (default) or logits (``from_logits=True``), floating.
+      from_logits: whether ``y_pred`` holds logits.
+      label_smoothing: in ``[0, 1]``; mixes the targets with the uniform distribution.
+      axis: the class axis.
+
+    Returns:
+      The per-sample loss: ``y_pred``'s shape without ``axis``.
+
+    Example:
+        >>> import numpy as np
+        >>> import lossbridge as lb
+        >>> y_true = np.array([[0.0, 1.0, 0.0], [0.0, 0.0, 1.0]])
+        >>> y_pred = np.array([[0.05, 0.95, 0.0], [0.1, 0.8, 0.1]])
+        >>> lb.keras.categorical_crossentropy(y_true, y_pred).round(7).tolist()
+        [0.0512933, 2.3025851]
+
+    See also: :class:`CategoricalCrossentropy`, ``lossbridge.torch.functional.cross_entropy``
+    (logits and class indices), ``lossbridge.optax.softmax_cross_entropy``.
+    """
+    _check_axis(axis)
+    ns = namespace_of(y_true=y_true, y_pred=y_pred)
+    y_pred = convert_to_tensor(ns, y_pred)
+    _require_predictions(ns, y_pred, "categorical_crossentropy", from_logits)
+    y_true = ns.xp.astype(convert_to_tensor(ns, y_true), y_pred.dtype)
+    if y_pred.ndim >= 1 and y_pred.shape[-1] == 1:
+        warn(
+            "In loss categorical_crossentropy, expected y_pred.shape to be (batch_size, "
+            f"num_classes) with num_classes > 1. Received: y_pred.shape={tuple(y_pred.shape)}. "
+            "Consider using 'binary_crossentropy' if you only have 2 classes.",
+            LossBridgeSyntaxWarning,
+        )
+    if label_smoothing:
+        y_true = _smooth_categorical(y_true, y_pred, label_smoothing, axis)
+    _same_shape(
+        y_true, y_pred, "categorical_crossentropy",
+        "categorical_crossentropy takes one-hot (or probability) targets of y_pred's shape; "
+        "for integer class indices use sparse_categorical_crossentropy.",
+    )
+    if y_true.ndim < 1:
+        raise LossBridgeError(
+            "categorical_crossentropy: arguments `target` and `output` must be at least rank 1. "
+            f"Received: target.shape={tuple(y_true.shape)}, output.shape={tuple(y_pred.shape)}"
+        )
+    logp = log_probabilities(ns, y_pred, from_logits, axis)
+    return -ns.xp.sum(y_true * logp, axis=axis)
+
+
+class CategoricalCrossentropy(LossFunctionWrapper):
+    """Keras' ``CategoricalCrossentropy``: one-hot targets, probabilities or logits.
+
+    The per-sample loss is :func:`categorical_crossentropy`; the Keras pipeline
+    then casts to ``dtype`` (float32), weights and reduces (default: sum over the
+    batch divided by the number of samples).
+
+    Args:
+      from_logits: whether ``y_pred`` holds logits (default: probabilities).
+      label_smoothing: ``y * (1 - ls) + ls / K`` with ``K`` classes on ``axis``.
+      axis: the class axis (default -1).
+      reduction: ``"sum_over_batch_size"`` (default), ``"sum"``, ``"mean"``,
+        ``"mean_with_sample_weight"``, ``"none"`` or ``None``.
+      name: default ``"categorical_crossentropy"``.
+      dtype: compute dtype, default float32.
+
+    Example:
+        >>> import numpy as np
+        >>> import lossbridge as lb
+        >>> y_true = np.array([[0.0, 1.0, 0.0], [0.0, 0.0, 1.0]])
+        >>> y_pred = np.array([[0.05, 0.95, 0.0], [0.1, 0.8, 0.1]])
+        >>> round(float(lb.keras.CategoricalCrossentropy()(y_true, y_pred)), 6)
+        1.176939
+    """
+
+    def __init__(
+        self,
+        from_logits: bool = False,
+        label_smoothing: float = 0.0,
+        axis: int = -1,
+        reduction: Any = "sum_over_batch_size",
+        name: str = "categorical_crossentropy",
+        dtype: Any = None,
+    ) -> None:
+        super().__init__(
+            categorical_crossentropy, name=name, reduction=reduction, dtype=dtype,
+            from_logits=from_logits, label_smoothing=label_smoothing, axis=axis,
+        )
+        self.from_logits = from_logits
+        self.label_smoothing = label_smoothing
+        self.axis = axis
+
+    def get_config(self) -> dict[str, Any]:
+        config = Loss.get_config(self)
+        config.update(
+            from_logits=self.from_logits, label_smoothing=self.label_smoothing, axis=self.axis
+        )
+        return config
+
+
+# -------------------------------------------------------------------- sparse
+
+
+def _sparse_categorical_crossentropy(
+    y_true: Any,
+    y_pred: Any,
+    from_logits: bool = False,
+    ignore_class: int | None = None,
+    axis: int = -1,
+) -> tuple[Any, Any]:
+    ns = namespace_of(y_true=y_true, y_pred=y_pred)
+    xp = ns.xp
+    y_pred = convert_to_tensor(ns, y_pred)
+    y_true = convert_to_tensor(ns, y_true)
+    _require_predictions(ns, y_pred, "sparse_categorical_crossentropy", from_logits)
+    if y_pred.ndim < 1:
+        raise LossBridgeError(
+            "sparse_categorical_crossentropy: argument `output` must be at least rank 1. "
+            f"Received: output.shape={tuple(y_pred.shape)}"
+        )
+    class_axis = axis % y_pred.ndim
+    if y_true.ndim == y_pred.ndim and y_true.shape[axis] == 1:
+        y_true = xp.squeeze(y_true, axis=axis)
+    expected = tuple(d for i, d in enumerate(y_pred.shape) if i != class_axis)
+    if tuple(y_true.shape) != expected:
+        one_hot = tuple(y_true.shape) == tuple(y_pred.shape)
+        fix = (
+            "y_true looks one-hot: pass class indices (argmax over the class axis) or use "
+            "CategoricalCrossentropy."
+            if one_hot
+            else f"Pass one integer class index per sample, with shape {expected}."
+        )
+        raise LossBridgeError(
+            "sparse_categorical_crossentropy: arguments `target` and `output` must have the "
+            "same shape up until the last dimension: "
+            f"target.shape={tuple(y_true.shape)}, output.shape={tuple(y_pred.shape)}. {fix}"
+        )
+    valid = None
+    if ignore_class is not None:
+        valid = y_true != ignore_class
+        y_true = xp.where(valid, y_true, xp.zeros_like(y_true))
+        # As Keras: the ignored rows of y_pred are replaced by zeros, so that nothing
+        # computed from them (a 0/0 of a row of zeros) reaches the gradient.
+        y_pred = xp.where(xp.expand_dims(valid, axis=class_axis), y_pred, xp.zeros_like(y_pred))
+    labels = xp.astype(y_true, xp.int64 if ns.kind != "jax" else xp.int32)
+    num_classes = y_pred.shape[class_axis]
+    in_range = None
+    if ns.kind == "jax":
+        # keras-jax one-hot encodes the labels: an out-of-range label gives a silent
+        # 0 loss. lossbridge gives the same value and warns when it can see the labels.
+        found = first_out_of_range(ns, labels, num_classes) if check_level() != "off" else None
+        if found is not None:
+            warn(
+                "sparse_categorical_crossentropy: "
+                + label_range_message("y_true", labels, num_classes, found, ignore_class,
+                                      "ignore_class")
+                + " On JAX arrays Keras gives these labels a loss of 0 (as lossbridge does "
+                "here); on torch and NumPy it raises IndexError.",
+                LossBridgeWarning,
+            )
+        in_range = (labels >= 0) & (labels < num_classes)
+    else:
+        check_label_range(
+            ns, labels, num_classes, arg="y_true", ignore=None, ignore_arg="ignore_class",
+            framework_message="Target {value} is out of bounds.",
+        )
+    logp = log_probabilities(ns, y_pred, from_logits, class_axis)
+    safe = labels if in_range is None else xp.where(in_range, labels, xp.zeros_like(labels))
+    picked = xp.squeeze(
+        ops.take_along_axis(logp, xp.expand_dims(safe, axis=class_axis), axis=class_axis),
+        axis=class_axis,
+    )
+    res = -picked
+    if in_range is not None:
+        res = xp.where(in_range, res, xp.zeros_like(res))
+    if valid is not None:
+        res = xp.where(valid, res, xp.zeros_like(res))
+    return res, valid
+
+
+@with_mask(_sparse_categorical_crossentropy)
+def sparse_categorical_crossentropy(
+    y_true: Any,
+    y_pred: Any,
+    from_logits: bool = False,
+    ignore_class: int | None = None,
+    axis: int = -1,
+) -> Any:
+    """Keras' sparse categorical cross-entropy: integer labels, one value per sample.
+
+    Formula, with ``t`` the integer label and ``logp`` as in
+    :func:`categorical_crossentropy` (renormalise, clip to ``[1e-7, 1 - 1e-7]``,
+    log; or ``log_softmax`` of logits)::
+
+        loss = -logp[..., t]           (0 where t == ignore_class)
+
+    ``y_true`` of shape ``y_pred.shape`` without the class axis, or with a size-1
+    axis there (squeezed).  Float labels are truncated to integers (1.7 -> 1), as
+    Keras does.  Labels outside ``[0, C)``: on NumPy arrays and torch tensors an
+    ``IndexError`` (:class:`LossBridgeIndexError`) naming the label, as Keras'
+    torch backend raises; on JAX arrays the loss of that sample is 0, as Keras'
+    JAX backend computes, with a :class:`LossBridgeWarning` when the labels are
+    concrete (not traced).
+
+    Args:
+      y_true: integer class indices (any integer or float dtype).
+      y_pred: probabilities (default) or logits, class axis ``axis``.
+      from_logits: whether ``y_pred`` holds logits.
+      ignore_class: a label value whose samples get loss 0 and are excluded from the
+        mean of the class form.
+      axis: the class axis of ``y_pred`` (Keras' torch backend semantics: any axis).
+
+    Returns:
+      The per-sample loss, of ``y_true``'s (squeezed) shape.
+
+    Example:
+        >>> import numpy as np
+        >>> import lossbridge as lb
+        >>> y_pred = np.array([[0.05, 0.95, 0.0], [0.1, 0.8, 0.1]])
+        >>> lb.keras.sparse_categorical_crossentropy(np.array([1, 2]), y_pred).round(7).tolist()
+        [0.0512933, 2.3025851]
+    """
+    return _sparse_categorical_crossentropy(y_true, y_pred, from_logits, ignore_class, axis)[0]
+
+
+class SparseCategoricalCrossentropy(LossFunctionWrapper):
+    """Keras' ``SparseCategoricalCrossentropy``: integer labels, probabilities or logits.
+
+    The per-sample loss is :func:`sparse_categorical_crossentropy`.  With
+    ``ignore_class``, the ignored samples are masked: the default reduction then
+    averages over the valid samples only (a mask weight ``total/valid``), and a
+    batch with every sample ignored gives 0.  Note that ``reduction`` comes
+    before ``axis`` in this signature, as in Keras.
+
+    Example:
+        >>> import numpy as np
+        >>> import lossbridge as lb
+        >>> y_pred = np.array([[0.05, 0.95, 0.0], [0.1, 0.8, 0.1]])
+        >>> loss = lb.keras.SparseCategoricalCrossentropy(ignore_class=2)
+        >>> round(float(loss(np.array([1, 2]), y_pred)), 7)
+        0.0512933
+    """
+
+    def __init__(
+        self,
+        from_logits: bool = False,
+        ignore_class: int | None = None,
+        reduction: Any = "sum_over_batch_size",
+        axis: int = -1,
+        name: str = "sparse_categorical_crossentropy",
+        dtype: Any = None,
+    ) -> None:
+        super().__init__(
+            sparse_categorical_crossentropy, name=name, reduction=reduction, dtype=dtype,
+            from_logits=from_logits, ignore_class=ignore_class, axis=axis,
+        )
+        self.from_logits = from_logits
+        self.ignore_class = ignore_class
+        self.axis = axis
+
+    def get_config(self) -> dict[str, Any]:
+        # Keras main (PR #23286) keeps `axis`; keras <= 3.15.1 drops it.
+        config = Loss.get_config(self)
+        config.update(from_logits=self.from_logits, ignore_class=self.ignore_class, axis=self.axis)
+        return config
+
+
+# -------------------------------------------------------------------- binary
+
+
+def binary_crossentropy(
+    y_true: Any,
+    y_pred: Any,
+    from_logits: bool = False,
+    label_smoothing: float = 0.0,
+    axis: int = -1,
+) -> Any:
+    """Keras' binary cross-entropy, averaged over ``axis``.
+
+    Formula, with ``eps = 1e-7``::
+
+        y    = y_true * (1 - label_smoothing) + 0.5 * label_smoothing
+        bce  = -y * log_sigmoid(x) - (1 - y) * log_sigmoid(-x)        if from_logits
+        p    = clip(y_pred, eps, 1 - eps)                            otherwise
+        bce  = -(y * log(p) + (1 - y) * log(1 - p))
+        loss = mean(bce, axis)
+
+    No epsilon inside the log: in float32 an element's loss lies in
+    ``[1.19e-7, 16.118095]``.  ``y_true`` and ``y_pred`` must have the same shape
+    (this function does not rank-align; the class ``BinaryCrossentropy`` does).
+
+    Example:
+        >>> import numpy as np
+        >>> import lossbridge as lb
+        >>> y_true = np.array([[0.0, 1.0], [0.0, 0.0]])
+        >>> y_pred = np.array([[0.6, 0.4], [0.4, 0.6]])
+        >>> lb.keras.binary_crossentropy(y_true, y_pred).round(6).tolist()
+        [0.916291, 0.713558]
+    """
+    ns = namespace_of(y_true=y_true, y_pred=y_pred)
+    xp = ns.xp
+    y_pred = convert_to_tensor(ns, y_pred)
+    _require_predictions(ns, y_pred, "binary_crossentropy", from_logits)
+    y_true = xp.astype(convert_to_tensor(ns, y_true), y_pred.dtype)
+    if label_smoothing:
+        y_true = y_true * (1.0 - label_smoothing) + 0.5 * label_smoothing
+    _same_shape(
+        y_true, y_pred, "binary_crossentropy",
+        "Give y_true and y_pred the same shape, for example both (N, 1) or both (N,); the "
+        "class BinaryCrossentropy aligns (N,) with (N, 1) for you.",
+    )
+    if from_logits:
+        bce = -y_true * ops.log_sigmoid(y_pred) - (1.0 - y_true) * ops.log_sigmoid(-y_pred)
+    else:
+        p = xp.clip(y_pred, EPSILON, 1.0 - EPSILON)
+        bce = -(y_true * xp.log(p) + (1.0 - y_true) * xp.log(1.0 - p))
+    return mean(ns, bce, axis=axis)
+
+
+class BinaryCrossentropy(LossFunctionWrapper):
+    """Keras' ``BinaryCrossentropy``: 0/1 targets, probabilities or logits.
+
+    The per-sample loss is :func:`binary_crossentropy` (mean over ``axis``); the
+    pipeline aligns ``(N,)`` with ``(N, 1)``, casts to float32, weights and reduces.
+
+    Example:
+        >>> import numpy as np
+        >>> import lossbridge as lb
+        >>> y_true = np.array([[0.0, 1.0], [0.0, 0.0]])
+        >>> y_pred = np.array([[0.6, 0.4], [0.4, 0.6]])
+        >>> round(float(lb.keras.BinaryCrossentropy()(y_true, y_pred)), 5)
+        0.81492
+    """
+
+    def __init__(
+        self,
+        from_logits: bool = False,
+        label_smoothing: float = 0.0,
+        axis: int = -1,
+        reduction: Any = "sum_over_batch_size",
+        name: str = "binary_crossentropy",
+        dtype: Any = None,
+    ) -> None:
+        super().__init__(
+            binary_crossentropy, name=name, reduction=reduction, dtype=dtype,
+            from_logits=from_logits, label_smoothing=label_smoothing, axis=axis,
+        )
+        self.from_logits = from_logits
+        self.label_smoothing = label_smoothing
+        self.axis = axis
+
+    def get_config(self) -> dict[str, Any]:
+        config = Loss.get_config(self)
+        config.update(
+            from_logits=self.from_logits, label_smoothing=self.label_smoothing, axis=self.axis
+        )
+        return config

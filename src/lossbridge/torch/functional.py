@@ -1,0 +1,709 @@
+"""``torch.nn.functional`` losses with torch 2.13's exact semantics, on any array.
+
+Call order is torch's: ``(input, target, ...)``, prediction first.  On torch
+tensors each function validates its inputs (lossbridge errors that are also
+torch's built-in types, with the shapes and the fix) and then calls torch's own
+kernel, whose semantics are identical by definition; on NumPy and JAX arrays the
+same semantics are computed by lossbridge's generic Array API code.  The test
+suite proves the two paths equal, values and gradients.
+
+The families live in private modules (``_regression``, ``_probabilistic``,
+``_margin``, ``_distance``, ``_ctc``, ``_linear``); this module is the one public
+namespace, with torch's names.
+
+Intentional differences on non-torch arrays: index targets may have any integer
+dtype (torch's CPU kernels want int64; JAX without x64 has only int32), and a
+class ``weight`` of another float dtype is cast to the input's dtype.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from .. import ops
+from .._backend import Namespace, describe, get_namespace, is_concrete, quiet
+from .._checks import check_label_range, is_floating, is_integral
+from .._config import check_level
+from .._errors import (
+    LossBridgeError,
+    LossBridgeNotImplementedError,
+    LossBridgeRuntimeError,
+)
+from .._grad import custom_gradient
+from ._common import broadcast_shape, size_warning
+from ._ctc import ctc_loss
+from ._distance import pairwise_distance, triplet_margin_loss, triplet_margin_with_distance_loss
+from ._linear import linear_cross_entropy
+from ._margin import (
+    cosine_embedding_loss,
+    hinge_embedding_loss,
+    margin_ranking_loss,
+    multi_margin_loss,
+    multilabel_margin_loss,
+    multilabel_soft_margin_loss,
+    soft_margin_loss,
+)
+from ._probabilistic import gaussian_nll_loss, kl_div, poisson_nll_loss
+from ._regression import huber_loss, smooth_l1_loss
+from ._common import broadcast_weight as _broadcast_weight
+from ._common import check_floating_input as _check_floating_input
+from ._common import convert as _convert
+from ._common import native as _native
+from ._common import shape_hint as _shape_hint
+from ._common import torch_dtype_name as _torch_dtype_name
+from ._common import torch_size_warning_silenced as _torch_size_warning_silenced
+from ._reduction import reduce as _reduce
+from ._reduction import resolve_reduction, safe_mean_divide, torch_size
+
+__all__ = [
+    "binary_cross_entropy",
+    "binary_cross_entropy_with_logits",
+    "cosine_embedding_loss",
+    "cross_entropy",
+    "ctc_loss",
+    "gaussian_nll_loss",
+    "hinge_embedding_loss",
+    "huber_loss",
+    "kl_div",
+    "l1_loss",
+    "linear_cross_entropy",
+    "margin_ranking_loss",
+    "mse_loss",
+    "multi_margin_loss",
+    "multilabel_margin_loss",
+    "multilabel_soft_margin_loss",
+    "nll_loss",
+    "pairwise_distance",
+    "poisson_nll_loss",
+    "smooth_l1_loss",
+    "soft_margin_loss",
+    "triplet_margin_loss",
+    "triplet_margin_with_distance_loss",
+]
+
+
+# --------------------------------------------------------------- cross entropy
+
+
+def _class_dim(input: Any) -> int:
+    return 0 if input.ndim == 1 else 1
+
+
+def _check_index_target(ns: Namespace, input: Any, target: Any, who: str) -> None:
+    """torch's checks of an index target: dtype, then shape (batch, spatial dims)."""
+    torch_ok = ns.kind == "torch" and str(target.dtype) in ("torch.int64", "torch.uint8")
+    if not (torch_ok or (ns.kind != "torch" and is_integral(ns, target))):
+        is_float = is_floating(ns, target)
+        fix = (
+            " A float target must have input's shape to be read as class probabilities; for "
+            "class indices convert it with .long()."
+            if is_float
+            else " Convert the target with .long()."
+        )
+        raise LossBridgeRuntimeError(
+            f"expected target dtype to be Long or Byte, but got {_torch_dtype_name(target)}. "
+            f"{who}: `target` is a {describe(target)} and `input` a {describe(input)}.{fix}"
+        )
+    if input.ndim == 1:
+        if target.ndim == 1 and target.shape[0] != 1:
+            raise LossBridgeError(
+                "For 1D input, 1D target must have size 1, but got target size: "
+                f"{target.shape[0]}. An input of shape {tuple(input.shape)} is one sample of "
+                f"{input.shape[0]} classes; for a batch pass input of shape (N, C)."
+            )
+        if target.ndim > 1:
+            raise LossBridgeRuntimeError(
+                "0D or 1D target tensor expected, multi-target not supported. "
+                f"{who}: target is a {describe(target)} for an unbatched input of shape "
+                f"{tuple(input.shape)}."
+            )
+        return
+    if target.ndim >= 1 and target.shape[0] != input.shape[0]:
+        raise LossBridgeError(
+            f"Expected input batch_size ({input.shape[0]}) to match target batch_size "
+            f"({target.shape[0]}). {who}: input is a {describe(input)}, target a "
+            f"{describe(target)}."
+        )
+    if input.ndim == 2:
+        if target.ndim != 1:
+            one_hot = tuple(target.shape) == tuple(input.shape)
+            hint = (
+                " The target looks one-hot: pass class indices (target.argmax(dim=1)), or a "
+                "float target of input's shape for class probabilities."
+                if one_hot or (target.ndim == 2 and target.shape[-1] == input.shape[1])
+                else (
+                    " The target has a trailing size-1 dimension: squeeze it with "
+                    "target.squeeze(1)."
+                    if target.ndim == 2 and target.shape[-1] == 1
+                    else ""
+                )
+            )
+            raise LossBridgeRuntimeError(
+                "0D or 1D target tensor expected, multi-target not supported. "
+                f"{who}: input is a {describe(input)}, target a {describe(target)}.{hint}"
+            )
+        return
+    expected = (input.shape[0], *input.shape[2:])
+    if tuple(target.shape) != tuple(expected):
+        raise LossBridgeRuntimeError(
+            f"Expected target size {list(expected)}, got {list(target.shape)}. {who}: for an "
+            f"input of shape (N, C, d1, ...) = {tuple(input.shape)} the class dimension is 1 "
+            "and the target holds one class index per (N, d1, ...) position; if your classes "
+            "are on the last axis, move them with input.movedim(-1, 1)."
+        )
+
+
+def _check_weight(ns: Namespace, weight: Any, input: Any, num_classes: int) -> Any:
+    if weight is None:
+        return None
+    if weight.ndim != 1 or weight.shape[0] != num_classes:
+        raise LossBridgeRuntimeError(
+            f"weight tensor should be defined either for all {num_classes} classes or no "
+            f"classes but got weight tensor of shape: {list(weight.shape)}. Pass one weight "
+            f"per class, a 1-D array of length {num_classes}."
+        )
+    if weight.dtype != input.dtype:
+        if ns.kind == "torch":
+            raise LossBridgeRuntimeError(
+                f"expected scalar type {_torch_dtype_name(input)} but found "
+                f"{_torch_dtype_name(weight)}. `weight` is a {describe(weight)} and `input` a "
+                f"{describe(input)}: convert the weight with weight.to(input.dtype)."
+            )
+        weight = ns.xp.astype(weight, input.dtype)
+    return weight
+
+
+def _check_range(ns: Namespace, target: Any, num_classes: int, ignore_index: int) -> None:
+    # torch raises IndexError on CPU and a device-side assert on CUDA: check on the host.
+    if ns.kind == "torch" and check_level() == "off":
+        return
+    check_label_range(
+        ns, target, num_classes, arg="target", ignore=ignore_index,
+        framework_message="Target {value} is out of bounds.",
+    )
+
+
+def _weighted_nll(
+    ns: Namespace,
+    logp: Any,
+    target: Any,
+    weight: Any,
+    ignore_index: int,
+    reduction: str,
+    label_smoothing: float = 0.0,
+) -> Any:
+    """torch's NLL over log-probabilities ``logp`` with class-index ``target``.
+
+    element: ``-w[t] * logp[t]`` (0 where ``t == ignore_index``); with label
+    smoothing ``eps``: ``(1 - eps) * nll + eps / C * (-sum_c w[c] * logp[c])``.
+    ``"mean"`` divides by ``sum(w[t])`` over the non-ignored elements.
+    """
+    xp = ns.xp
+    unbatched = logp.ndim == 1
+    if unbatched:
+        logp = xp.expand_dims(logp, axis=0)
+        target = xp.reshape(target, (1,))
+    cdim = 1
+    num_classes = logp.shape[cdim]
+    valid = target != ignore_index
+    in_range = (target >= 0) & (target < num_classes)
+    safe_t = xp.where(valid & in_range, target, xp.zeros_like(target))
+    picked = xp.squeeze(ops.take_along_axis(logp, xp.expand_dims(safe_t, axis=cdim), axis=cdim), axis=cdim)
+    # Labels out of range can only arrive here traced (JAX under jit): give NaN, not a number.
+    picked = xp.where(in_range | ~valid, picked, xp.full_like(picked, math.nan))
+    if weight is None:
+        w_t = xp.astype(valid, logp.dtype)
+    else:
+        w_t = xp.reshape(xp.take(weight, xp.reshape(safe_t, (-1,)), axis=0), tuple(safe_t.shape))
+        w_t = xp.where(valid, w_t, xp.zeros_like(w_t))
+    zero = xp.zeros_like(picked)
+    nll = xp.where(valid, -w_t * picked, zero)
+    if label_smoothing > 0.0:
+        if weight is None:
+            smooth = -xp.sum(logp, axis=cdim)
+        else:
+            shape = [1] * logp.ndim
+            shape[cdim] = num_classes
+            smooth = -xp.sum(logp * xp.reshape(weight, tuple(shape)), axis=cdim)
+        smooth = xp.where(valid, smooth, zero)
+    if reduction == "none":
+        out = nll if label_smoothing <= 0.0 else (
+            (1.0 - label_smoothing) * nll + (label_smoothing / num_classes) * smooth
+        )
+        return out[0] if unbatched else out
+    total = xp.sum(nll)
+    if label_smoothing > 0.0:
+        total = (1.0 - label_smoothing) * total + (label_smoothing / num_classes) * xp.sum(smooth)
+    if reduction == "sum":
+        return total
+    count = xp.sum(xp.astype(valid, xp.int32))
+    return safe_mean_divide(ns, total, xp.sum(w_t), count)
+
+
+def _label_smoothing(label_smoothing: float) -> float:
+    if label_smoothing > 1.0:
+        raise LossBridgeRuntimeError(
+            f"label_smoothing must be between 0.0 and 1.0. Got: {label_smoothing:g}. It is the "
+            "share of the uniform distribution mixed into the targets: use a value in [0, 1]."
+        )
+    return max(float(label_smoothing), 0.0)  # torch treats a negative value as 0
+
+
+def cross_entropy(
+    input: Any,
+    target: Any,
+    weight: Any = None,
+    size_average: bool | None = None,
+    ignore_index: int = -100,
+    reduce: bool | None = None,
+    reduction: str = "mean",
+    label_smoothing: float = 0.0,
+) -> Any:
+    """torch's ``cross_entropy``: logits ``input``, class indices or probabilities ``target``.
+
+    ``input`` has shape ``(C,)``, ``(N, C)`` or ``(N, C, d1, ..., dk)``: the class
+    dimension is 1 (0 when unbatched).  With ``lp = log_softmax(input, class dim)``:
+
+    * **class indices** (integer target of shape ``(N, d1, ...)``)::
+
+          l_i  = -w[t_i] * lp[i, t_i]                  (0 where t_i == ignore_index)
+          s_i  = -sum_c w[c] * lp[i, c]                (label smoothing part)
+          loss = (1 - eps) * R(l) + eps / C * R(s)
+          R = sum;  "mean": sum / sum_{i not ignored} w[t_i]
+
+      Every target ignored (or an empty batch) gives NaN for ``"mean"``.
+    * **class probabilities** (float target of exactly ``input``'s shape)::
+
+          y    = (1 - eps) * target + eps / C
+          l_i  = -sum_c w[c] * y[i, c] * lp[i, c]
+          "mean": sum / (number of samples N * d1 * ... * dk), not / sum of weights
+
+    ``ignore_index`` must be negative for probability targets.  A label outside
+    ``[0, C)`` that is not ``ignore_index`` raises :class:`LossBridgeIndexError`
+    (torch's ``IndexError``), checked on the host before any device kernel.
+
+    Example:
+        >>> import numpy as np
+        >>> import lossbridge as lb
+        >>> x = np.array([[1.0, 2.0, 0.5], [0.1, -1.0, 3.0], [2.0, 2.0, 2.0], [0.0, 1.0, -1.0]])
+        >>> t = np.array([0, 2, 1, 2])
+        >>> round(float(lb.torch.functional.cross_entropy(x, t)), 6)
+        1.26034
+        >>> round(float(lb.torch.functional.cross_entropy(x, t, weight=np.array([1.0, 2.0, 3.0]))), 6)
+        1.23297
+
+    See also: :class:`lossbridge.torch.CrossEntropyLoss`,
+    ``lossbridge.keras.sparse_categorical_crossentropy(from_logits=True)``.
+    """
+    reduction = resolve_reduction(size_average, reduce, reduction)
+    ns = get_namespace({"input": input, "target": target, "weight": weight})
+    xp = ns.xp
+    input = _convert(ns, input)
+    target = _convert(ns, target)
+    weight = _convert(ns, weight, like=input)
+    _check_floating_input(ns, input, "log_softmax_lastdim_kernel_impl")
+    prob = tuple(input.shape) == tuple(target.shape)
+    if prob and not is_floating(ns, target):
+        raise LossBridgeRuntimeError(
+            "Expected floating point type for target with class probabilities, got "
+            f"{_torch_dtype_name(target)}. `target` has input's shape {tuple(input.shape)}, so "
+            "torch reads it as class probabilities: for class indices give it shape (N,) "
+            "(target.argmax(1) of a one-hot), for probabilities convert it with .float()."
+        )
+    if input.ndim == 0:
+        raise LossBridgeError(
+            "Expected 1 or more dimensions (got 0): `input` must hold the logits of C classes."
+        )
+    label_smoothing = _label_smoothing(label_smoothing)
+    cdim = _class_dim(input)
+    num_classes = input.shape[cdim]
+    if prob:
+        if ignore_index >= 0:
+            raise LossBridgeRuntimeError(
+                "ignore_index is not supported for floating point target. A float target of "
+                f"input's shape {tuple(input.shape)} is read as class probabilities; give class "
+                f"indices to use ignore_index={ignore_index}."
+            )
+    else:
+        _check_index_target(ns, input, target, "cross_entropy")
+    weight = _check_weight(ns, weight, input, num_classes)
+    if not prob:
+        _check_range(ns, target, num_classes, ignore_index)
+    if _native(ns):
+        import torch
+
+        return torch.nn.functional.cross_entropy(
+            input, target, weight, ignore_index=ignore_index, reduction=reduction,
+            label_smoothing=label_smoothing,
+        )
+    logp = ops.log_softmax(input, axis=cdim)
+    if not prob:
+        return _weighted_nll(ns, logp, target, weight, ignore_index, reduction, label_smoothing)
+    y = target
+    if label_smoothing > 0.0:
+        y = y * (1.0 - label_smoothing) + label_smoothing / num_classes
+    if weight is not None:
+        shape = [1] * input.ndim
+        shape[cdim] = num_classes
+        y = y * xp.reshape(weight, tuple(shape))
+    loss = -xp.sum(y * logp, axis=cdim)
+    if reduction != "mean":
+        return _reduce(ns, loss, reduction)
+    n = math.prod(input.shape) // num_classes if num_classes else 0
+    total = xp.sum(loss)
+    return total / n if n else total * math.nan
+
+
+def nll_loss(
+    input: Any,
+    target: Any,
+    weight: Any = None,
+    size_average: bool | None = None,
+    ignore_index: int = -100,
+    reduce: bool | None = None,
+    reduction: str = "mean",
+) -> Any:
+    """torch's ``nll_loss``: the negative log-likelihood of log-probabilities ``input``.
+
+    ``input`` holds log-probabilities of shape ``(C,)``, ``(N, C)`` or
+    ``(N, C, d1, ...)`` (they are not checked to be log-probabilities)::
+
+        l_i  = -w[t_i] * input[i, t_i]        (0 where t_i == ignore_index)
+        "mean": sum(l) / sum_{i not ignored} w[t_i]   (NaN when every target is ignored)
+
+    Example:
+        >>> import numpy as np
+        >>> import lossbridge as lb
+        >>> logp = np.log(np.array([[0.05, 0.95, 1e-12], [0.1, 0.8, 0.1]]))
+        >>> lb.torch.functional.nll_loss(logp, np.array([1, 2]), reduction="none").round(7).tolist()
+        [0.0512933, 2.3025851]
+    """
+    reduction = resolve_reduction(size_average, reduce, reduction)
+    ns = get_namespace({"input": input, "target": target, "weight": weight})
+    input = _convert(ns, input)
+    target = _convert(ns, target)
+    weight = _convert(ns, weight, like=input)
+    if input.ndim == 0:
+        raise LossBridgeError(
+            "Expected 1 or more dimensions (got 0): `input` must hold the log-probabilities of "
+            "C classes, shape (C,), (N, C) or (N, C, d1, ...)."
+        )
+    _check_floating_input(ns, input, "nll_loss_out_frame")
+    _check_index_target(ns, input, target, "nll_loss")
+    num_classes = input.shape[_class_dim(input)]
+    weight = _check_weight(ns, weight, input, num_classes)
+    _check_range(ns, target, num_classes, ignore_index)
+    if _native(ns):
+        import torch
+
+        return torch.nn.functional.nll_loss(
+            input, target, weight, ignore_index=ignore_index, reduction=reduction
+        )
+    return _weighted_nll(ns, input, target, weight, ignore_index, reduction)
+
+
+# ------------------------------------------------------------------ binary
+
+
+def _check_binary_dtypes(ns: Namespace, input: Any, target: Any, logits: bool) -> None:
+    if logits:
+        if not is_floating(ns, input):
+            raise LossBridgeNotImplementedError(
+                f'"log_sigmoid_cpu" not implemented for \'{_torch_dtype_name(input)}\'. '
+                f"`input` is a {describe(input)}: logits must be floating, convert with .float()."
+            )
+        if not is_floating(ns, target):
+            raise LossBridgeRuntimeError(
+                f"result type Float can't be cast to the desired output type "
+                f"{_torch_dtype_name(target)}. `target` is a {describe(target)}: binary targets "
+                "must be floating, convert them with .float()."
+            )
+        return
+    if not is_floating(ns, target):
+        raise LossBridgeRuntimeError(
+            f"Found dtype {_torch_dtype_name(target)} but expected {_torch_dtype_name(input)}. "
+            f"`target` is a {describe(target)}: binary targets must be floating, convert them "
+            "with .float()."
+        )
+    if not is_floating(ns, input):
+        raise LossBridgeRuntimeError(
+            f"Found dtype {_torch_dtype_name(target)} but expected {_torch_dtype_name(input)}. "
+            f"`input` is a {describe(input)}: probabilities must be floating."
+        )
+
+
+def _check_unit_interval(ns: Namespace, x: Any, arg: str) -> None:
+    if not is_concrete(x):
+        return
+    xp = ns.xp
+    ok = (x >= 0) & (x <= 1)
+    if not bool(xp.all(ok)):
+        bad = xp.nonzero(~ok)
+        position = [int(b[0]) for b in bad]
+        value = float(x[tuple(position)]) if position else float(x)
+        hint = (
+            " These look like logits: use binary_cross_entropy_with_logits "
+            "(BCEWithLogitsLoss), or apply sigmoid first."
+            if arg == "input"
+            else " Binary targets are probabilities of the positive class."
+        )
+        raise LossBridgeRuntimeError(
+            f"all elements of {arg} should be between 0 and 1. `{arg}` holds {value!r} at "
+            f"position {position}.{hint}"
+        )
+
+
+# torch's binary_cross_entropy_backward clamps p(1 - p) at EPSILON = 1e-12, a C++
+# float: 9.99999996e-13 when read as a double.
+_BCE_GRAD_EPS = 9.999999960041972e-13
+
+
+def binary_cross_entropy(
+    input: Any,
+    target: Any,
+    weight: Any = None,
+    size_average: bool | None = None,
+    reduce: bool | None = None,
+    reduction: str = "mean",
+) -> Any:
+    """torch's ``binary_cross_entropy`` of probabilities ``input``.
+
+    Formula (element-wise, ``w`` broadcast to the target's shape)::
+
+        l = -w * (y * max(log(p), -100) + (1 - y) * max(log(1 - p), -100))
+        "mean": sum(l) / numel
+
+    Each log is clamped at -100, so a confident wrong answer costs 100.  The
+    gradient is torch's hand-written one, ``w * (p - y) / max(p * (1 - p), 1e-12)``
+    (with respect to ``p``) and ``w * (log(1 - p) - log(p))`` (with respect to
+    ``y``), which is not the derivative of the clamped value at the edges.
+    ``input`` and ``target`` must have the same shape, and values in ``[0, 1]``.
+
+    Example:
+        >>> import numpy as np
+        >>> import lossbridge as lb
+        >>> p = np.array([0.0, 0.5, 1.0])
+        >>> lb.torch.functional.binary_cross_entropy(p, np.array([1.0, 1.0, 1.0]), reduction="none").round(4).tolist()
+        [100.0, 0.6931, -0.0]
+    """
+    reduction = resolve_reduction(size_average, reduce, reduction)
+    ns = get_namespace({"input": input, "target": target, "weight": weight})
+    xp = ns.xp
+    input = _convert(ns, input)
+    target = _convert(ns, target, like=input)
+    weight = _convert(ns, weight, like=input)
+    if tuple(target.shape) != tuple(input.shape):
+        raise LossBridgeError(
+            f"Using a target size ({torch_size(target)}) that is different to the input size "
+            f"({torch_size(input)}) is deprecated. Please ensure they have the same size. "
+            + _shape_hint(input, target)
+        )
+    _check_binary_dtypes(ns, input, target, logits=False)
+    if weight is not None:
+        weight = _broadcast_weight(ns, weight, target, "weight")
+    if check_level() != "off" or ns.kind != "torch":
+        _check_unit_interval(ns, input, "input")
+        _check_unit_interval(ns, target, "target")
+    if _native(ns):
+        import torch
+
+        return torch.nn.functional.binary_cross_entropy(input, target, weight, reduction=reduction)
+    p, y = ops.stop_gradient(input), ops.stop_gradient(target)
+    with quiet(ns):  # log(0) = -inf is intended here
+        log_p, log_1mp = xp.log(p), xp.log1p(-p)
+        loss = -(y * xp.clip(log_p, -100.0, None) + (1.0 - y) * xp.clip(log_1mp, -100.0, None))
+        grad_p = (p - y) / xp.clip(p * (1.0 - p), _BCE_GRAD_EPS, None)
+        grad_y = log_1mp - log_p
+    if weight is not None:
+        loss, grad_p, grad_y = loss * weight, grad_p * weight, grad_y * weight
+    loss = custom_gradient(loss, (input, grad_p), (target, grad_y))
+    return _reduce(ns, loss, reduction)
+
+
+def binary_cross_entropy_with_logits(
+    input: Any,
+    target: Any,
+    weight: Any = None,
+    size_average: bool | None = None,
+    reduce: bool | None = None,
+    reduction: str = "mean",
+    pos_weight: Any = None,
+) -> Any:
+    """torch's ``binary_cross_entropy_with_logits``: sigmoid and BCE in one stable step.
+
+    Formula (element-wise; ``pw = pos_weight`` broadcast against the target, usually
+    one value per class on the last dimension; ``w`` broadcast likewise)::
+
+        l = w * ((1 - y) * x - (1 + (pw - 1) * y) * log_sigmoid(x))
+          = -w * (pw * y * log_sigmoid(x) + (1 - y) * log_sigmoid(-x))
+        "mean": sum(l) / numel
+
+    Stable for every finite logit (``x = -200, y = 1`` costs 200); ``x = +-inf``
+    gives NaN, as in torch.  ``input`` and ``target`` must have the same shape.
+
+    Example:
+        >>> import numpy as np
+        >>> import lossbridge as lb
+        >>> f = lb.torch.functional.binary_cross_entropy_with_logits
+        >>> round(float(f(np.array([0.0]), np.array([1.0]), pos_weight=np.array([3.0]))), 4)
+        2.0794
+    """
+    reduction = resolve_reduction(size_average, reduce, reduction)
+    ns = get_namespace(
+        {"input": input, "target": target, "weight": weight, "pos_weight": pos_weight}
+    )
+    xp = ns.xp
+    input = _convert(ns, input)
+    target = _convert(ns, target, like=input)
+    weight = _convert(ns, weight, like=input)
+    pos_weight = _convert(ns, pos_weight, like=input)
+    if tuple(target.shape) != tuple(input.shape):
+        raise LossBridgeError(
+            f"Target size ({torch_size(target)}) must be the same as input size "
+            f"({torch_size(input)}). " + _shape_hint(input, target)
+        )
+    _check_binary_dtypes(ns, input, target, logits=True)
+    if weight is not None:
+        _broadcast_weight(ns, weight, target, "weight")
+    if pos_weight is not None:
+        _broadcast_weight(ns, pos_weight, target, "pos_weight")
+    if _native(ns):
+        import torch
+
+        return torch.nn.functional.binary_cross_entropy_with_logits(
+            input, target, weight, reduction=reduction, pos_weight=pos_weight
+        )
+    log_sig = ops.log_sigmoid(input)
+    with quiet(ns):  # 0 * inf = NaN for infinite logits, as in torch
+        if pos_weight is None:
+            loss = (1.0 - target) * input - log_sig
+        else:
+            loss = (1.0 - target) * input - (1.0 + (pos_weight - 1.0) * target) * log_sig
+    if weight is not None:
+        loss = loss * weight
+    return _reduce(ns, loss, reduction)
+
+
+# -------------------------------------------------------------- regression
+
+
+def _pointwise(
+    name: str,
+    input: Any,
+    target: Any,
+    size_average: bool | None,
+    reduce: bool | None,
+    reduction: str,
+    weight: Any,
+) -> tuple[Namespace, Any, Any, Any, str]:
+    ns = get_namespace({"input": input, "target": target, "weight": weight})
+    input = _convert(ns, input)
+    target = _convert(ns, target, like=input)
+    weight = _convert(ns, weight, like=input)
+    size_warning(input, target)
+    if weight is not None:
+        reduction = resolve_reduction(size_average, reduce, reduction, aten=False)
+    else:
+        reduction = resolve_reduction(size_average, reduce, reduction)
+    broadcast_shape(name, [("input", input), ("target", target)])
+    if weight is not None and tuple(weight.shape) != tuple(input.shape):
+        raise LossBridgeError(
+            f"Weights and input must have the same size. `weight` has shape "
+            f"{tuple(weight.shape)} and `input` {tuple(input.shape)}."
+        )
+    if not is_floating(ns, input) and not is_floating(ns, target):
+        if name == "mse_loss":
+            raise LossBridgeNotImplementedError(
+                f'"mse_cpu" not implemented for \'{_torch_dtype_name(input)}\'. Both `input` and '
+                "`target` are integer arrays: convert them with .float()."
+            )
+        if reduction == "mean":
+            raise LossBridgeRuntimeError(
+                "mean(): could not infer output dtype. Input dtype must be either a floating "
+                f"point or complex dtype. Got: {_torch_dtype_name(input)}. Convert `input` and "
+                "`target` with .float()."
+            )
+    return ns, input, target, weight, reduction
+
+
+def _weighted_reduce(ns: Namespace, loss: Any, weight: Any, reduction: str) -> Any:
+    xp = ns.xp
+    loss = loss * weight
+    if reduction == "none":
+        return loss
+    if reduction == "sum":
+        return xp.sum(loss)
+    with quiet(ns):  # all-zero weights give 0/0 = NaN, as in torch
+        return xp.sum(loss) / xp.sum(weight)
+
+
+def mse_loss(
+    input: Any,
+    target: Any,
+    size_average: bool | None = None,
+    reduce: bool | None = None,
+    reduction: str = "mean",
+    weight: Any = None,
+) -> Any:
+    """torch's ``mse_loss``: ``(input - target) ** 2``, broadcast, then reduced.
+
+    ``"mean"`` divides by the number of elements of the *broadcast* difference:
+    an ``(N, 1)`` input against an ``(N,)`` target averages N * N terms (torch
+    warns, and so does lossbridge).  With ``weight`` (exactly input's shape):
+    ``"mean"`` is ``sum(w * l) / sum(w)``.
+
+    Example:
+        >>> import numpy as np
+        >>> import lossbridge as lb
+        >>> float(lb.torch.functional.mse_loss(np.array([1.0, 2.0]), np.array([0.0, 0.0])))
+        2.5
+    """
+    ns, input, target, weight, reduction = _pointwise(
+        "mse_loss", input, target, size_average, reduce, reduction, weight
+    )
+    if _native(ns):
+        import torch
+
+        with _torch_size_warning_silenced(input, target):
+            return torch.nn.functional.mse_loss(input, target, reduction=reduction, weight=weight)
+    loss = (input - target) ** 2
+    if weight is not None:
+        return _weighted_reduce(ns, loss, weight, reduction)
+    return _reduce(ns, loss, reduction)
+
+
+def l1_loss(
+    input: Any,
+    target: Any,
+    size_average: bool | None = None,
+    reduce: bool | None = None,
+    reduction: str = "mean",
+    weight: Any = None,
+) -> Any:
+    """torch's ``l1_loss``: ``|input - target|``, broadcast, then reduced.
+
+    The gradient at ``input == target`` is 0.  With ``weight`` (exactly input's
+    shape): ``"mean"`` is ``sum(w * l) / sum(w)``.
+
+    Example:
+        >>> import numpy as np
+        >>> import lossbridge as lb
+        >>> float(lb.torch.functional.l1_loss(np.array([1.0, 2.0]), np.array([0.0, 0.0])))
+        1.5
+    """
+    ns, input, target, weight, reduction = _pointwise(
+        "l1_loss", input, target, size_average, reduce, reduction, weight
+    )
+    if _native(ns):
+        import torch
+
+        with _torch_size_warning_silenced(input, target):
+            return torch.nn.functional.l1_loss(input, target, reduction=reduction, weight=weight)
+    diff = input - target
+    # d * sign(d) == |d| exactly, and its derivative is sign(d): 0 at d == 0, as in
+    # torch (JAX's own |d| has derivative 1 there).
+    loss = diff * ns.xp.sign(diff)
+    if weight is not None:
+        return _weighted_reduce(ns, loss, weight, reduction)
+    return _reduce(ns, loss, reduction)

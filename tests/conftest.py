@@ -1,0 +1,98 @@
+"""Shared fixtures: the backends under test, the oracles, hypothesis profiles,
+and the conformance report printed at the end of the run."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+from hypothesis import HealthCheck, settings
+
+from harness import compare
+from harness.backends import available_backends, installed
+from harness.oracle import KerasOracle, OptaxOracle, TorchOracle, keras_backends
+
+FRAMEWORKS = ("torch", "jax", "keras", "optax")
+
+# "ci" is deterministic (derandomize) so a run is reproducible; "dev" explores.
+settings.register_profile(
+    "ci",
+    max_examples=int(os.environ.get("LOSSBRIDGE_EXAMPLES", "40")),
+    deadline=None,
+    derandomize=True,
+    print_blob=True,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
+settings.register_profile(
+    "dev",
+    max_examples=int(os.environ.get("LOSSBRIDGE_EXAMPLES", "200")),
+    deadline=None,
+    print_blob=True,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
+settings.load_profile(os.environ.get("LOSSBRIDGE_HYPOTHESIS_PROFILE", "ci"))
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--require-frameworks",
+        action="store_true",
+        help="fail (instead of skipping) when torch, jax, keras or optax is missing, so that "
+        "a green run proves the live comparison with every framework ran",
+    )
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    os.environ.setdefault("JAX_PLATFORMS", "cpu")
+    if config.getoption("--require-frameworks"):
+        missing = [m for m in FRAMEWORKS if not installed(m)]
+        if missing:
+            raise pytest.UsageError(
+                f"--require-frameworks: {', '.join(missing)} not installed; install the test "
+                "extra: pip install -c constraints.txt -e '.[test]'"
+            )
+
+
+def require(module: str) -> None:
+    """Skip the test when ``module`` is not installed (never happens under --require-frameworks)."""
+    if not installed(module):
+        pytest.skip(f"{module} is not installed")
+
+
+@pytest.fixture(scope="session")
+def backends() -> list[str]:
+    return available_backends()
+
+
+@pytest.fixture(scope="session")
+def keras_oracles():
+    oracles = [KerasOracle(b) for b in keras_backends()]
+    if not oracles:
+        pytest.skip("keras (with the jax or torch backend) is not installed")
+    yield oracles
+    for o in oracles:
+        o.close()
+
+
+@pytest.fixture(scope="session")
+def torch_oracle() -> TorchOracle:
+    require("torch")
+    return TorchOracle()
+
+
+@pytest.fixture(scope="session")
+def optax_oracle() -> OptaxOracle:
+    require("optax")
+    return OptaxOracle()
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config) -> None:  # noqa: ARG001
+    lines = compare.summary_lines()
+    if not lines:
+        return
+    terminalreporter.section("conformance: cases compared with the real frameworks")
+    for line in lines:
+        terminalreporter.write_line(line)
+    path = os.path.join(str(config.rootpath), "conformance-report.json")
+    compare.write_report(path)
+    terminalreporter.write_line(f"(per loss, backend and dtype: {path})")

@@ -1,0 +1,1 @@
+"""Test harness: backends, oracles (the real frameworks), comparisons, conformance counts."""

@@ -1,0 +1,55 @@
+"""`import lossbridge` imports NumPy and array-api-compat only, never a framework."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+FRAMEWORKS = ("torch", "jax", "jaxlib", "keras", "tensorflow", "optax", "flax", "rich")
+
+
+def _modules_after(code: str) -> set[str]:
+    out = subprocess.run(
+        [sys.executable, "-c", code + "\nimport sys; print('\\n'.join(sys.modules))"],
+        capture_output=True, text=True, check=True,
+    ).stdout
+    return {line.split(".")[0] for line in out.splitlines()}
+
+
+def test_import_lossbridge_imports_no_framework():
+    loaded = _modules_after("import lossbridge")
+    assert "lossbridge" in loaded and "numpy" in loaded
+    assert not loaded & set(FRAMEWORKS), sorted(loaded & set(FRAMEWORKS))
+
+
+def test_numpy_computation_imports_no_framework():
+    code = (
+        "import numpy as np, lossbridge as lb\n"
+        "y = np.array([[0., 1.]]); p = np.array([[0.3, 0.7]])\n"
+        "lb.keras.CategoricalCrossentropy()(y, p)\n"
+        "lb.torch.CrossEntropyLoss()(p, np.array([1]))\n"
+        "lb.optax.softmax_cross_entropy(p, y)\n"
+        "lb.theano.categorical_crossentropy(p, y)\n"
+        "lb.keras.serialize(lb.keras.get('mse'))\n"
+    )
+    loaded = _modules_after(code)
+    assert not loaded & set(FRAMEWORKS), sorted(loaded & set(FRAMEWORKS))
+
+
+def test_cli_compare_runs_without_frameworks():
+    """`lossbridge compare` needs only the required dependencies (rich is optional)."""
+    code = (
+        "import sys, builtins\n"
+        "real = builtins.__import__\n"
+        "def guard(name, *a, **k):\n"
+        "    if name.split('.')[0] in %r: raise ImportError('blocked ' + name)\n"
+        "    return real(name, *a, **k)\n"
+        "builtins.__import__ = guard\n"
+        "from lossbridge.cli import main\n"
+        "rc = main(['compare'])\n"
+        "assert rc == 0, rc\n"
+    ) % (FRAMEWORKS,)
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    assert "torch nn.CrossEntropyLoss()(logits, labels)" in out.stdout
+    assert "1.176939" in out.stdout

@@ -1,0 +1,57 @@
+"""The README stays true: its Python examples run, its commands exist, and CI
+runs exactly its test command."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+
+import pytest
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+README = open(os.path.join(ROOT, "README.md")).read()
+
+
+def test_python_examples_run():
+    pytest.importorskip("torch")
+    pytest.importorskip("jax")
+    blocks = re.findall(r"```python\n(.*?)```", README, re.S)
+    assert len(blocks) >= 5
+    scope: dict = {}
+    for block in blocks:
+        exec(compile(block, "README.md", "exec"), scope)
+
+
+def test_readme_numbers():
+    import numpy as np
+
+    import lossbridge as lb
+
+    y_true = np.array([[0.0, 1.0, 0.0], [0.0, 0.0, 1.0]])
+    y_pred = np.array([[0.05, 0.95, 0.0], [0.1, 0.8, 0.1]])
+    assert float(lb.keras.CategoricalCrossentropy()(y_true, y_pred)) == pytest.approx(1.1769392, rel=1e-7)
+    assert float(lb.torch.CrossEntropyLoss()(np.log(y_pred + 1e-30), np.array([1, 2]))) == pytest.approx(1.1769392, rel=1e-7)
+    assert float(lb.torch.CrossEntropyLoss()(y_pred, np.array([1, 2]))) == pytest.approx(0.986895, rel=1e-6)
+    assert float(lb.keras.SparseCategoricalCrossentropy(ignore_class=2)(np.array([1, 2]), y_pred)) == pytest.approx(0.0512933, rel=1e-6)
+    assert float(lb.torch.functional.binary_cross_entropy(np.array([0.0]), np.array([1.0]))) == 100.0
+    np.testing.assert_allclose(lb.theano.categorical_crossentropy(y_pred, np.array([1, 2])), [0.0512933, 2.3025851], rtol=1e-6)
+
+
+def test_ci_runs_the_readme_test_command():
+    ci = open(os.path.join(ROOT, ".ci", "run")).read()
+    assert "<!-- test-command -->" in ci and "README.md" in ci
+    (block,) = re.findall(r"<!-- test-command -->\n```bash\n(.*?)\n```\n<!-- /test-command -->", README, re.S)
+    assert "pytest" in block and "-c constraints.txt" in block
+
+
+def test_the_compare_command_runs():
+    out = subprocess.run([sys.executable, "-m", "lossbridge", "compare"], capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    assert "why it differs" in out.stdout and "0.986895" in out.stdout
+
+
+def test_constraints_pin_the_cpu_torch():
+    text = open(os.path.join(ROOT, "constraints.txt")).read()
+    assert re.search(r"^torch==2\.13\.0$", text, re.M)
