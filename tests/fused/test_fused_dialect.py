@@ -1,4 +1,4 @@
-"""lossbridge.fused.torch_linear_cross_entropy against torch 2.13's F.linear_cross_entropy."""
+"""The torch dialect (lossbridge.torch.functional.linear_cross_entropy, fused path) against torch 2.13's F.linear_cross_entropy."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import lossbridge
-from lossbridge.fused import torch_linear_cross_entropy
+from lossbridge.torch.functional import linear_cross_entropy as torch_linear_cross_entropy
 
 from ._helpers import assert_close, grads
 
