@@ -6,6 +6,7 @@ import math
 import types
 import warnings
 
+import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
@@ -217,3 +218,155 @@ def test_weight_requiring_grad_is_refused_like_torch():
         F.linear_cross_entropy(x, lw, t, weight=w)
     with pytest.raises(lossbridge.LossBridgeRuntimeError, match="class_weight.detach|weight"):
         torch_linear_cross_entropy(x, lw, t, weight=w)
+
+
+# ----------------------------------------------------------- the fused path is taken
+
+
+def _fused_node(loss, depth=0) -> bool:
+    """True when the fused autograd Function is in the graph of ``loss``."""
+    fn = loss.grad_fn if depth == 0 else loss
+    if "LinearCrossEntropyFunction" in type(fn).__name__:
+        return True
+    return depth < 6 and any(_fused_node(f, depth + 1) for f, _ in fn.next_functions if f is not None)
+
+
+@pytest.mark.parametrize("kdim", [(), (2,)])
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+def test_torch_dialect_and_module_run_on_the_fused_function(kdim, reduction):
+    """No (N, C) logits in the graph: the autograd node is the fused Function's."""
+    torch.manual_seed(4)
+    x = torch.randn(6, 5, requires_grad=True)
+    lw = torch.randn(7, *kdim, 5, requires_grad=True)
+    t = torch.randint(0, 7, (6, *kdim))
+    loss = torch_linear_cross_entropy(x, lw, t, reduction=reduction)
+    assert _fused_node(loss)
+    module = lossbridge.torch.LinearCrossEntropyLoss(5, 7, out_features=kdim, bias=True, reduction=reduction)
+    module.linear.weight = torch.nn.Parameter(lw.detach().reshape(-1, 5).clone())
+    module.linear.bias = torch.nn.Parameter(torch.randn(7 * math.prod(kdim)))
+    ours = module(x, t)
+    assert _fused_node(ours)
+    ref_module = torch.nn.LinearCrossEntropyLoss(5, 7, out_features=kdim, bias=True, reduction=reduction)
+    with torch.no_grad():
+        ref_module.linear.weight.copy_(module.linear.weight)
+        ref_module.linear.bias.copy_(module.linear.bias)
+    ref = ref_module(x, t)
+    assert_close(ours, ref, rtol=1e-5, atol=1e-6)
+    up = torch.randn(ref.shape)
+    ga = grads(ours, [x, module.linear.weight, module.linear.bias], up)
+    gb = grads(ref, [x, ref_module.linear.weight, ref_module.linear.bias], up)
+    for name, a, b in zip(("input", "weight", "bias"), ga, gb, strict=True):
+        assert_close(a, b, rtol=1e-4, atol=1e-5, what=name)
+
+
+def test_torch_generic_backend_keeps_the_materialised_path():
+    """With native kernels off (the torch-generic test backend) the generic code runs."""
+    import lossbridge.ops
+
+    x = torch.randn(4, 3, requires_grad=True)
+    lw = torch.randn(5, 3)
+    t = torch.tensor([0, 2, 1, 4])
+    previous = lossbridge.ops._NATIVE
+    lossbridge.ops._NATIVE = False
+    try:
+        loss = torch_linear_cross_entropy(x, lw, t)
+    finally:
+        lossbridge.ops._NATIVE = previous
+    assert not _fused_node(loss)
+    assert_close(loss, F.linear_cross_entropy(x, lw, t), rtol=1e-6, atol=1e-6)
+
+
+def test_torch_dialect_inputs_unchanged_and_bfloat16_value_more_accurate_than_torch_chunked():
+    torch.manual_seed(5)
+    x = torch.randn(40, 16).bfloat16().requires_grad_()
+    lw = (torch.randn(300, 16) * 0.5).bfloat16().requires_grad_()
+    t = torch.randint(0, 300, (40,))
+    t[::7] = -100
+    copies = [a.detach().clone() for a in (x, lw, t)]
+    ours = torch_linear_cross_entropy(x, lw, t, label_smoothing=0.1)
+    ours.backward()
+    for a, c in zip((x, lw, t), copies, strict=True):
+        assert torch.equal(a.detach(), c)
+    ref32 = F.linear_cross_entropy(x.detach().float(), lw.detach().float(), t, label_smoothing=0.1)
+    assert ours.dtype == torch.bfloat16
+    # one rounding of the float32-accurate value to bfloat16 (8 bits of mantissa)
+    assert abs(float(ours.detach()) - float(ref32)) <= 2**-8 * abs(float(ref32))
+
+
+# ------------------------------------------------------------------- JAX dialect
+
+jax = pytest.importorskip("jax")
+jnp = jax.numpy
+
+
+@pytest.mark.parametrize("jit", [False, True])
+@pytest.mark.parametrize(
+    "kw",
+    [
+        dict(reduction="mean", weight=True, label_smoothing=0.2),
+        dict(reduction="sum", kdim=(2,), bias=True),
+        dict(reduction="none", kdim=(3,), ignore_index=1),
+        dict(reduction="mean", kdim=(2,), weight=True, all_ignored=True),
+        dict(reduction="mean", prob=True, label_smoothing=0.1),
+        dict(reduction="none", unbatched=True, bias=True),
+    ],
+)
+def test_jax_dialect_runs_fused_and_matches_torch(kw, jit):
+    kw = dict(kw)
+    g = torch.Generator().manual_seed(7)
+    kdim = kw.pop("kdim", ())
+    unbatched = kw.pop("unbatched", False)
+    lead = () if unbatched else (9,)
+    x = torch.randn(*lead, 4, generator=g, dtype=torch.float64)
+    lw = torch.randn(6, *kdim, 4, generator=g, dtype=torch.float64)
+    lb = torch.randn(6, *kdim, generator=g, dtype=torch.float64) if kw.pop("bias", False) else None
+    w = torch.rand(6, generator=g, dtype=torch.float64) + 0.2 if kw.pop("weight", False) else None
+    if kw.pop("prob", False):
+        t = torch.softmax(torch.randn(*lead, 6, *kdim, generator=g, dtype=torch.float64), dim=-1)
+    else:
+        t = torch.randint(0, 6, (*lead, *kdim), generator=g)
+        ig = kw.get("ignore_index", -100)
+        if kw.pop("all_ignored", False):
+            t = torch.full_like(t, ig)
+        elif t.dim():
+            t.view(-1)[::3] = ig
+    xr, lwr = x.clone().requires_grad_(), lw.clone().requires_grad_()
+    lbr = None if lb is None else lb.clone().requires_grad_()
+    ref = F.linear_cross_entropy(xr, lwr, t, linear_bias=lbr, weight=w, **kw)
+    up = torch.randn(ref.shape, generator=g, dtype=torch.float64)
+    ref_g = grads(ref, [xr, lwr, lbr], up)
+    with jax.enable_x64(True):
+        J = lambda a: None if a is None else jnp.asarray(a.numpy())  # noqa: E731
+        tj, wj, uj = J(t), J(w), J(up)
+        LF = lossbridge.torch.functional
+
+        def f(xa, lwa, lba):
+            out = LF.linear_cross_entropy(xa, lwa, tj, linear_bias=lba, weight=wj, **kw)
+            return jnp.sum(out * uj), out
+
+        assert "custom_vjp" in str(jax.make_jaxpr(f)(J(x), J(lw), J(lb)))  # the fused path
+        fn = jax.value_and_grad(f, argnums=(0, 1, 2), has_aux=True)
+        if jit:
+            fn = jax.jit(fn)
+        (_, out), gs = fn(J(x), J(lw), J(lb))
+        assert out.dtype == jnp.float64 and out.shape == tuple(ref.shape)
+        np.testing.assert_allclose(np.asarray(out), ref.detach().numpy(), rtol=1e-10, atol=1e-12)
+        for name, a, r in zip(("input", "linear_weight", "linear_bias"), gs, ref_g, strict=True):
+            if r is None:
+                assert a is None, name
+                continue
+            if math.isnan(float(ref.detach().sum())):
+                assert not bool(jnp.any(a != 0)), name  # every target ignored: zero gradients
+                continue
+            np.testing.assert_allclose(np.asarray(a), r.numpy(), rtol=1e-9, atol=1e-11, err_msg=name)
+
+
+def test_jax_labels_closed_over_by_jit_are_still_checked():
+    """Concrete labels captured by a jitted function are read on the host, not traced."""
+    LF = lossbridge.torch.functional
+    W = jnp.ones((4, 3))
+    bad = jnp.array([0, 7, 1])
+    with pytest.raises(lossbridge.LossBridgeIndexError, match="Target 7 is out of bounds"):
+        jax.jit(lambda x: LF.linear_cross_entropy(x, W, bad))(jnp.ones((3, 3)))
+    with pytest.raises(lossbridge.LossBridgeIndexError, match="Target 7 is out of bounds"):
+        jax.jit(lambda x: LF.cross_entropy(x, bad))(jnp.ones((3, 4)))

@@ -49,16 +49,29 @@ def _kw(case):
     return kw
 
 
+# float32 against the float64 reference; float64 (x64 on) to rounding error.
+TOL = {"float32": dict(value=2e-5, grad_rtol=1e-4, grad_atol=1e-5),
+       "float64": dict(value=1e-10, grad_rtol=1e-9, grad_atol=1e-11)}
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
 @pytest.mark.parametrize("jit", [False, True])
 @pytest.mark.parametrize("case", CASES)
-def test_values_and_grad_match_torch_reference(case, jit):
-    h, W, b, t, cw = _data(case)
+def test_values_and_grad_match_torch_reference(case, jit, dtype):
+    with jax.enable_x64(dtype == "float64"):
+        _values_and_grads(case, jit, dtype)
+
+
+def _values_and_grads(case, jit, dtype):
+    tol = TOL[dtype]
+    h, W, b, t, cw = (None if a is None else a.astype(dtype) if a.dtype.kind == "f" else a
+                      for a in _data(case))
     kw = _kw(case)
     rl = case.get("return_lse", False)
     shape = t.shape
     rng = np.random.default_rng(1)
-    up = rng.standard_normal(shape if case["reduction"] == "none" else ()).astype(np.float32)
-    up_lse = rng.standard_normal(shape).astype(np.float32)
+    up = rng.standard_normal(shape if case["reduction"] == "none" else ()).astype(dtype)
+    up_lse = rng.standard_normal(shape).astype(dtype)
 
     def f(h_, W_, b_):
         out = linear_cross_entropy(h_, W_, jnp.asarray(t), b_,
@@ -80,15 +93,16 @@ def test_values_and_grad_match_torch_reference(case, jit):
     refs = ref if rl else (ref,)
     outs = out if rl else (out,)
     for o, r in zip(outs, refs, strict=True):
-        assert o.dtype == jnp.float32
-        np.testing.assert_allclose(np.asarray(o), r.detach().numpy(), rtol=2e-5, atol=2e-5)
+        assert o.dtype == jnp.dtype(dtype)
+        np.testing.assert_allclose(np.asarray(o), r.detach().numpy(), rtol=tol["value"], atol=tol["value"])
     ups = [torch.tensor(up, dtype=torch.float64)] + ([torch.tensor(up_lse, dtype=torch.float64)] if rl else [])
     g_ref = grads(ref if rl else ref, [th, tW, tb], ups if rl else ups[0])
     for a, r in zip(g, g_ref, strict=True):
         if r is None:
             assert a is None
             continue
-        np.testing.assert_allclose(np.asarray(a), r.numpy(), rtol=1e-4, atol=1e-5)
+        assert a.dtype == jnp.dtype(dtype)
+        np.testing.assert_allclose(np.asarray(a), r.numpy(), rtol=tol["grad_rtol"], atol=tol["grad_atol"])
 
 
 def test_probability_targets_and_bfloat16():
