@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import platform
 import resource
@@ -161,6 +162,10 @@ def wait_quiet(max_wait: float, threshold: float = 0.15, probe: float = 3.0) -> 
     """
     deadline = time.time() + max_wait
     while True:
+        if max_wait <= 0:  # no waiting left: one probe, to report the load
+            b0 = _busy_seconds()
+            time.sleep(1.0)
+            return (_busy_seconds() - b0) / (os.cpu_count() or 1)
         b0 = _busy_seconds()
         time.sleep(probe)
         frac = (_busy_seconds() - b0) / (probe * (os.cpu_count() or 1))
@@ -169,10 +174,23 @@ def wait_quiet(max_wait: float, threshold: float = 0.15, probe: float = 3.0) -> 
         time.sleep(10)
 
 
-def run_child(args: list[str], timeout: float, quiet_wait: float = 0.0) -> dict | None:
+WAITED = {"seconds": 0.0, "runs_started_busy": 0, "runs": 0}
+
+
+def run_child(args: list[str], timeout: float, quiet_wait: float = 0.0,
+              wait_budget: float = math.inf) -> dict | None:
+    """Run one configuration in a fresh process.  Waits for idle CPUs at most
+    ``quiet_wait`` seconds, and at most what is left of ``wait_budget`` over the whole run."""
     cmd = [sys.executable, os.path.abspath(__file__), "--child", *args]
     env = dict(os.environ, OMP_NUM_THREADS=str(THREADS), MKL_NUM_THREADS=str(THREADS))
-    busy_before = wait_quiet(quiet_wait) if quiet_wait > 0 else float("nan")
+    busy_before = float("nan")
+    allowed = min(quiet_wait, max(0.0, wait_budget - WAITED["seconds"]))
+    if quiet_wait > 0:
+        w0 = time.time()
+        busy_before = wait_quiet(allowed)
+        WAITED["seconds"] += time.time() - w0
+        WAITED["runs"] += 1
+        WAITED["runs_started_busy"] += busy_before >= 0.15
     b0, c0, t0 = _busy_seconds(), _children_cpu(), time.time()
     try:
         p = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=env)
@@ -203,9 +221,13 @@ def main() -> None:
     ap.add_argument("--timeout", type=float, default=3600.0, help="per child, seconds")
     ap.add_argument("--json", default=None, help="append one JSON line per run to this file")
     ap.add_argument("--threads", type=int, default=2, help="torch threads per run (default 2)")
-    ap.add_argument("--quiet-wait", type=float, default=600.0,
+    ap.add_argument("--configs", default=None,
+                    help="explicit NxV pairs, e.g. 4096x32768,256x32768 (instead of --tokens x --vocab)")
+    ap.add_argument("--quiet-wait", type=float, default=60.0,
                     help="before each run, wait up to this many seconds for other processes to "
                          "leave the CPUs idle (0: do not wait)")
+    ap.add_argument("--max-total-wait", type=float, default=300.0,
+                    help="cap on the waiting for idle CPUs over the whole run, seconds")
     a = ap.parse_args()
 
     global THREADS
@@ -219,12 +241,13 @@ def main() -> None:
         return
 
     configs = []
+    pairs = ([tuple(map(int, c.split("x"))) for c in a.configs.split(",")] if a.configs else
+             [(n, v) for v in map(int, a.vocab.split(",")) for n in map(int, a.tokens.split(","))])
     for dt in a.dtype.split(","):
-        for v in map(int, a.vocab.split(",")):
-            for n in map(int, a.tokens.split(",")):
-                if a.quick and n >= 1024 and not (dt == "float32" and v == 32768):
-                    continue
-                configs.append((n, a.hidden, v, dt))
+        for n, v in pairs:
+            if a.quick and n >= 1024 and not (dt == "float32" and v == 32768):
+                continue
+            configs.append((n, a.hidden, v, dt))
     methods = a.methods.split(",")
     print(f"# {platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, {THREADS} threads, "
           f"python {platform.python_version()}, {time.strftime('%Y-%m-%d %H:%M')}", flush=True)
@@ -239,7 +262,7 @@ def main() -> None:
             if m == "naive_up" and dt != "bfloat16":
                 continue
             res[m] = run_child([m, str(n), str(d), str(v), dt, a.reps, str(a.chunk)], a.timeout,
-                               a.quiet_wait)
+                               a.quiet_wait, a.max_total_wait)
             if a.json:
                 with open(a.json, "a") as f:
                     f.write(json.dumps({"config": [n, d, v, dt], "ref": ref, **res[m]}) + "\n")
@@ -269,6 +292,11 @@ def main() -> None:
                   f"| {ratio('native')} | {r['peak_mib']:.0f} | {r['loss']:.6f} | {rel('loss32'):.1e} "
                   f"| {rel('loss64'):.1e} | {100 * r['foreign_cpu_frac']:.0f}% "
                   f"| {r['median_cpu_s']:.2f} ({cpu_ratio()}) |", flush=True)
+
+    if a.quiet_wait > 0:
+        print(f"\n# waited {WAITED['seconds']:.0f} s in all for idle CPUs (cap {a.max_total_wait:.0f} s); "
+              f"{WAITED['runs_started_busy']} of {WAITED['runs']} timed runs started while other "
+              "processes used >= 15% of the CPUs", flush=True)
 
 
 if __name__ == "__main__":
