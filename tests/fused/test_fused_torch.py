@@ -75,7 +75,8 @@ def kwargs_of(c, dtype=torch.float64):
     )
 
 
-@settings(derandomize=True, deadline=None, max_examples=250)
+# cheap examples: 6x the profile's count (240 in CI; LOSSBRIDGE_EXAMPLES scales it)
+@settings(derandomize=True, deadline=None, max_examples=6 * settings.default.max_examples)
 @given(cases())
 def test_values_and_gradients_match_reference_float64(c):
     h, W, b, t, cw = make(c)
