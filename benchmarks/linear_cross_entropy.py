@@ -18,6 +18,7 @@ Methods:
   naive_up  F.cross_entropy((h @ W.T).float(), y)              (bf16 only: the common upcast)
   native    F.linear_cross_entropy(h, W, y, options=nn.LinearCrossEntropyOptions())
   fused     lossbridge.fused.linear_cross_entropy(h, W, y)
+  dialect   lossbridge.torch.functional.linear_cross_entropy(h, W, y)  (not in the default set)
 
 Usage:
   python benchmarks/linear_cross_entropy.py                 # the full table (long: ~1 h here)
@@ -90,6 +91,14 @@ def child(method: str, n: int, d: int, v: int, dtype_name: str, reps: str, chunk
 
         def step():
             return linear_cross_entropy(h, w, y, chunk_size=chunk)
+    elif method == "dialect":  # the torch dialect (torch 2.13's signature) on the fused path
+        sys.path.insert(0, SRC)
+        import lossbridge.torch.functional as LF
+
+        opts = None if chunk is None else torch.nn.LinearCrossEntropyOptions(batch_chunk_size=chunk)
+
+        def step():
+            return LF.linear_cross_entropy(h, w, y, options=opts)
     elif method == "naive":
         def step():
             return F.cross_entropy(h @ w.T, y)
