@@ -17,6 +17,10 @@ Roles of the built-in sample (N = 2 samples, C = 3 classes):
 ``labels``         integer class indices (N,)
 ``values``         real-valued predictions (N, C) for regression
 ``targets``        real-valued targets (N, C) for regression
+``embeddings``     the rows of y_pred L2-normalised (N, C), for metric learning
+``label_sequences`` the labels as sequences of length 1 (N, 1), int, for CTC
+``logit_sequences`` the logits as sequences of 1 step (N, 1, C), for CTC (with
+                   blank 0 and one step, CTC is the cross-entropy of the label)
 =================  ==========================================================
 
 A role followed by ``|logits`` (``"probs|logits"``) switches to logits when the

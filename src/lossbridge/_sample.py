@@ -33,6 +33,9 @@ def sample() -> dict[str, np.ndarray]:
         "labels": LABELS.copy(),
         "values": Y_PRED.copy(),
         "targets": onehot.copy(),
+        "embeddings": Y_PRED / np.linalg.norm(Y_PRED, axis=1, keepdims=True),
+        "label_sequences": LABELS[:, None].copy(),
+        "logit_sequences": logits[:, None, :].copy(),
     }
 
 

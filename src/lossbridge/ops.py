@@ -29,6 +29,7 @@ from ._backend import array_kind, get_namespace, quiet
 
 __all__ = [
     "clip",
+    "ctc_loss",
     "log_sigmoid",
     "log_softmax",
     "logsumexp",
@@ -311,6 +312,134 @@ def stop_gradient(x: Any) -> Any:
 
         return jax.lax.stop_gradient(x)
     return x
+
+
+def _logaddexp(xp: Any, a: Any, b: Any) -> Any:
+    """``log(exp(a) + exp(b))`` that is ``-inf`` with a zero gradient where both are ``-inf``."""
+    both = (a == -math.inf) & (b == -math.inf)
+    zero = xp.zeros_like(a)
+    out = xp.logaddexp(xp.where(both, zero, a), xp.where(both, zero, b))
+    return xp.where(both, -math.inf, out)
+
+
+def ctc_loss(
+    log_probs: Any,
+    labels: Any,
+    label_lengths: Any,
+    input_lengths: Any = None,
+    blank: int = 0,
+    log_epsilon: float | None = None,
+) -> Any:
+    """Connectionist temporal classification: ``-log p(labels | log_probs)`` per sequence.
+
+    The forward (alpha) recursion in log space, vectorised over the batch and
+    looped over the ``T`` time steps (``T`` is static, so it runs under
+    ``jax.jit``), differentiable by autodiff.  It is written in optax's form
+    (``optax.ctc_loss``, which Keras' JAX and NumPy backends copy): for each number
+    ``n`` of labels emitted so far, the log-probability of being in a blank state
+    (``phi``, ``n = 0..L``) or in the state of label ``n`` (``emit``); a blank
+    continues either, a label continues itself or follows the previous state,
+    except that a repeated label needs a blank in between.  Steps at or after a
+    sequence's ``input_lengths`` leave its states unchanged, and the result is
+    ``-phi[label_lengths]`` after the last step.
+
+    ``log_epsilon`` is the log-probability given to impossible transitions:
+
+    * ``None`` (default): exactly ``-inf``, as torch's ``ctc_loss``: a label
+      sequence that cannot be aligned (too long for the input, counting a blank
+      between repeats) costs ``+inf``.  Its gradient is 0 (a ``-inf``-safe
+      log-add-exp), where torch's kernel returns NaN.
+    * a finite number such as ``-1e5`` (optax's default, and Keras' on its JAX and
+      NumPy backends): a soft zero, so an impossible sequence costs about
+      ``1e5`` per violation, finite and with a finite gradient.
+
+    Args:
+      log_probs: log-probabilities, shape ``(B, T, C)`` (for example
+        ``log_softmax(logits, -1)``; they are not normalised here).
+      labels: integer labels, shape ``(B, L)``; only the first ``label_lengths[b]``
+        of each row are used.  A label outside ``[0, C)`` emits with
+        log-probability 0 (optax's one-hot semantics); check labels before.
+      label_lengths: integers ``(B,)`` in ``[0, L]``.
+      input_lengths: integers ``(B,)`` in ``[0, T]``; None means ``T`` for every
+        sequence.
+      blank: the blank class index.
+      log_epsilon: ``None`` for an exact ``-inf``, or a soft log-zero.
+
+    Returns:
+      The negative log-likelihood per sequence, shape ``(B,)``, in ``log_probs``'
+      dtype.
+
+    Example:
+        >>> import numpy as np
+        >>> from lossbridge import ops
+        >>> # T=2 steps, classes {blank, a}: "a" is read as "a a", "a -", "- a".
+        >>> p = np.array([[[0.4, 0.6], [0.7, 0.3]]])
+        >>> nll = ops.ctc_loss(np.log(p), np.array([[1]]), np.array([1]))
+        >>> round(float(nll[0]), 6), round(-float(np.log(0.6 * 0.3 + 0.6 * 0.7 + 0.4 * 0.3)), 6)
+        (0.328504, 0.328504)
+        >>> float(ops.ctc_loss(np.log(p), np.array([[1, 1]]), np.array([2]))[0])  # needs T >= 3
+        inf
+    """
+    ns = get_namespace({"log_probs": log_probs, "labels": labels, "label_lengths": label_lengths,
+                        "input_lengths": input_lengths})
+    xp = ns.xp
+    batch, steps, classes = (int(d) for d in log_probs.shape)
+    max_labels = int(labels.shape[1])
+    dtype = log_probs.dtype
+    neg = -math.inf if log_epsilon is None else float(log_epsilon)
+
+    def full(shape: tuple[int, ...], value: float) -> Any:
+        return ns.asarray(value, dtype=dtype) * xp.ones(shape, dtype=dtype, **_device(ns))
+
+    # Emission log-probabilities of each label position: (B, T, L); 0 outside [0, C).
+    in_range = (labels >= 0) & (labels < classes)
+    safe = xp.where(in_range, labels, xp.zeros_like(labels))
+    index = xp.broadcast_to(xp.reshape(safe, (batch, 1, max_labels)), (batch, steps, max_labels))
+    emit_lp = xp.take_along_axis(log_probs, xp.astype(index, xp.int64 if ns.kind == "torch" else index.dtype), axis=2)
+    emit_lp = xp.where(xp.reshape(in_range, (batch, 1, max_labels)), emit_lp, xp.zeros_like(emit_lp))
+    blank_lp = log_probs[:, :, blank : blank + 1]  # (B, T, 1)
+
+    # repeat[b, n]: label n equals label n + 1 (a blank is needed between them).
+    if max_labels > 1:
+        repeat = xp.concat(
+            [labels[:, :-1] == labels[:, 1:], xp.zeros((batch, 1), dtype=xp.bool, **_device(ns))],
+            axis=1,
+        )
+    else:
+        repeat = xp.zeros((batch, max_labels), dtype=xp.bool, **_device(ns))
+    zeros_bl = full((batch, max_labels), 0.0)
+    penalty_repeat = xp.where(repeat, full((batch, max_labels), neg), zeros_bl)
+    penalty_no_repeat = xp.where(repeat, zeros_bl, full((batch, max_labels), neg))
+
+    def add_to_phi(phi: Any, added: Any) -> Any:
+        return xp.concat([phi[:, :1], _logaddexp(xp, phi[:, 1:], added)], axis=1)
+
+    phi = xp.concat([full((batch, 1), 0.0), full((batch, max_labels), neg)], axis=1)
+    emit = full((batch, max_labels), neg)
+    if input_lengths is not None:
+        input_lengths = xp.reshape(input_lengths, (batch, 1))
+    for t in range(steps):
+        lp_emit = emit_lp[:, t, :]
+        lp_blank = blank_lp[:, t, :]
+        phi_before = phi
+        # A label may follow the previous label directly unless it repeats it.
+        phi = add_to_phi(phi, emit + penalty_repeat)
+        next_emit = _logaddexp(xp, phi[:, :-1] + lp_emit, emit + lp_emit)
+        next_phi = phi + lp_blank
+        # A blank after label n (the duplicate term only carries the soft penalty).
+        next_phi = add_to_phi(next_phi, emit + lp_blank + penalty_no_repeat)
+        if input_lengths is not None:
+            active = t < input_lengths
+            next_emit = xp.where(active, next_emit, emit)
+            next_phi = xp.where(active, next_phi, phi_before)
+        phi, emit = next_phi, next_emit
+    last = add_to_phi(phi, emit)
+    lengths = xp.reshape(xp.astype(label_lengths, xp.int64 if ns.kind == "torch" else xp.int32), (batch, 1))
+    return -xp.reshape(xp.take_along_axis(last, lengths, axis=1), (batch,))
+
+
+def _device(ns: Any) -> dict[str, Any]:
+    return {"device": ns.device} if ns.kind == "torch" else {}
 
 
 LOG2 = math.log(2.0)

@@ -96,11 +96,24 @@ def _lookup(name: str, custom_objects: Mapping[str, Any] | None) -> Any:
     hint = ""
     if name in _TF_KERAS_ONLY:
         hint = f" {name!r} is a tf.keras 2 identifier: use {_TF_KERAS_ONLY[name]!r}."
+    elif name in _UNREGISTERED:
+        hint = (
+            f" Keras 3 does not register {name!r} by name (keras.losses.get rejects it too): "
+            "pass the object, for example lossbridge.keras.CategoricalGeneralizedCrossEntropy(q=0.5)."
+        )
+    elif name.lower() in ("crossentropy", "ce"):
+        hint = (
+            f" {name!r} is understood by Keras' compile() only, which picks binary, sparse or "
+            "categorical cross-entropy from the shapes: name one of those instead."
+        )
     raise LossBridgeError(
         f"Could not interpret loss identifier: {name!r}.{hint} Known identifiers: {known}, "
         f"and the aliases {', '.join(sorted(_ALIASES))}."
     )
 
+
+#: Losses that keras.losses exports but does not register by name.
+_UNREGISTERED = ("CategoricalGeneralizedCrossEntropy", "categorical_generalized_cross_entropy")
 
 #: tf.keras 2 identifiers that Keras 3 rejects, with their Keras 3 names.
 _TF_KERAS_ONLY = {
