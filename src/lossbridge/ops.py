@@ -380,6 +380,31 @@ def ctc_loss(
         >>> float(ops.ctc_loss(np.log(p), np.array([[1, 1]]), np.array([2]))[0])  # needs T >= 3
         inf
     """
+    if _native(log_probs) == "jax":
+        # The same code, compiled once per shape: eager JAX would dispatch (and first
+        # compile) every primitive of every time step separately.
+        return _ctc_jax()(log_probs, labels, label_lengths, input_lengths, blank=blank,
+                          log_epsilon=log_epsilon)
+    return _ctc_generic(log_probs, labels, label_lengths, input_lengths, blank, log_epsilon)
+
+
+_CTC_JAX: Any = None
+
+
+def _ctc_jax() -> Any:
+    global _CTC_JAX
+    if _CTC_JAX is None:
+        import jax
+
+        _CTC_JAX = jax.jit(_ctc_generic, static_argnames=("blank", "log_epsilon"))
+    return _CTC_JAX
+
+
+def _ctc_generic(
+    log_probs: Any, labels: Any, label_lengths: Any, input_lengths: Any, blank: int,
+    log_epsilon: float | None,
+) -> Any:
+    """:func:`ctc_loss` written once against the array namespace."""
     ns = get_namespace({"log_probs": log_probs, "labels": labels, "label_lengths": label_lengths,
                         "input_lengths": input_lengths})
     xp = ns.xp

@@ -20,7 +20,7 @@ from harness import golden  # noqa: E402
 from harness.oracle import KerasOracle, OptaxOracle, OracleError, TorchOracle  # noqa: E402
 
 MODULES = {
-    "keras": ["keras_dialect.test_keras_conformance"],
+    "keras": ["keras_dialect.test_keras_conformance", "keras_dialect.test_keras_catalog"],
     "torch": ["torch_dialect.test_torch_conformance"],
     "optax": ["optax_dialect.test_optax_conformance"],
 }

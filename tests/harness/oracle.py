@@ -172,6 +172,9 @@ class KerasOracle:
         self.backend = backend
         self.name = f"keras-{backend}"
         self._proc: subprocess.Popen[bytes] | None = None
+        # Requests are answered in order; tickets let several be in flight (see submit).
+        self._sent = self._received = 0
+        self._answers: dict[int, dict[str, Any]] = {}
 
     def _start(self) -> subprocess.Popen[bytes]:
         env = dict(os.environ)
@@ -188,26 +191,56 @@ class KerasOracle:
         atexit.register(self.close)
         return proc
 
-    def request(self, req: dict[str, Any]) -> dict[str, Any]:
+    def _send(self, req: dict[str, Any]) -> int:
         if self._proc is None or self._proc.poll() is not None:
             self._proc = self._start()
-        assert self._proc.stdin is not None and self._proc.stdout is not None
+            self._sent = self._received = 0
+            self._answers = {}
+        assert self._proc.stdin is not None
         pickle.dump(req, self._proc.stdin, protocol=4)
         self._proc.stdin.flush()
-        try:
-            return pickle.load(self._proc.stdout)
-        except EOFError:
-            self._proc = None
-            raise RuntimeError(f"the {self.name} oracle worker died; see stderr") from None
+        self._sent += 1
+        return self._sent - 1
 
-    def run(self, spec: Spec, args, dtype: str, wrt=(), cotangent=None):
-        resp = self.request({
+    def _answer(self, ticket: int) -> dict[str, Any]:
+        while ticket not in self._answers:
+            if self._proc is None or ticket < self._received:
+                raise RuntimeError(f"the {self.name} oracle worker restarted; request {ticket} is lost")
+            assert self._proc.stdout is not None
+            try:
+                self._answers[self._received] = pickle.load(self._proc.stdout)
+            except EOFError:
+                self._proc = None
+                raise RuntimeError(f"the {self.name} oracle worker died; see stderr") from None
+            self._received += 1
+        return self._answers.pop(ticket)
+
+    def request(self, req: dict[str, Any]) -> dict[str, Any]:
+        return self._answer(self._send(req))
+
+    @staticmethod
+    def _run_request(spec: Spec, args, dtype: str, wrt=(), cotangent=None) -> dict[str, Any]:
+        return {
             "spec": spec, "args": _trim(args), "dtype": dtype, "wrt": list(wrt),
             "cotangent": cotangent if cotangent is None or isinstance(cotangent, int) else np.asarray(cotangent),
-        })
+        }
+
+    @staticmethod
+    def _result(resp: dict[str, Any]):
         if not resp["ok"]:
             raise OracleError(resp["error"], resp["message"], resp["mro"])
         return resp["value"], resp["grads"]
+
+    def run(self, spec: Spec, args, dtype: str, wrt=(), cotangent=None):
+        return self._result(self.request(self._run_request(spec, args, dtype, wrt, cotangent)))
+
+    def submit(self, spec: Spec, args, dtype: str, wrt=(), cotangent=None):
+        """Send the request of :meth:`run` now; return a function that waits for its result.
+
+        The worker computes while the caller runs lossbridge, so the two use two cores.
+        """
+        ticket = self._send(self._run_request(spec, args, dtype, wrt, cotangent))
+        return lambda: self._result(self._answer(ticket))
 
     def exec(self, code: str, **inputs: Any) -> Any:
         """Run ``code`` in the worker (``keras``, ``np`` and ``inputs`` in scope); return ``result``."""
