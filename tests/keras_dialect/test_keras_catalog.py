@@ -758,3 +758,63 @@ def test_ctc_blank_inside_the_labels(keras_oracles, backends):
             numeric[index] = (torch_loss(x + step) - torch_loss(x - step)) / 2e-6
     np.testing.assert_allclose(our_grad.numpy(), numeric.numpy(), atol=1e-6)
     assert not np.allclose(torch_grad.numpy(), numeric.numpy(), atol=1e-3)
+
+
+# ------------------------------------------------- masks carried by y_pred
+
+MASKED = [
+    # (class, config, y_true, y_pred, mask on y_pred, sample_weight)
+    ("Huber", {}, np.random.default_rng(11).normal(size=(2, 3, 4)), np.random.default_rng(12).normal(size=(2, 3, 4)),
+     np.array([[True, True, False], [True, False, False]]), None),
+    ("LogCosh", {"reduction": "sum"}, np.random.default_rng(13).normal(size=(2, 3, 4)),
+     np.random.default_rng(14).normal(size=(2, 3, 4)), np.array([[True, False, True], [False, False, True]]),
+     # per-element weights: a (2, 1) weight with a mask fails in keras-torch
+     # (test_known_keras_torch_bug_weight_with_mask)
+     np.array([[0.5, 1.0, 2.0], [2.0, 1.0, 0.5]])),
+    ("CategoricalFocalCrossentropy", {"reduction": "mean_with_sample_weight"}, np.eye(3)[[[0, 1, 2], [2, 2, 1]]],
+     np.random.default_rng(15).dirichlet(np.ones(3), size=(2, 3)), np.array([[True, True, True], [False, True, False]]),
+     np.array([[1.0, 2.0, 0.5], [1.5, 1.0, 1.0]])),
+    ("Hinge", {"reduction": "mean"}, np.sign(np.random.default_rng(16).normal(size=(2, 3, 2))),
+     np.random.default_rng(17).normal(size=(2, 3, 2)), np.array([[False, False, False], [False, False, False]]), None),
+    # Circle's own mask (loss > 0) combined with the one carried by y_pred
+    ("Circle", {"gamma": 4.0}, np.array([1, 1, 2, 2]), _embeddings(np.random.default_rng(18), 4, 3),
+     np.array([True, False, True, True]), np.array([1.0, 0.5, 2.0, 1.0])),
+]
+
+MASKED_KERAS = """
+import torch
+y_pred = torch.tensor(y_pred_np, requires_grad=True)
+y_pred._keras_mask = torch.tensor(mask)
+loss = getattr(keras.losses, name)(**config)
+value = loss(torch.tensor(y_true_np), y_pred, sample_weight=None if sw is None else torch.tensor(sw))
+(grad,) = torch.autograd.grad(value, y_pred)
+result = (value.detach().numpy(), grad.numpy())
+"""
+
+
+@pytest.mark.parametrize("case", MASKED, ids=[c[0] for c in MASKED])
+def test_masks_carried_by_y_pred(case, keras_oracles, backends):
+    """A Keras mask on y_pred (``y_pred._keras_mask``, set by masking layers) is merged with
+    the loss' own mask and the sample weights, as keras-torch does (torch tensors are the
+    array kind that can carry the attribute; keras-jax ignores masks on plain arrays)."""
+    if "torch" not in backends or not any(o.backend == "torch" for o in keras_oracles):
+        pytest.skip("needs torch and keras-torch")
+    import torch
+
+    import lossbridge as lb
+
+    name, config, y_true, y_pred, mask, sw = case
+    y_pred = y_pred.astype(np.float32)
+    oracle = next(o for o in keras_oracles if o.backend == "torch")
+    theirs, their_grad = oracle.exec(MASKED_KERAS, name=name, config=config, y_true_np=y_true,
+                                     y_pred_np=y_pred, mask=mask, sw=sw)
+    x = torch.tensor(y_pred, requires_grad=True)
+    x._keras_mask = torch.tensor(mask)
+    value = getattr(lb.keras, name)(**config)(torch.tensor(y_true), x,
+                                              sample_weight=None if sw is None else torch.tensor(sw))
+    (grad,) = torch.autograd.grad(value, x)
+    np.testing.assert_allclose(value.detach().numpy(), theirs, rtol=2e-5, atol=2e-6)
+    np.testing.assert_allclose(grad.numpy(), their_grad, rtol=2e-5, atol=2e-6)
+    unmasked = getattr(lb.keras, name)(**config)(torch.tensor(y_true), torch.tensor(y_pred),
+                                                 sample_weight=None if sw is None else torch.tensor(sw))
+    assert not np.allclose(unmasked.numpy(), value.detach().numpy())  # the mask mattered
