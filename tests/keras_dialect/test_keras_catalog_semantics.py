@@ -212,6 +212,13 @@ def test_gce_q_is_validated_like_keras(keras_jax):
         with pytest.raises(lb.LossBridgeError, match=r"q must be in the interval \(0, 1\)") as e:
             K.CategoricalGeneralizedCrossEntropy(q=q)
         assert f"Received: q={q!r}" in str(e.value) and isinstance(e.value, ValueError)
+    with pytest.raises(OracleError) as theirs:
+        keras_jax.exec("result = keras.losses.CategoricalGeneralizedCrossEntropy(q='0.5')")
+    assert theirs.value.kind == "TypeError"
+    with pytest.raises(lb.LossBridgeTypeError, match="q must be a number") as e:
+        K.CategoricalGeneralizedCrossEntropy(q="0.5")
+    assert isinstance(e.value, TypeError) and isinstance(e.value, ValueError)
+    assert K.CategoricalGeneralizedCrossEntropy(q=np.float32(0.25)).q == np.float32(0.25)
     # The function form checks nothing, as in Keras: q = 2 is computed.
     theirs = keras_jax.exec("result = np.asarray(keras.losses.categorical_generalized_cross_entropy("
                             "np.array([1, 2]), keras.ops.convert_to_tensor(p), q=2.0))", p=P.astype(np.float32))

@@ -10,6 +10,7 @@ cross-entropies are in :mod:`lossbridge.keras._focal`.
 
 from __future__ import annotations
 
+import numbers
 from typing import Any
 
 from .. import ops
@@ -774,7 +775,13 @@ def categorical_generalized_cross_entropy(y_true: Any, y_pred: Any, q: float) ->
 
 
 def _validate_q(q: Any) -> None:
-    if isinstance(q, bool) or not isinstance(q, (int, float)) or not 0 < q < 1:
+    if not isinstance(q, numbers.Real):
+        # Keras' `0 < q < 1` raises TypeError for a non-number: this error is both.
+        raise LossBridgeTypeError(
+            f"q must be a number in the interval (0, 1). Received: q={q!r} of type "
+            f"{type(q).__name__}. Pass a float such as q=0.5."
+        )
+    if not 0 < q < 1:
         raise LossBridgeError(
             f"q must be in the interval (0, 1). Received: q={q!r}. "
             "CategoricalGeneralizedCrossEntropy's q is an exponent strictly between 0 (close to "
