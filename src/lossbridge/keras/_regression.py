@@ -418,8 +418,10 @@ def cosine_similarity(y_true: Any, y_pred: Any, axis: int = -1) -> Any:
         loss = -sum(l2n(y_true) * l2n(y_pred), axis)
 
     The result lies in ``[-1, 1]``: -1 when the vectors point the same way, 0 when
-    they are orthogonal *or either is a zero vector*.  No extra mean: the axis is
-    summed.  ``(N,)`` against ``(N, 1)`` is aligned first.
+    they are orthogonal *or either is a zero vector*; the gradient with respect to
+    a zero vector is NaN, as in Keras on both backends (``x * rsqrt(0)`` capped at
+    ``1/eps``: the cap has no derivative path that avoids ``0 * inf``).  No extra
+    mean: the axis is summed.  ``(N,)`` against ``(N, 1)`` is aligned first.
 
     Example:
         >>> import numpy as np
