@@ -409,10 +409,11 @@ def test_compare_every_keras_entry_at_once(capsys):
 
 
 @pytest.mark.parametrize("entry", KERAS_ENTRIES, ids=lambda e: e.id)
-def test_compare_runs_every_keras_entry_and_gives_keras_value(entry, keras_jax, capsys):
-    """`lossbridge compare keras:<Name>` exits 0 with the value keras itself computes on the
-    built-in sample (float32), finite everywhere (MAPE's 1.6e8 is Keras' 1e9 * |p| for the
-    zero targets of the sample, the intended value)."""
+def test_compare_runs_every_keras_entry(entry, capsys):
+    """`lossbridge compare keras:<Name>` exits 0 with a finite value: the loss on the built-in
+    sample's arrays for its input roles (MAPE's 1.6e8 is Keras' 1e9 * |p| for the zero
+    targets of the sample, the intended value; test_cli_values_are_keras_values compares a
+    few entries with keras itself, the conformance tests every loss)."""
     from lossbridge import _sample
     from lossbridge.cli import main
 
@@ -420,14 +421,27 @@ def test_compare_runs_every_keras_entry_and_gives_keras_value(entry, keras_jax, 
     (res,) = json.loads(capsys.readouterr().out)["results"]
     assert res["error"] is None, res
     values = np.asarray(res["returns"], dtype=float)
-    assert np.all(np.isfinite(values)), res
+    assert np.all(np.isfinite(values)) and math.isfinite(res["mean"]), res
+    arrays = _sample.inputs(entry.resolved_roles({}), _sample.sample())
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", lb.LossBridgeWarning)
+        direct = entry.build({})(*arrays)
+    np.testing.assert_allclose(values, np.asarray(direct, dtype=float), rtol=1e-12)
+
+
+@pytest.mark.parametrize("name", ["CTC", "Circle", "CategoricalGeneralizedCrossEntropy", "Tversky", "KLDivergence"])
+def test_cli_values_are_keras_values(name, keras_jax, capsys):
+    """The CLI's roles give keras itself the same arrays: keras computes the same value."""
+    from lossbridge import _sample
+    from lossbridge.cli import main
+
+    entry = lb._catalog.lookup(f"keras:{name}")
+    assert main(["compare", entry.id, "--json"]) == 0
+    (res,) = json.loads(capsys.readouterr().out)["results"]
     arrays = _sample.inputs(entry.resolved_roles({}), _sample.sample())
     arrays = [a.astype(np.float32) if a.dtype.kind == "f" else a for a in arrays]
     theirs = keras_jax.exec(
-        "import inspect\nobj = getattr(keras.losses, name)\n"
-        "fn = obj(**defaults) if inspect.isclass(obj) else (lambda *a: obj(*a, **defaults))\n"
-        "result = np.asarray(fn(*[keras.ops.convert_to_tensor(a) for a in arrays]))",
-        name=entry.name, defaults=entry.defaults, arrays=arrays,
+        "result = np.asarray(getattr(keras.losses, name)()(*[keras.ops.convert_to_tensor(a) for a in arrays]))",
+        name=name, arrays=arrays,
     )
-    np.testing.assert_allclose(values, theirs, rtol=2e-5, atol=1e-6)
-    assert math.isfinite(res["mean"])
+    np.testing.assert_allclose(res["returns"], theirs, rtol=2e-5, atol=1e-6)
