@@ -41,7 +41,8 @@ class Spec:
 
     @property
     def id(self) -> str:
-        prefix = {"torch": "torch", "keras": "keras", "optax": "optax", "theano": "theano"}[self.lib]
+        prefix = {"torch": "torch", "keras": "keras", "optax": "optax", "theano": "theano",
+                  "tf_keras": "tf_keras"}[self.lib]
         if self.lib == "torch" and self.kind == "function":
             return f"torch.functional.{self.name}"
         return f"{prefix}.{self.name}"
@@ -259,6 +260,42 @@ class KerasOracle:
         self._proc = None
 
 
+def tf_keras_python() -> str | None:
+    """The interpreter that can import tf_keras and TensorFlow: ``$LOSSBRIDGE_TF_KERAS_PYTHON``
+    (a separate environment), else this one when both are installed, else None."""
+    python = os.environ.get("LOSSBRIDGE_TF_KERAS_PYTHON")
+    if python:
+        return python
+    if installed("tf_keras") and installed("tensorflow"):
+        return sys.executable
+    return None
+
+
+class TfKerasOracle(KerasOracle):
+    """tf_keras 2 (TensorFlow) in a worker process (:mod:`harness.tf_keras_worker`), run by
+    :func:`tf_keras_python`'s interpreter."""
+
+    def __init__(self, python: str):
+        super().__init__("tensorflow")
+        self.name = "tf_keras"
+        # TensorFlow computes the gradients for every array kind: compare them with all.
+        self.backend = None
+        self.python = python
+
+    def _start(self) -> subprocess.Popen[bytes]:
+        env = dict(os.environ)
+        env["PYTHONPATH"] = HERE
+        env["TF_CPP_MIN_LOG_LEVEL"] = "3"
+        env["CUDA_VISIBLE_DEVICES"] = ""
+        env["TF_ENABLE_ONEDNN_OPTS"] = "0"
+        proc = subprocess.Popen(
+            [self.python, "-W", "ignore", "-m", "harness.tf_keras_worker"],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=env,
+        )
+        atexit.register(self.close)
+        return proc
+
+
 def keras_backends() -> list[str]:
     """The Keras backends the oracle can run here (jax and torch when installed)."""
     if not installed("keras"):
@@ -267,6 +304,6 @@ def keras_backends() -> list[str]:
 
 
 __all__ = [
-    "KerasOracle", "OptaxOracle", "OracleError", "Spec", "TorchOracle", "build",
-    "keras_backends", "run_lossbridge", "to_numpy",
+    "KerasOracle", "OptaxOracle", "OracleError", "Spec", "TfKerasOracle", "TorchOracle", "build",
+    "keras_backends", "run_lossbridge", "tf_keras_python", "to_numpy",
 ]

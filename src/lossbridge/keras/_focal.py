@@ -14,7 +14,7 @@ from .. import ops
 from .._errors import LossBridgeSyntaxWarning
 from .._warnings import warn
 from ._inputs import check_broadcast, param
-from ._loss import Loss, LossFunctionWrapper, convert_to_tensor, mean, namespace_of
+from ._loss import Loss, LossFunctionWrapper, convert_to_tensor, flavor, mean, namespace_of
 from ._probabilistic import (
     _check_axis,
     _require_predictions,
@@ -95,14 +95,19 @@ def binary_focal_crossentropy(
     y_true = xp.astype(convert_to_tensor(ns, y_true), y_pred.dtype)
     if label_smoothing:
         y_true = y_true * (1.0 - label_smoothing) + 0.5 * label_smoothing
-    if from_logits:
-        y_pred = ops.sigmoid(y_pred)
     _same_shape(
         y_true, y_pred, "binary_focal_crossentropy",
         "Give y_true and y_pred the same shape, for example both (N, 1) or both (N,); the "
         "class BinaryFocalCrossentropy aligns (N,) with (N, 1) for you.",
     )
-    bce = bce_elementwise(ns, y_true, y_pred, from_logits=False)
+    if from_logits and flavor() == "tf_keras":
+        # tf.keras 2: the cross-entropy of the logits themselves (stable), p from sigmoid.
+        bce = bce_elementwise(ns, y_true, y_pred, from_logits=True)
+        y_pred = ops.sigmoid(y_pred)
+    else:
+        if from_logits:
+            y_pred = ops.sigmoid(y_pred)
+        bce = bce_elementwise(ns, y_true, y_pred, from_logits=False)
     p_t = y_true * y_pred + (1.0 - y_true) * (1.0 - y_pred)
     focal_bce = (1.0 - p_t) ** param(ns, gamma, y_pred) * bce
     if apply_class_balancing:

@@ -26,7 +26,16 @@ from .._errors import (
 )
 from .._warnings import warn
 from ._inputs import IncompatibleShapesError, broadcast_shape, check_broadcast
-from ._loss import EPSILON, Loss, LossFunctionWrapper, convert_to_tensor, mean, namespace_of, with_mask
+from ._loss import (
+    EPSILON,
+    Loss,
+    LossFunctionWrapper,
+    convert_to_tensor,
+    flavor,
+    mean,
+    namespace_of,
+    with_mask,
+)
 
 __all__ = [
     "BinaryCrossentropy",
@@ -99,12 +108,15 @@ def bce_elementwise(ns: Namespace, y_true: Any, y_pred: Any, from_logits: bool) 
 
     Logits: ``-y log_sigmoid(x) - (1 - y) log_sigmoid(-x)``.  Probabilities:
     ``p = clip(y_pred, EPSILON, 1 - EPSILON)``, ``-(y log p + (1 - y) log(1 - p))``
-    (no epsilon inside the log).
+    (no epsilon inside the log).  tf.keras 2 (``flavor() == "tf_keras"``) adds one:
+    ``-(y log(p + EPSILON) + (1 - y) log(1 - p + EPSILON))``.
     """
     if from_logits:
         return -y_true * ops.log_sigmoid(y_pred) - (1.0 - y_true) * ops.log_sigmoid(-y_pred)
     xp = ns.xp
     p = xp.clip(y_pred, EPSILON, 1.0 - EPSILON)
+    if flavor() == "tf_keras":
+        return -(y_true * xp.log(p + EPSILON) + (1.0 - y_true) * xp.log(1.0 - p + EPSILON))
     return -(y_true * xp.log(p) + (1.0 - y_true) * xp.log(1.0 - p))
 
 
@@ -285,7 +297,7 @@ def _sparse_categorical_crossentropy(
     labels = xp.astype(y_true, xp.int64 if ns.kind != "jax" else xp.int32)
     num_classes = y_pred.shape[class_axis]
     in_range = None
-    if ns.kind == "jax":
+    if ns.kind == "jax" and flavor() != "tf_keras":
         # keras-jax one-hot encodes the labels: an out-of-range label gives a silent
         # 0 loss. lossbridge gives the same value and warns when it can see the labels.
         found = first_out_of_range(ns, labels, num_classes) if check_level() != "off" else None
@@ -304,7 +316,12 @@ def _sparse_categorical_crossentropy(
             ns, labels, num_classes, arg="y_true", ignore=None, ignore_arg="ignore_class",
             framework_message="Target {value} is out of bounds.",
         )
-    logp = log_probabilities(ns, y_pred, from_logits, class_axis)
+    if flavor() == "tf_keras" and not from_logits:
+        # tf.keras 2 clips (without renormalising), takes the log and hands it to
+        # sparse_softmax_cross_entropy_with_logits: the clipped row is renormalised there.
+        logp = ops.log_softmax(ns.xp.log(ns.xp.clip(y_pred, EPSILON, 1.0 - EPSILON)), axis=class_axis)
+    else:
+        logp = log_probabilities(ns, y_pred, from_logits, class_axis)
     safe = labels if in_range is None else xp.where(in_range, labels, xp.zeros_like(labels))
     picked = xp.squeeze(
         ops.take_along_axis(logp, xp.expand_dims(safe, axis=class_axis), axis=class_axis),

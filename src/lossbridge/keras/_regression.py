@@ -18,7 +18,7 @@ import numpy as np
 from .. import ops
 from .._backend import Namespace, quiet
 from ._inputs import check_broadcast, param, prepare
-from ._loss import EPSILON, Loss, LossFunctionWrapper, mean, squeeze_or_expand_to_same_rank
+from ._loss import EPSILON, Loss, LossFunctionWrapper, flavor, mean, squeeze_or_expand_to_same_rank
 
 __all__ = [
     "CosineSimilarity",
@@ -405,6 +405,9 @@ def _l2_normalize(ns: Namespace, x: Any, axis: Any) -> Any:
     """
     xp = ns.xp
     square_sum = xp.sum(x * x, axis=axis, keepdims=True)
+    if flavor() == "tf_keras":
+        # tf.linalg.l2_normalize: x * rsqrt(max(sum(x**2), 1e-12)), finite gradient at 0.
+        return x * (1.0 / xp.sqrt(xp.maximum(square_sum, param(ns, 1e-12, x))))
     with quiet(ns):  # 1 / sqrt(0) = inf, then capped at 1 / eps
         inv_norm = 1.0 / xp.sqrt(square_sum)
     return x * xp.minimum(inv_norm, param(ns, 1.0 / EPSILON, x))
