@@ -2,7 +2,9 @@
 
 These run with NumPy alone (values) and add gradients where torch or JAX is
 installed, so the suite checks exact numbers even where keras, torch or optax is
-missing.  CI also runs the live comparison (tests/*/test_conformance.py).
+missing.  Where the framework is installed, the live comparison
+(tests/*_dialect/test_*_conformance.py) covers every backend, and the replay runs
+on NumPy only.
 """
 
 from __future__ import annotations
@@ -14,18 +16,24 @@ import pytest
 
 import lossbridge as lb
 from harness import golden
-from harness.backends import available_backends
+from harness.backends import available_backends, installed
 from harness.compare import assert_close, record
-from harness.oracle import run_lossbridge
+from harness.oracle import run_lossbridge, tf_keras_python
 
-CASES = [(lib, case) for lib in ("keras", "torch", "optax") for case in golden.load(lib)]
+LIBS = ("keras", "torch", "optax", "tf_keras")
+CASES = [(lib, case) for lib in LIBS for case in golden.load(lib)]
+
+
+def _live(lib: str) -> bool:
+    """Whether the live conformance tests compare ``lib`` itself in this run."""
+    return tf_keras_python() is not None if lib == "tf_keras" else installed(lib)
 
 
 def test_golden_files_exist():
     import os
 
     here = os.path.dirname(os.path.abspath(__file__))
-    for lib in ("keras", "torch", "optax"):
+    for lib in LIBS:
         if os.path.isdir(os.path.join(here, f"{lib}_dialect")):
             assert golden.load(lib), f"tests/golden/{lib}.json is missing or empty: run tests/golden/record.py"
 
@@ -36,7 +44,11 @@ def test_golden(lib, case):
     args = golden.decode(case["args"])
     dtype = case["dtype"]
     wrt = tuple(case["wrt"])
-    for backend in available_backends():
+    # Where the framework is installed, the live conformance tests already compare every
+    # backend with it: the replay then checks the recorded values on NumPy only (it is the
+    # suite's memory of the framework); where it is missing, on every installed backend.
+    backends = ["numpy"] if _live(lib) else available_backends()
+    for backend in backends:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             if "error" in case:

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from . import keras, ops, optax, tf_keras, theano, torch
 from ._errors import (
+    LossBridgeDeprecationWarning,
     LossBridgeError,
     LossBridgeFutureWarning,
     LossBridgeIndexError,
@@ -31,6 +32,7 @@ from ._errors import (
 __version__ = "0.1.0"
 
 __all__ = [
+    "LossBridgeDeprecationWarning",
     "LossBridgeError",
     "LossBridgeFutureWarning",
     "LossBridgeIndexError",

@@ -21,7 +21,40 @@ Roles of the built-in sample (N = 2 samples, C = 3 classes):
 ``label_sequences`` the labels as sequences of length 1 (N, 1), int, for CTC
 ``logit_sequences`` the logits as sequences of 1 step (N, 1, C), for CTC (with
                    blank 0 and one step, CTC is the cross-entropy of the label)
+``variances``      positive variances (N, C) (Gaussian NLL)
+``signs``          +-1 labels (N, C) (soft margin, hinge embedding)
+``multilabels``    class indices (N, C), each row ended by -1 (multilabel margin)
+``scores1/2``      two real scores per sample (N,) to rank (margin ranking)
+``pair_signs``     one +-1 label per pair (N,) (margin ranking, cosine embedding)
+``embeddings1/2``  pairs of embeddings (N, C) (cosine embedding)
+``anchors``,       triplets of embeddings (N, C) (triplet losses)
+``positives``,
+``negatives``
+``ctc_*``          CTC: ``ctc_log_probs`` (T=4, N, C), ``ctc_targets`` (N, S) padded,
+                   ``ctc_input_lengths`` and ``ctc_target_lengths`` (N,)
+``features``       inputs (N, F=4) of a linear layer (linear cross-entropy)
+``linear_weight``  the linear layer's weight (C, F)
+``ctc_batch_*``    tf.keras' ``ctc_batch_cost``: the CTC sample above with the blank moved
+                   last: ``ctc_batch_labels`` (N, S) (each label minus 1),
+                   ``ctc_batch_probs`` (N, T=4, C) probabilities, and
+                   ``ctc_batch_input_lengths`` / ``ctc_batch_label_lengths`` (N, 1)
 =================  ==========================================================
+
+Roles for optax's losses (``signs``, ``embeddings``, ``anchors``, ``positives``
+and ``negatives`` as in the torch and Keras catalogs):
+
+========================  ===================================================
+``signs``                 +-1 labels (N, C): 2 * onehot - 1
+``soft_targets``          smoothed targets 0.9 * onehot + 0.1 / C (N, C)
+``log_soft_targets``      their logarithm
+``embeddings``            unit-norm embeddings (N, C): y_pred / ||y_pred||
+``groups``                integer group ids (N,) forming positive pairs
+``anchors``, ...          triplets (N, C): y_pred, onehot, onehot rolled by one
+``seq_logits``            batch-major CTC logits (N, T=4, C), class 0 blank
+``seq_paddings``          (N, T): 1.0 on padded frames (input lengths 4, 3)
+``seq_labels``            (N, L=2) integer labels [[1, 2], [2, pad]]
+``seq_label_paddings``    (N, L): 1.0 on padded labels (right-padded)
+========================  ===================================================
 
 A role followed by ``|logits`` (``"probs|logits"``) switches to logits when the
 loss is configured with ``from_logits=True``.

@@ -9,7 +9,8 @@ for the framework keeps working on lossbridge.
 
 Every warning is a :class:`LossBridgeWarning`, a :class:`UserWarning`; where the
 framework warns with another category (Keras' ``SyntaxWarning``, torch's
-``FutureWarning``) the lossbridge warning is also that category.
+``FutureWarning``, optax's ``DeprecationWarning``) the lossbridge warning is also that
+category.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ __all__ = [
     "LossBridgeWarning",
     "LossBridgeSyntaxWarning",
     "LossBridgeFutureWarning",
+    "LossBridgeDeprecationWarning",
 ]
 
 
@@ -56,3 +58,8 @@ class LossBridgeSyntaxWarning(LossBridgeWarning, SyntaxWarning):
 
 class LossBridgeFutureWarning(LossBridgeWarning, FutureWarning):
     """A warning that torch emits as ``FutureWarning``."""
+
+
+class LossBridgeDeprecationWarning(LossBridgeWarning, DeprecationWarning):
+    """A deprecated name that the framework itself deprecates with ``DeprecationWarning``
+    (optax's ``convex_kl_divergence``); hidden by Python's default filters, as there."""

@@ -193,8 +193,10 @@ def _compare_losses(names: Sequence[str], data_path: str | None, as_json: bool) 
         entry, kwargs = _catalog.parse(name)
         roles = entry.resolved_roles(kwargs)
         args = _sample.inputs(roles, data)
-        fn = entry.build(kwargs)
-        value, error = _run(lambda fn=fn, args=args: fn(*args))
+        # built inside _run: a constructor may warn (a deprecated alias) or refuse its arguments
+        value, error = _run(lambda entry=entry, kwargs=kwargs, args=args: entry.build(kwargs)(*args))
+        if isinstance(value, tuple):  # (loss, auxiliary outputs...): the loss is shown
+            value = value[0]
         results.append({
             "loss": name, "id": entry.id, "inputs": list(roles),
             "returns": None if value is None else np.asarray(value, dtype=float).tolist(),

@@ -35,12 +35,16 @@ class Spec:
 
     lib: str  # "keras", "torch", "optax", "theano"
     name: str  # class or function name
-    kind: str = "function"  # "function" or "class"
+    kind: str = "function"  # "function", "class" or "wrapper" (harness/wrappers.py)
     config: dict[str, Any] = field(default_factory=dict)  # constructor arguments
     kwargs: dict[str, Any] = field(default_factory=dict)  # call keyword arguments
 
     @property
     def id(self) -> str:
+        if self.kind == "wrapper":  # a test-only wrapper (harness/wrappers.py)
+            from .wrappers import WRAPPERS
+
+            return WRAPPERS[self.name].counts_as
         prefix = {"torch": "torch", "keras": "keras", "optax": "optax", "theano": "theano",
                   "tf_keras": "tf_keras"}[self.lib]
         if self.lib == "torch" and self.kind == "function":
@@ -60,6 +64,10 @@ def build(module: Any, spec: Spec, backend: str, dtype: str) -> Any:
     """The callable ``spec`` names in ``module`` (lossbridge's dialect or the framework)."""
     config = _convert_tree(spec.config, backend, dtype)
     kwargs = _convert_tree(spec.kwargs, backend, dtype)
+    if spec.kind == "wrapper":  # ``module`` is the dialect root: lossbridge.torch or torch.nn
+        from .wrappers import WRAPPERS
+
+        return WRAPPERS[spec.name](module, **config, **kwargs)
     target = getattr(module, spec.name)
     if spec.kind == "class":
         obj = target(**config)

@@ -380,3 +380,51 @@ def test_roundtrip_and_keras3_differences():
         assert float(lb.keras.binary_crossentropy(y, p)[0]) == pytest.approx(-0.5 * np.log(1e-7), rel=1e-6)
         zero = np.array([[0.0, 0.0]])
         assert float(lb.tf_keras.cosine_similarity(zero, np.array([[1.0, 0.0]]))[0]) == 0.0
+
+
+# ------------------------------------- intentional divergences from tf_keras (tested)
+
+
+def test_focal_label_smoothing_counts_classes_on_axis(tf_keras_oracle):
+    """tf_keras reads K = y_true.shape[-1] when smoothing categorical focal targets (the bug
+    keras PR #23437 fixed); lossbridge uses K = y_pred.shape[axis].  With axis=1 on
+    (1, C=3, T=2): lossbridge's value is the loss of targets smoothed with K = 3, and
+    tf_keras' is exactly the loss of targets smoothed with K = T = 2."""
+    r = S.rng(3)
+    y_true = S.one_hot(r, np.array([[0, 2]]), 3, axis=1)
+    y_pred = S.probabilities(r, (1, 3, 2), "normalised", axis=1)
+    ls = 0.2
+
+    def smoothed(k):
+        return y_true * (1 - ls) + ls / k
+
+    theirs = tf_keras_oracle.exec(
+        "result = tf_keras.losses.categorical_focal_crossentropy(tf.constant(t), tf.constant(p), "
+        "label_smoothing=ls, axis=1).numpy()", t=y_true, p=y_pred, ls=ls)
+    ours = lb.tf_keras.categorical_focal_crossentropy(y_true, y_pred, label_smoothing=ls, axis=1)
+    plain = lb.tf_keras.categorical_focal_crossentropy
+    np.testing.assert_allclose(ours, plain(smoothed(3), y_pred, axis=1), rtol=1e-12)
+    np.testing.assert_allclose(theirs, plain(smoothed(2), y_pred, axis=1), rtol=1e-9)
+    assert not np.allclose(ours, theirs)
+    # axis=-1 (the default) agrees
+    t2, p2 = np.moveaxis(y_true, 1, -1), np.moveaxis(y_pred, 1, -1)
+    theirs = tf_keras_oracle.exec(
+        "result = tf_keras.losses.categorical_focal_crossentropy(tf.constant(t), tf.constant(p), "
+        "label_smoothing=ls).numpy()", t=t2, p=p2, ls=ls)
+    np.testing.assert_allclose(lb.tf_keras.categorical_focal_crossentropy(t2, p2, label_smoothing=ls), theirs,
+                               rtol=1e-9)
+
+
+def test_numpy_inputs_are_aligned_like_tensors(tf_keras_oracle):
+    """tf_keras' classes align ranks only for TensorFlow tensors: on NumPy arrays (N,)
+    against (N, 1) broadcasts to (N, N).  lossbridge aligns every array kind, as tf.keras
+    does on the tensors of a model: its value is tf_keras' on tensors, and tf_keras'
+    value on NumPy arrays is the function form's broadcast."""
+    a, b = np.array([1.0, 2.0, 0.5]), np.array([[1.0], [3.0], [0.0]])
+    on_tensors, on_numpy = tf_keras_oracle.exec(
+        "loss = tf_keras.losses.MeanSquaredError(reduction='none')\n"
+        "result = (loss(tf.constant(a), tf.constant(b)).numpy(), loss(a, b).numpy())", a=a, b=b)
+    ours = lb.tf_keras.MeanSquaredError(reduction="none")(a, b)
+    np.testing.assert_allclose(ours, on_tensors, rtol=1e-12)
+    np.testing.assert_allclose(on_numpy, lb.tf_keras.mean_squared_error(a, b), rtol=1e-12)
+    assert np.shape(on_numpy) == (3,) and np.shape(ours) == ()

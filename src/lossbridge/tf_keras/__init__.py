@@ -152,6 +152,11 @@ _CATALOG += [(f.__name__, r, s) for f, (_, r, s) in zip(
 )]
 for _name, _roles, _summary in _CATALOG:
     _catalog.register("tf_keras", _name, _roles, _summary)
+_catalog.register(
+    "tf_keras", "ctc_batch_cost",
+    ("ctc_batch_labels", "ctc_batch_probs", "ctc_batch_input_lengths", "ctc_batch_label_lengths"),
+    "tf.keras.backend.ctc_batch_cost: probabilities, blank = last class, (N, 1) lengths",
+)
 
 __all__ = [
     "ALL_OBJECTS_DICT", "BCE", "KLD", "MAE", "MAPE", "MSE", "MSLE",

@@ -27,7 +27,7 @@ from typing import Any
 
 from .._backend import Namespace, describe, quiet
 from .._errors import LossBridgeError, LossBridgeRuntimeError
-from ..keras import _loss as k
+from lossbridge.keras import _loss as k  # absolute: "keras" alone would name the framework
 
 __all__ = ["REDUCTIONS", "Loss", "LossFunctionWrapper", "compute_weighted_loss", "validate_reduction"]
 

@@ -27,12 +27,12 @@ import functools
 from typing import Any
 
 from .. import keras as _k
-from .. import ops
+from ..optax._ctc import ctc_loss as _optax_ctc
 from .._backend import is_concrete
 from .._checks import check_label_range, first_out_of_range
 from .._errors import LossBridgeError
-from ..keras import _loss as k
-from ..keras._inputs import broadcast_shape
+from lossbridge.keras import _loss as k  # absolute: "keras" alone would name the framework
+from lossbridge.keras._inputs import broadcast_shape
 from ._loss import LossFunctionWrapper
 
 # ------------------------------------------------------------------- functions
@@ -319,6 +319,9 @@ def ctc_batch_cost(y_true: Any, y_pred: Any, input_length: Any, label_length: An
         logp = log_softmax(log(y_pred + 1e-7), -1)     (TensorFlow's ctc_loss softmaxes its inputs)
         loss = -log sum over alignments of exp(sum_t logp[t, a_t])
 
+    computed by :func:`lossbridge.optax.ctc_loss`'s forward recursion (impossible
+    transitions get optax's soft log-zero -1e5, which changes no feasible value).
+
     Args:
       y_true: integer labels ``(N, L)`` in ``[0, C - 1)``; only the first
         ``label_length`` of each row are read (the padding may hold anything).
@@ -329,7 +332,7 @@ def ctc_batch_cost(y_true: Any, y_pred: Any, input_length: Any, label_length: An
     Returns:
       ``(N, 1)``, the negative log-likelihood per sequence.  No reduction.  A label
       sequence too long for its input raises (TensorFlow's error) when the values can be
-      read; under ``jax.jit`` it costs ``+inf``.
+      read; under ``jax.jit`` it costs about ``1e5`` per missing step (optax's soft zero).
 
     Example:
         >>> import numpy as np
@@ -393,8 +396,17 @@ def ctc_batch_cost(y_true: Any, y_pred: Any, input_length: Any, label_length: An
                 "CTC needs one step per label plus one blank between repeated labels. Give that "
                 "sequence a longer input_length or a shorter label."
             )
-    logp = ops.log_softmax(xp.log(y_pred + k.EPSILON), axis=-1)
-    nll = ops.ctc_loss(logp, used, label_len, input_len, blank=num_classes - 1)
+    # TensorFlow's kernel softmaxes its inputs log(p + eps); the forward recursion is
+    # optax's (lossbridge.optax.ctc_loss), with paddings from the lengths.
+    dtype = y_pred.dtype
+    frames = xp.arange(y_pred.shape[1], dtype=index)[None, :]
+    nll = _optax_ctc(
+        xp.log(y_pred + k.EPSILON),
+        xp.astype(frames >= input_len[:, None], dtype),
+        used,
+        xp.astype(positions >= label_len[:, None], dtype),
+        blank_id=num_classes - 1,
+    )
     return xp.expand_dims(nll, axis=-1)
 
 

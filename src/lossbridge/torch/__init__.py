@@ -25,30 +25,117 @@ from __future__ import annotations
 
 from .. import _catalog
 from . import functional
-from ._modules import BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, L1Loss, MSELoss, NLLLoss
+from ._modules import (
+    BCELoss,
+    BCEWithLogitsLoss,
+    CosineEmbeddingLoss,
+    CrossEntropyLoss,
+    CTCLoss,
+    GaussianNLLLoss,
+    HingeEmbeddingLoss,
+    HuberLoss,
+    KLDivLoss,
+    L1Loss,
+    LinearCrossEntropyLoss,
+    MarginRankingLoss,
+    MSELoss,
+    MultiLabelMarginLoss,
+    MultiLabelSoftMarginLoss,
+    MultiMarginLoss,
+    NLLLoss,
+    NLLLoss2d,
+    PoissonNLLLoss,
+    SmoothL1Loss,
+    SoftMarginLoss,
+    TripletMarginLoss,
+    TripletMarginWithDistanceLoss,
+)
 
-for _name, _roles, _summary in [
-    ("CrossEntropyLoss", ("logits", "labels"), "logits and class indices (or probabilities); weighted mean"),
-    ("NLLLoss", ("log_probs", "labels"), "log-probabilities and class indices; weighted mean"),
-    ("BCELoss", ("probs", "onehot"), "probabilities, each log clamped at -100"),
-    ("BCEWithLogitsLoss", ("logits", "onehot"), "stable sigmoid + BCE, pos_weight"),
-    ("MSELoss", ("values", "targets"), "mean squared error (broadcasts, with a warning)"),
-    ("L1Loss", ("values", "targets"), "mean absolute error"),
-    ("cross_entropy", ("logits", "labels"), "functional CrossEntropyLoss"),
-    ("nll_loss", ("log_probs", "labels"), "functional NLLLoss"),
-    ("binary_cross_entropy", ("probs", "onehot"), "functional BCELoss"),
-    ("binary_cross_entropy_with_logits", ("logits", "onehot"), "functional BCEWithLogitsLoss"),
-    ("mse_loss", ("values", "targets"), "functional MSELoss"),
-    ("l1_loss", ("values", "targets"), "functional L1Loss"),
-]:
-    _catalog.register("torch", _name, _roles, _summary, module="torch" if _name[0].isupper() else "torch.functional")
+_CTC = ("ctc_log_probs", "ctc_targets", "ctc_input_lengths", "ctc_target_lengths")
+_TRIPLET = ("anchors", "positives", "negatives")
+
+# (class, function, input roles, summary, catalog defaults)
+_ENTRIES: list[tuple[str, str | None, tuple[str, ...], str, dict]] = [
+    ("CrossEntropyLoss", "cross_entropy", ("logits", "labels"),
+     "logits and class indices (or probabilities); weighted mean", {}),
+    ("NLLLoss", "nll_loss", ("log_probs", "labels"),
+     "log-probabilities and class indices; weighted mean", {}),
+    ("BCELoss", "binary_cross_entropy", ("probs", "onehot"),
+     "probabilities, each log clamped at -100", {}),
+    ("BCEWithLogitsLoss", "binary_cross_entropy_with_logits", ("logits", "onehot"),
+     "stable sigmoid + BCE, pos_weight", {}),
+    ("MSELoss", "mse_loss", ("values", "targets"),
+     "mean squared error (broadcasts, with a warning)", {}),
+    ("L1Loss", "l1_loss", ("values", "targets"), "mean absolute error", {}),
+    ("HuberLoss", "huber_loss", ("values", "targets"),
+     "0.5 d^2 below delta, delta (|d| - delta/2) above; reduction comes first", {}),
+    ("SmoothL1Loss", "smooth_l1_loss", ("values", "targets"),
+     "0.5 d^2 / beta below beta, |d| - beta/2 above (Huber / delta)", {}),
+    ("PoissonNLLLoss", "poisson_nll_loss", ("values", "targets"),
+     "Poisson NLL: exp(x) - y x with log_input (default); Stirling term with full", {}),
+    ("GaussianNLLLoss", "gaussian_nll_loss", ("values", "targets", "variances"),
+     "0.5 (log v + d^2 / v), var clamped at eps with a transparent gradient", {}),
+    ("KLDivLoss", "kl_div", ("log_probs", "probs"),
+     "KL(target || exp(input)); 'mean' divides by numel (warns), use 'batchmean'",
+     {"reduction": "batchmean"}),
+    ("SoftMarginLoss", "soft_margin_loss", ("values", "signs"),
+     "log(1 + exp(-y x)) with y in {1, -1}; not overflow-safe", {}),
+    ("MultiLabelSoftMarginLoss", "multilabel_soft_margin_loss", ("logits", "onehot"),
+     "per-class sigmoid BCE averaged over classes, then over samples", {}),
+    ("MultiMarginLoss", "multi_margin_loss", ("logits", "labels"),
+     "multi-class hinge summed over the other classes / C; plain mean", {}),
+    ("MultiLabelMarginLoss", "multilabel_margin_loss", ("logits", "multilabels"),
+     "hinge between listed (until -1) and unlisted classes / C", {}),
+    ("MarginRankingLoss", "margin_ranking_loss", ("scores1", "scores2", "pair_signs"),
+     "max(0, -y (x1 - x2) + margin)", {}),
+    ("HingeEmbeddingLoss", "hinge_embedding_loss", ("values", "signs"),
+     "x for y = 1, max(0, margin - x) for y = -1, both for other labels", {}),
+    ("CosineEmbeddingLoss", "cosine_embedding_loss", ("embeddings1", "embeddings2", "pair_signs"),
+     "1 - cos for y = 1, max(0, cos - margin) for y = -1", {}),
+    ("TripletMarginLoss", "triplet_margin_loss", _TRIPLET,
+     "max(0, margin + d(a, p) - d(a, n)), d = ||u - v + eps||_p", {}),
+    ("TripletMarginWithDistanceLoss", "triplet_margin_with_distance_loss", _TRIPLET,
+     "triplet loss with any distance (default pairwise_distance)", {}),
+    ("CTCLoss", "ctc_loss", _CTC,
+     "CTC: -log sum over alignments; 'mean' divides by target lengths; logits gradient", {}),
+    ("LinearCrossEntropyLoss", None, ("features", "labels"),
+     "a linear layer (randomly initialised here) then cross-entropy",
+     {"in_features": 4, "num_classes": 3, "dtype": "float64"}),
+    (None, "linear_cross_entropy", ("features", "linear_weight", "labels"),
+     "cross_entropy(input @ W.T + b, target) (torch 2.13)", {}),
+    ("NLLLoss2d", None, ("log_probs", "labels"), "deprecated alias of NLLLoss (FutureWarning)", {}),
+]
+
+for _cls, _fn, _roles, _summary, _defaults in _ENTRIES:
+    if _cls is not None:
+        _catalog.register("torch", _cls, _roles, _summary, module="torch", **_defaults)
+    if _fn is not None:
+        _fn_summary = _summary if _cls is None else f"functional {_cls}"
+        _catalog.register("torch", _fn, _roles, _fn_summary, module="torch.functional", **_defaults)
 
 __all__ = [
     "BCELoss",
     "BCEWithLogitsLoss",
+    "CTCLoss",
+    "CosineEmbeddingLoss",
     "CrossEntropyLoss",
+    "GaussianNLLLoss",
+    "HingeEmbeddingLoss",
+    "HuberLoss",
+    "KLDivLoss",
     "L1Loss",
+    "LinearCrossEntropyLoss",
     "MSELoss",
+    "MarginRankingLoss",
+    "MultiLabelMarginLoss",
+    "MultiLabelSoftMarginLoss",
+    "MultiMarginLoss",
     "NLLLoss",
+    "NLLLoss2d",
+    "PoissonNLLLoss",
+    "SmoothL1Loss",
+    "SoftMarginLoss",
+    "TripletMarginLoss",
+    "TripletMarginWithDistanceLoss",
     "functional",
 ]

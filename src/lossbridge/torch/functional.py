@@ -7,6 +7,10 @@ kernel, whose semantics are identical by definition; on NumPy and JAX arrays the
 same semantics are computed by lossbridge's generic Array API code.  The test
 suite proves the two paths equal, values and gradients.
 
+The families live in private modules (``_regression``, ``_probabilistic``,
+``_margin``, ``_distance``, ``_ctc``, ``_linear``); this module is the one public
+namespace, with torch's names.
+
 Intentional differences on non-torch arrays: index targets may have any integer
 dtype (torch's CPU kernels want int64; JAX without x64 has only int32), and a
 class ``weight`` of another float dtype is cast to the input's dtype.
@@ -14,10 +18,7 @@ class ``weight`` of another float dtype is cast to the input's dtype.
 
 from __future__ import annotations
 
-import contextlib
 import math
-import warnings
-from collections.abc import Iterator
 from typing import Any
 
 from .. import ops
@@ -30,43 +31,56 @@ from .._errors import (
     LossBridgeRuntimeError,
 )
 from .._grad import custom_gradient
-from .._warnings import warn
+from ._common import broadcast_shape, size_warning
+from ._ctc import ctc_loss
+from ._distance import pairwise_distance, triplet_margin_loss, triplet_margin_with_distance_loss
+from ._linear import linear_cross_entropy
+from ._margin import (
+    cosine_embedding_loss,
+    hinge_embedding_loss,
+    margin_ranking_loss,
+    multi_margin_loss,
+    multilabel_margin_loss,
+    multilabel_soft_margin_loss,
+    soft_margin_loss,
+)
+from ._probabilistic import gaussian_nll_loss, kl_div, poisson_nll_loss
+from ._regression import huber_loss, smooth_l1_loss
+from ._common import broadcast_weight as _broadcast_weight
+from ._common import check_floating_input as _check_floating_input
+from ._common import convert as _convert
+from ._common import native as _native
+from ._common import shape_hint as _shape_hint
+from ._common import torch_dtype_name as _torch_dtype_name
+from ._common import torch_size_warning_silenced as _torch_size_warning_silenced
 from ._reduction import reduce as _reduce
 from ._reduction import resolve_reduction, safe_mean_divide, torch_size
 
 __all__ = [
     "binary_cross_entropy",
     "binary_cross_entropy_with_logits",
+    "cosine_embedding_loss",
     "cross_entropy",
+    "ctc_loss",
+    "gaussian_nll_loss",
+    "hinge_embedding_loss",
+    "huber_loss",
+    "kl_div",
     "l1_loss",
+    "linear_cross_entropy",
+    "margin_ranking_loss",
     "mse_loss",
+    "multi_margin_loss",
+    "multilabel_margin_loss",
+    "multilabel_soft_margin_loss",
     "nll_loss",
+    "pairwise_distance",
+    "poisson_nll_loss",
+    "smooth_l1_loss",
+    "soft_margin_loss",
+    "triplet_margin_loss",
+    "triplet_margin_with_distance_loss",
 ]
-
-
-def _native(ns: Namespace) -> bool:
-    return ns.kind == "torch" and ops._NATIVE
-
-
-def _torch_dtype_name(x: Any) -> str:
-    """The dtype as torch names it in messages (Long, Float, Double, Int, Byte, Bool, Half)."""
-    names = {
-        "int64": "Long", "int32": "Int", "int16": "Short", "int8": "Char", "uint8": "Byte",
-        "float32": "Float", "float64": "Double", "float16": "Half", "bfloat16": "BFloat16",
-        "bool": "Bool",
-    }
-    name = str(x.dtype).replace("torch.", "")
-    return names.get(name, name)
-
-
-def _convert(ns: Namespace, x: Any, like: Any = None) -> Any:
-    """Python scalars/lists to the call's array kind (float ones to ``like``'s dtype)."""
-    if x is None:
-        return None
-    arr = ns.asarray(x)
-    if like is not None and not hasattr(x, "shape") and is_floating(ns, arr):
-        arr = ns.xp.astype(arr, like.dtype)
-    return arr
 
 
 # --------------------------------------------------------------- cross entropy
@@ -160,15 +174,6 @@ def _check_weight(ns: Namespace, weight: Any, input: Any, num_classes: int) -> A
     return weight
 
 
-def _check_floating_input(ns: Namespace, input: Any, kernel: str) -> None:
-    if not is_floating(ns, input):
-        raise LossBridgeNotImplementedError(
-            f'"{kernel}" not implemented for \'{_torch_dtype_name(input)}\'. `input` is a '
-            f"{describe(input)}; losses need floating-point predictions: convert it with "
-            ".float(). If you passed the target first, torch's order is (input, target)."
-        )
-
-
 def _check_range(ns: Namespace, target: Any, num_classes: int, ignore_index: int) -> None:
     # torch raises IndexError on CPU and a device-side assert on CUDA: check on the host.
     if ns.kind == "torch" and check_level() == "off":
@@ -239,7 +244,8 @@ def _weighted_nll(
 def _label_smoothing(label_smoothing: float) -> float:
     if label_smoothing > 1.0:
         raise LossBridgeRuntimeError(
-            f"label_smoothing must be between 0.0 and 1.0. Got: {label_smoothing:g}"
+            f"label_smoothing must be between 0.0 and 1.0. Got: {label_smoothing:g}. It is the "
+            "share of the uniform distribution mixed into the targets: use a value in [0, 1]."
         )
     return max(float(label_smoothing), 0.0)  # torch treats a negative value as 0
 
@@ -515,26 +521,6 @@ def binary_cross_entropy(
     return _reduce(ns, loss, reduction)
 
 
-def _shape_hint(input: Any, target: Any) -> str:
-    if input.ndim == target.ndim + 1 and input.shape[-1] == 1:
-        return "The input has a trailing size-1 dimension: use input.squeeze(-1)."
-    if target.ndim == input.ndim + 1 and target.shape[-1] == 1:
-        return "The target has a trailing size-1 dimension: use target.squeeze(-1)."
-    return f"input is a {describe(input)}, target a {describe(target)}."
-
-
-def _broadcast_weight(ns: Namespace, weight: Any, target: Any, arg: str) -> Any:
-    xp = ns.xp
-    try:
-        return xp.broadcast_to(weight, tuple(target.shape))
-    except (ValueError, RuntimeError):
-        raise LossBridgeRuntimeError(
-            f"`{arg}` of shape {tuple(weight.shape)} cannot be broadcast to the target's shape "
-            f"{tuple(target.shape)}. Give one weight per element, or a shape that broadcasts "
-            "(for example one weight per class on the last dimension)."
-        ) from None
-
-
 def binary_cross_entropy_with_logits(
     input: Any,
     target: Any,
@@ -612,28 +598,15 @@ def _pointwise(
     weight: Any,
 ) -> tuple[Namespace, Any, Any, Any, str]:
     ns = get_namespace({"input": input, "target": target, "weight": weight})
-    xp = ns.xp
     input = _convert(ns, input)
     target = _convert(ns, target, like=input)
     weight = _convert(ns, weight, like=input)
-    if tuple(target.shape) != tuple(input.shape):
-        warn(
-            f"Using a target size ({torch_size(target)}) that is different to the input size "
-            f"({torch_size(input)}). This will likely lead to incorrect results due to "
-            "broadcasting. Please ensure they have the same size. " + _shape_hint(input, target)
-        )
+    size_warning(input, target)
     if weight is not None:
         reduction = resolve_reduction(size_average, reduce, reduction, aten=False)
     else:
         reduction = resolve_reduction(size_average, reduce, reduction)
-    try:
-        shape = tuple(xp.broadcast_arrays(input, target)[0].shape)
-    except (ValueError, RuntimeError):
-        raise LossBridgeRuntimeError(
-            f"{name}: the size of `input` {tuple(input.shape)} must match the size of `target` "
-            f"{tuple(target.shape)} (or broadcast to it)."
-        ) from None
-    del shape
+    broadcast_shape(name, [("input", input), ("target", target)])
     if weight is not None and tuple(weight.shape) != tuple(input.shape):
         raise LossBridgeError(
             f"Weights and input must have the same size. `weight` has shape "
@@ -652,17 +625,6 @@ def _pointwise(
                 "`target` with .float()."
             )
     return ns, input, target, weight, reduction
-
-
-@contextlib.contextmanager
-def _torch_size_warning_silenced(input: Any, target: Any) -> Iterator[None]:
-    """Silence torch's size-mismatch warning: lossbridge has already given its own."""
-    if tuple(input.shape) == tuple(target.shape):
-        yield
-        return
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", message="Using a target size")
-        yield
 
 
 def _weighted_reduce(ns: Namespace, loss: Any, weight: Any, reduction: str) -> Any:

@@ -1,0 +1,154 @@
+"""Helpers shared by the torch dialect's loss families (private).
+
+Validation that several families repeat in torch's own words: dtype names as
+torch prints them, torch's broadcasting message, its size-mismatch warning, the
+choice between torch's kernel and the generic Array API code, and the
+``clamp_min(u, 0)`` that torch's composite losses use (its gradient passes at 0).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import warnings
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+from .. import ops
+from .._backend import Namespace, describe
+from .._checks import is_floating
+from .._errors import LossBridgeNotImplementedError, LossBridgeRuntimeError
+from .._warnings import warn
+from ._reduction import torch_size
+
+__all__ = [
+    "broadcast_shape",
+    "broadcast_weight",
+    "check_floating_input",
+    "clamp_min0",
+    "convert",
+    "native",
+    "shape_hint",
+    "size_warning",
+    "torch_dtype_name",
+    "torch_size_warning_silenced",
+]
+
+
+def native(ns: Namespace) -> bool:
+    """True when the call should use torch's own kernel (torch tensors, native ops on)."""
+    return ns.kind == "torch" and ops._NATIVE
+
+
+def torch_dtype_name(x: Any) -> str:
+    """The dtype as torch names it in messages (Long, Float, Double, Int, Byte, Bool, Half)."""
+    names = {
+        "int64": "Long", "int32": "Int", "int16": "Short", "int8": "Char", "uint8": "Byte",
+        "float32": "Float", "float64": "Double", "float16": "Half", "bfloat16": "BFloat16",
+        "bool": "Bool",
+    }
+    name = str(x.dtype).replace("torch.", "")
+    return names.get(name, name)
+
+
+def convert(ns: Namespace, x: Any, like: Any = None) -> Any:
+    """Python scalars/lists to the call's array kind (float ones to ``like``'s dtype)."""
+    if x is None:
+        return None
+    arr = ns.asarray(x)
+    if like is not None and not hasattr(x, "shape") and is_floating(ns, arr):
+        arr = ns.xp.astype(arr, like.dtype)
+    return arr
+
+
+def shape_hint(input: Any, target: Any) -> str:
+    """A fix for the usual shape mistakes: a trailing size-1 dimension on one side."""
+    if input.ndim == target.ndim + 1 and input.shape[-1] == 1:
+        return "The input has a trailing size-1 dimension: use input.squeeze(-1)."
+    if target.ndim == input.ndim + 1 and target.shape[-1] == 1:
+        return "The target has a trailing size-1 dimension: use target.squeeze(-1)."
+    return f"input is a {describe(input)}, target a {describe(target)}."
+
+
+def broadcast_shape(who: str, arrays: Sequence[tuple[str, Any]]) -> tuple[int, ...]:
+    """The broadcast shape of ``arrays`` (name, array or shape), with torch's message when none exists.
+
+    torch compares two shapes from the right and names the first mismatch it
+    meets: ``The size of tensor a (3) must match the size of tensor b (4) at
+    non-singleton dimension 0``; this raises that message (a RuntimeError), then
+    the names and shapes of the arguments.
+    """
+    shape: tuple[int, ...] = ()
+    first = ""
+    for i, (name, x) in enumerate(arrays):
+        other = tuple(x.shape) if hasattr(x, "shape") else tuple(x)
+        if i == 0:
+            shape, first = other, name
+            continue
+        n = max(len(shape), len(other))
+        a = (1,) * (n - len(shape)) + shape
+        b = (1,) * (n - len(other)) + other
+        out = []
+        for dim in range(n - 1, -1, -1):
+            if a[dim] != b[dim] and a[dim] != 1 and b[dim] != 1:
+                raise LossBridgeRuntimeError(
+                    f"The size of tensor a ({a[dim]}) must match the size of tensor b ({b[dim]}) "
+                    f"at non-singleton dimension {dim}. {who}: `{first}` has shape {shape} and "
+                    f"`{name}` has shape {other}; they must have one shape (or broadcast to one)."
+                )
+            out.append(a[dim] if b[dim] == 1 else b[dim])
+        shape = tuple(reversed(out))
+        first = f"{first}` and `{name}" if first else name
+    return shape
+
+
+def size_warning(input: Any, target: Any) -> None:
+    """torch's warning when a pointwise loss's target and input sizes differ."""
+    if tuple(target.shape) != tuple(input.shape):
+        warn(
+            f"Using a target size ({torch_size(target)}) that is different to the input size "
+            f"({torch_size(input)}). This will likely lead to incorrect results due to "
+            "broadcasting. Please ensure they have the same size. " + shape_hint(input, target)
+        )
+
+
+@contextlib.contextmanager
+def torch_size_warning_silenced(input: Any, target: Any) -> Iterator[None]:
+    """Silence torch's size-mismatch warning: lossbridge has already given its own."""
+    if tuple(input.shape) == tuple(target.shape):
+        yield
+        return
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="Using a target size")
+        yield
+
+
+def broadcast_weight(ns: Namespace, weight: Any, target: Any, arg: str) -> Any:
+    """``weight`` broadcast to ``target``'s shape, or a clear error."""
+    xp = ns.xp
+    try:
+        return xp.broadcast_to(weight, tuple(target.shape))
+    except (ValueError, RuntimeError):
+        raise LossBridgeRuntimeError(
+            f"`{arg}` of shape {tuple(weight.shape)} cannot be broadcast to the target's shape "
+            f"{tuple(target.shape)}. Give one weight per element, or a shape that broadcasts "
+            "(for example one weight per class on the last dimension)."
+        ) from None
+
+
+def check_floating_input(ns: Namespace, input: Any, kernel: str, arg: str = "input") -> None:
+    """torch's ``"<kernel>" not implemented for 'Long'`` for integer predictions."""
+    if not is_floating(ns, input):
+        raise LossBridgeNotImplementedError(
+            f'"{kernel}" not implemented for \'{torch_dtype_name(input)}\'. `{arg}` is a '
+            f"{describe(input)}; losses need floating-point predictions: convert it with "
+            ".float(). If you passed the target first, torch's order is (input, target)."
+        )
+
+
+def clamp_min0(ns: Namespace, u: Any) -> Any:
+    """torch's ``clamp_min(u, 0)``: ``max(u, 0)``, NaN kept, gradient 1 where ``u >= 0``.
+
+    (``maximum`` would split the gradient at 0 in JAX; torch passes it whole.)
+    """
+    xp = ns.xp
+    return xp.where(u < 0, xp.zeros_like(u), u)

@@ -1,0 +1,292 @@
+"""torch's likelihood and divergence losses: ``poisson_nll_loss``,
+``gaussian_nll_loss`` and ``kl_div``.
+
+Re-exported by :mod:`lossbridge.torch.functional`.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from .. import ops
+from .._backend import Namespace, describe, get_namespace, is_concrete, quiet
+from .._checks import is_floating
+from .._errors import LossBridgeError, LossBridgeRuntimeError, LossBridgeTypeError
+from .._grad import custom_gradient
+from .._warnings import warn
+from ._common import broadcast_shape, convert, native
+from ._reduction import legacy_get_string, resolve_reduction
+from ._reduction import reduce as _reduce
+
+__all__ = ["gaussian_nll_loss", "kl_div", "poisson_nll_loss"]
+
+
+# ------------------------------------------------------------------ Poisson
+
+
+def poisson_nll_loss(
+    input: Any,
+    target: Any,
+    log_input: bool = True,
+    full: bool = False,
+    size_average: bool | None = None,
+    eps: float = 1e-8,
+    reduce: bool | None = None,
+    reduction: str = "mean",
+) -> Any:
+    """torch's ``poisson_nll_loss``: negative log-likelihood of ``target ~ Poisson(rate)``.
+
+    Element-wise on the broadcast ``input`` (``x``) and ``target`` (``y``)::
+
+        log_input=True  (default, x = log rate):  l = exp(x) - y * x
+        log_input=False (x = rate):               l = x - y * log(x + eps)
+        full=True adds Stirling's term where y > 1 (0 where y <= 1):
+                                                  y * log(y) - y + 0.5 * log(2 * pi * y)
+
+    ``eps=1e-8`` is used only when ``log_input=False``.  Nothing is clamped:
+    ``exp(100)`` overflows to inf as in torch.  ``"mean"`` (default) divides by
+    the number of elements; ``reduction="elementwise_mean"`` is rejected (torch
+    checks the name itself here).  Gradients are the derivatives of the formula
+    (torch differentiates it the same way, including NaN with respect to a
+    target ``y <= 0`` when ``full=True``).
+
+    Example:
+        >>> import numpy as np
+        >>> import lossbridge as lb
+        >>> x, y = np.array([0.5, -1.0, 2.0]), np.array([0.0, 1.0, 3.0])
+        >>> lb.torch.functional.poisson_nll_loss(x, y, reduction="none").round(6).tolist()
+        [1.648721, 1.367879, 1.389056]
+        >>> round(float(lb.torch.functional.poisson_nll_loss(x, y, full=True, reduction="sum")), 6)
+        6.169738
+
+    See also: :class:`lossbridge.torch.PoissonNLLLoss`, ``lossbridge.keras.Poisson``
+    (which takes the rate, not its log, and adds a 1e-7 epsilon).
+    """
+    if size_average is not None or reduce is not None:
+        reduction = legacy_get_string(size_average, reduce)
+    reduction = resolve_reduction(None, None, reduction, aten=False)
+    ns = get_namespace({"input": input, "target": target})
+    xp = ns.xp
+    input = convert(ns, input)
+    target = convert(ns, target, like=input)
+    broadcast_shape("poisson_nll_loss", [("target", target), ("input", input)])  # torch's order
+    if native(ns):
+        import torch
+
+        return torch.nn.functional.poisson_nll_loss(
+            input, target, log_input=log_input, full=full, eps=eps, reduction=reduction
+        )
+    with quiet(ns):  # log(0) and log of negatives: torch's own inf / NaN
+        if log_input:
+            loss = xp.exp(input) - target * input
+        else:
+            loss = input - target * xp.log(input + eps)
+        if full:
+            stirling = target * xp.log(target) - target + 0.5 * xp.log((2 * math.pi) * target)
+            loss = loss + xp.where(target <= 1, xp.zeros_like(stirling), stirling)
+    return _reduce(ns, loss, reduction)
+
+
+# ----------------------------------------------------------------- Gaussian
+
+
+def _gaussian_var(ns: Namespace, input: Any, var: Any) -> Any:
+    """torch's checks of ``var`` (sign, then shape); returns ``var`` ready to broadcast."""
+    xp = ns.xp
+    if isinstance(var, float):
+        if var < 0:
+            raise LossBridgeError(
+                f"var has negative entry/entries. `var` is {var!r}: variances must be >= 0 "
+                "(values below eps are clamped to eps)."
+            )
+        return var * xp.ones_like(input)
+    if isinstance(var, (bool, int)):
+        raise LossBridgeTypeError(
+            f"any() received an invalid combination of arguments - got (bool). `var` is the int "
+            f"{var!r}: torch's gaussian_nll_loss accepts a float or an array, pass {float(var)!r}."
+        )
+    var = convert(ns, var)
+    if is_concrete(var) and bool(xp.any(var < 0)):
+        raise LossBridgeError(
+            f"var has negative entry/entries. `var` is a {describe(var)} holding "
+            f"{int(xp.sum(xp.astype(var < 0, xp.int32)))} negative values: variances must be >= 0 "
+            "(a softplus or exp output layer keeps them positive)."
+        )
+    ishape, vshape = tuple(input.shape), tuple(var.shape)
+    if vshape != ishape:
+        if ishape[:-1] == vshape:
+            var = xp.expand_dims(var, axis=-1)
+        elif not (
+            input.ndim == var.ndim and sum(v for i, v in zip(ishape, vshape) if i != v) == 1
+        ):
+            raise LossBridgeError(
+                f"var is of incorrect size. `input` has shape {ishape} and `var` {vshape}: give "
+                f"var the input's shape, the input's shape without its last dimension "
+                f"{ishape[:-1]}, or the input's shape with exactly one dimension of size 1."
+            )
+    return var
+
+
+def gaussian_nll_loss(
+    input: Any,
+    target: Any,
+    var: Any,
+    full: bool = False,
+    eps: float = 1e-6,
+    reduction: str = "mean",
+) -> Any:
+    """torch's ``gaussian_nll_loss``: negative log-likelihood of ``target ~ N(input, var)``.
+
+    Element-wise, with ``v = max(var, eps)``::
+
+        l = 0.5 * (log(v) + (input - target)**2 / v)     (+ 0.5 * log(2 * pi) if full)
+
+    ``var`` is a float, or an array of ``input``'s shape, of ``input.shape[:-1]``
+    (one variance per sample: a trailing dimension is added), or of ``input``'s
+    rank with exactly one mismatching dimension of size 1 (homoscedastic).
+    Negative entries raise ``ValueError`` (checked on concrete arrays only: under
+    ``jax.jit`` they are clamped to ``eps`` like zeros); ``target`` broadcasts
+    silently.  Defaults ``full=False``, ``eps=1e-6``, ``reduction="mean"`` (over
+    every element of the broadcast loss; no legacy arguments, no
+    ``"elementwise_mean"``).
+
+    **Gradient**: torch clamps ``var`` in place under ``no_grad``, so the clamp
+    is transparent to autodiff: the gradient with respect to ``var`` is
+    ``0.5 * (1/v - (input - target)**2 / v**2)`` evaluated at the clamped ``v``,
+    also where ``var < eps`` (``var = 0``, ``d = 1`` gives about ``-5e11``), not
+    the zero a clamp would give.  lossbridge reproduces this on every backend.
+
+    Example:
+        >>> import numpy as np
+        >>> import lossbridge as lb
+        >>> mu, y = np.array([[0.0, 1.0], [2.0, 3.0]]), np.array([[0.5, 1.0], [1.0, 3.0]])
+        >>> var = np.array([[1.0, 2.0], [0.0, 4.0]])
+        >>> lb.torch.functional.gaussian_nll_loss(mu, y, var, reduction="none").round(6).tolist()
+        [[0.125, 0.346574], [499993.092245, 0.693147]]
+
+    See also: :class:`lossbridge.torch.GaussianNLLLoss`, :func:`poisson_nll_loss`.
+    """
+    ns = get_namespace({"input": input, "target": target, "var": var})
+    xp = ns.xp
+    input = convert(ns, input)
+    target = convert(ns, target, like=input)
+    var = _gaussian_var(ns, input, var)
+    if reduction not in ("none", "mean", "sum"):
+        raise LossBridgeError(
+            f"{reduction} is not valid. Use reduction='none', 'mean' or 'sum'."
+        )
+    if not is_floating(ns, var):
+        raise LossBridgeRuntimeError(
+            "result type Float can't be cast to the desired output type long int. `var` is a "
+            f"{describe(var)}: variances must be floating, convert them with .float()."
+        )
+    broadcast_shape(
+        "gaussian_nll_loss", [("input", input), ("target", target), ("var", var)]
+    )
+    if native(ns):
+        import torch
+
+        return torch.nn.functional.gaussian_nll_loss(
+            input, target, var, full=full, eps=eps, reduction=reduction
+        )
+    # max(var, eps) in value, var in gradient (torch's clamp_ under no_grad); an
+    # infinite var passes no gradient (the torch value there is 0 as well).
+    clamped = ops.stop_gradient(xp.clip(var, eps, None))
+    with quiet(ns):  # inf - inf and log(inf): torch's values
+        delta = var - ops.stop_gradient(var)
+        v = clamped + xp.where(var == math.inf, xp.zeros_like(delta), delta)
+        loss = 0.5 * (xp.log(v) + (input - target) ** 2 / v)
+    if full:
+        loss = loss + 0.5 * math.log(2 * math.pi)
+    return _reduce(ns, loss, reduction)
+
+
+# ------------------------------------------------------------------------ KL
+
+_KL_MEAN_WARNING = (
+    "reduction: 'mean' divides the total loss by both the batch size and the support size."
+    "'batchmean' divides only by the batch size, and aligns with the KL div math definition."
+    "'mean' will be changed to behave the same as 'batchmean' in the next major release."
+)
+
+
+def kl_div(
+    input: Any,
+    target: Any,
+    size_average: bool | None = None,
+    reduce: bool | None = None,
+    reduction: str = "mean",
+    log_target: bool = False,
+) -> Any:
+    """torch's ``kl_div``: ``KL(target || model)`` with the model given as log-probabilities.
+
+    ``input`` is ``log q`` (log-probabilities of the model, e.g. a
+    ``log_softmax`` output); ``target`` is ``p`` (or ``log p`` with
+    ``log_target=True``).  Element-wise on the broadcast arrays::
+
+        log_target=False:  l = xlogy(p, p) - p * input     (0 where p == 0, NaN where p < 0)
+        log_target=True:   l = exp(t) * (t - input)
+
+    Reductions: ``"mean"`` (default) divides by the number of elements - not the
+    KL divergence - and warns on every call, as torch does; ``"batchmean"``
+    divides the sum by ``input.shape[0]`` (the batch size; a 0-d input is not
+    divided, and torch applies this division even when the legacy
+    ``size_average``/``reduce`` chose the reduction); ``"sum"``; ``"none"``.
+
+    Edge values are torch's: ``p = 0`` with ``input = -inf`` gives NaN (``0 * inf``);
+    with ``log_target=True``, ``t = -inf`` gives NaN.  Gradients are torch's:
+    ``-p`` (``-exp(t)``) with respect to ``input``; with respect to ``p``,
+    ``log(p) + p / p - input`` (torch's ``xlogy`` derivative: NaN where ``p == 0``).
+
+    Example:
+        >>> import numpy as np
+        >>> import lossbridge as lb
+        >>> logq = np.log(np.array([[0.25, 0.75], [0.5, 0.5]]))
+        >>> p = np.array([[0.5, 0.5], [0.9, 0.1]])
+        >>> round(float(lb.torch.functional.kl_div(logq, p, reduction="batchmean")), 6)
+        0.255953
+
+    See also: :class:`lossbridge.torch.KLDivLoss`, ``lossbridge.optax.kl_divergence``,
+    ``lossbridge.keras.KLDivergence`` (argument order (y_true, y_pred), probabilities).
+    """
+    if size_average is not None or reduce is not None:
+        base = legacy_get_string(size_average, reduce)
+    elif reduction == "mean":
+        warn(_KL_MEAN_WARNING + " Pass reduction='batchmean' for the KL divergence.")
+        base = "mean"
+    elif reduction == "batchmean":
+        base = "sum"
+    else:
+        base = resolve_reduction(None, None, reduction)
+    ns = get_namespace({"input": input, "target": target})
+    xp = ns.xp
+    input = convert(ns, input)
+    target = convert(ns, target, like=input)
+    for name, x in (("input", input), ("target", target)):
+        if not is_floating(ns, x):
+            raise LossBridgeRuntimeError(
+                f"kl_div: Integral inputs not supported. `{name}` is a {describe(x)}: convert it "
+                "with .float() (input holds log-probabilities, target probabilities)."
+            )
+    broadcast_shape("kl_div", [("input", input), ("target", target)])
+    if native(ns):
+        import torch
+
+        out = torch.kl_div(input, target, {"none": 0, "mean": 1, "sum": 2}[base], log_target=log_target)
+    elif log_target:
+        with quiet(ns):  # exp(-inf) * -inf = NaN, as torch
+            out = _reduce(ns, xp.exp(target) * (target - input), base)
+    else:
+        x, y = xp.broadcast_arrays(input, target)
+        xs, ys = ops.stop_gradient(x), ops.stop_gradient(y)
+        with quiet(ns):
+            loss = ops.xlogy(ys, ys) - ys * xs
+            # torch's derivatives: xlogy(y, y) -> xlogy(y != 0, y) + y / y; -y * x -> -x, -y
+            grad_y = ops.xlogy(xp.astype(ys != 0, ys.dtype), ys) + ys / ys - xs
+        loss = custom_gradient(loss, (x, -ys), (y, grad_y))
+        out = _reduce(ns, loss, base)
+    if reduction == "batchmean" and input.ndim != 0:
+        with quiet(ns):  # an empty batch gives 0 / 0 = NaN, as torch
+            out = out / input.shape[0]
+    return out
