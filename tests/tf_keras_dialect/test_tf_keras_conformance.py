@@ -88,7 +88,7 @@ def elementwise_case(draw, name: str):
 
 
 @pytest.mark.parametrize("name", ELEMENTWISE)
-@settings(max_examples=examples(0.15))
+@settings(max_examples=examples(0.08))
 @given(data=st.data())
 def test_elementwise_class(name, data, tf_keras_oracle, backends):
     config, y_true, y_pred, sw = data.draw(elementwise_case(name))
@@ -124,12 +124,14 @@ def binary_case(draw, focal: bool):
               "reduction": draw(REDUCTIONS)}
     if focal:
         config.update(apply_class_balancing=draw(st.booleans()), alpha=draw(st.sampled_from([0.25, 0.6])),
-                      gamma=draw(st.sampled_from([0.0, 2.0, 1.5])))
+                      gamma=draw(st.sampled_from([0.5, 2.0, 1.5])))
+        # gamma = 0 with p_t == 1 exactly: TensorFlow's pow gradient is 0 * 0**-1 = NaN, the
+        # array library's is 0 (a documented divergence); 0 < gamma keeps the edges finite.
     return config, y_true, y_pred, S.sample_weight(r, draw(WEIGHTS), shape[:-1])
 
 
 @pytest.mark.parametrize("name", ["BinaryCrossentropy", "BinaryFocalCrossentropy"])
-@settings(max_examples=examples(0.25))
+@settings(max_examples=examples(0.15))
 @given(data=st.data())
 def test_binary_classes(name, data, tf_keras_oracle, backends):
     config, y_true, y_pred, sw = data.draw(binary_case(name == "BinaryFocalCrossentropy"))
@@ -160,7 +162,7 @@ def categorical_case(draw, name: str):
 
 @pytest.mark.parametrize("name", ["CategoricalCrossentropy", "CategoricalFocalCrossentropy",
                                   "SparseCategoricalCrossentropy"])
-@settings(max_examples=examples(0.2))
+@settings(max_examples=examples(0.12))
 @given(data=st.data())
 def test_categorical_classes(name, data, tf_keras_oracle, backends):
     config, y_true, y_pred, sw = data.draw(categorical_case(name))
@@ -202,7 +204,7 @@ def ctc_case(draw):
     return labels, probs, input_length, label_length
 
 
-@settings(max_examples=examples(0.15))
+@settings(max_examples=examples(0.1))
 @given(case=ctc_case())
 def test_ctc_batch_cost(case, tf_keras_oracle, backends):
     """TensorFlow's CTC kernel is only about float32-accurate in float64 (values within

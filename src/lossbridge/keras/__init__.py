@@ -34,12 +34,8 @@ Divergences from keras 3.15.1 (lossbridge follows Keras' main branch):
   generalized cross-entropy) give Keras' value and a ``LossBridgeWarning``;
 * an empty batch gives an empty loss on every array kind for ``categorical_hinge``
   and ``ctc`` (keras-jax does so; keras-torch raises);
-* ``ctc``: the gradient of an impossible alignment (loss ``inf`` on torch tensors)
-  is 0, where keras-torch's is NaN; labels outside ``[0, C)`` raise ``IndexError``
-  on torch tensors and NumPy arrays (keras-torch reads out of bounds); on torch
-  tensors the gradient is the derivative of the loss, where torch's CTC kernel
-  departs from it when a label equals the blank (a 0 inside ``y_true``) and, in
-  float32, by about 1e-3 when the log-likelihood is near -1e4;
+* ``ctc``: labels outside ``[0, C)`` raise ``IndexError`` on torch tensors and
+  NumPy arrays (keras-torch reads out of bounds);
 * ``deserialize`` of a ``CategoricalGeneralizedCrossEntropy`` config raises and says
   how to rebuild it (keras 3.15.1 returns the bare class name: Keras does not
   register that loss).

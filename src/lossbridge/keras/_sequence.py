@@ -11,7 +11,9 @@ shares the array's kind:
   alignable sequence, and a finite value of about ``1e5`` per violation for an
   impossible one.
 
-Both are :func:`lossbridge.ops.ctc_loss`, with ``log_epsilon=None`` or ``-1e5``.
+lossbridge computes them with the same code as those frameworks' dialects:
+:func:`lossbridge.torch.functional.ctc_loss` (torch's own kernel on torch tensors)
+and :func:`lossbridge.optax.ctc_loss` (``log_epsilon=-1e5``).
 """
 
 from __future__ import annotations
@@ -47,11 +49,13 @@ def ctc(y_true: Any, y_pred: Any) -> Any:
     are ``1 .. C-1``; ``label_length`` counts the non-zero entries and takes that
     many from the start of each row (a 0 inside the labels therefore counts as a
     blank label, as in Keras).  For variable input lengths Keras has no option
-    here; use :func:`lossbridge.ops.ctc_loss` directly.
+    here; use :func:`lossbridge.optax.ctc_loss` or ``lossbridge.torch.functional.ctc_loss``.
 
-    Impossible alignments: ``inf`` on torch tensors (keras-torch), about ``1e5``
-    per violation on JAX and NumPy arrays (keras-jax); lossbridge's gradient is
-    finite in both cases (keras-torch's is NaN).  Labels outside ``[0, C)``:
+    Impossible alignments: ``inf`` on torch tensors (keras-torch, with torch's NaN
+    gradient), about ``1e5`` per violation on JAX and NumPy arrays (keras-jax, a
+    finite gradient).  On torch tensors the gradient is keras-torch's (torch's CTC
+    kernel), which departs from the derivative of the value when a label equals the
+    blank (a 0 inside the labels).  Labels outside ``[0, C)``:
     keras-jax lets them emit with probability 1 (lossbridge too on JAX arrays,
     with a warning); keras-torch reads out of bounds, so lossbridge raises
     ``IndexError`` on torch tensors and NumPy arrays.  The computation runs in
@@ -72,7 +76,7 @@ def ctc(y_true: Any, y_pred: Any) -> Any:
         >>> round(float(lb.keras.ctc(np.array([[1, 0]]), y_pred)[0]), 5)
         0.11093
 
-    See also: :class:`CTC`, :func:`lossbridge.ops.ctc_loss`,
+    See also: :class:`CTC`, :func:`lossbridge.optax.ctc_loss`,
     ``lossbridge.torch.functional.ctc_loss``.
     """
     ns = namespace_of(y_true=y_true, y_pred=y_pred)
@@ -104,11 +108,24 @@ def ctc(y_true: Any, y_pred: Any) -> Any:
     # Keras: result_type(dtype, "float32"), i.e. float32 unless the logits are float64.
     if y_pred.dtype != xp.float64 and y_pred.dtype != xp.float32:
         y_pred = xp.astype(y_pred, xp.float32)
-    log_probs = ops.log_softmax(y_pred, axis=-1)
-    return ops.ctc_loss(
-        log_probs, labels, label_lengths, blank=0,
-        log_epsilon=None if ns.kind == "torch" else KERAS_JAX_LOG_EPSILON,
-    )
+    if batch == 0:  # keras-jax: an empty loss (torch's kernel rejects an empty batch)
+        return xp.sum(y_pred, axis=(1, 2))  # shape (0,), connected to y_pred for autodiff
+    if ns.kind == "torch":
+        # keras-torch: torch's ctc_loss on time-major log-probabilities, every step used.
+        from lossbridge.torch._ctc import ctc_loss as torch_ctc_loss
+
+        log_probs = xp.permute_dims(ops.log_softmax(y_pred, axis=-1), (1, 0, 2))
+        input_lengths = xp.full((batch,), y_pred.shape[1], dtype=xp.int64, device=ns.device)
+        return torch_ctc_loss(log_probs, labels, input_lengths, xp.astype(label_lengths, xp.int64),
+                              blank=0, reduction="none")
+    # keras-jax: optax's recursion (log_softmax inside) with the soft log-zero -1e5.
+    from lossbridge.optax._ctc import ctc_loss as optax_ctc_loss
+
+    positions = xp.arange(labels.shape[1], dtype=label_lengths.dtype)[None, :]
+    label_paddings = xp.astype(positions >= label_lengths[:, None], y_pred.dtype)
+    logit_paddings = xp.zeros(tuple(y_pred.shape[:2]), dtype=y_pred.dtype)
+    return optax_ctc_loss(y_pred, logit_paddings, labels, label_paddings, blank_id=0,
+                          log_epsilon=KERAS_JAX_LOG_EPSILON)
 
 
 def _check_labels(ns: Any, labels: Any, classes: int) -> None:
@@ -152,7 +169,7 @@ class CTC(LossFunctionWrapper):
         >>> [round(float(v), 2) for v in lb.keras.CTC(reduction=None)(np.array([[1, 0], [1, 1]]), y_pred)]
         [0.11, 99999.07]
 
-    See also: :func:`ctc`, :func:`lossbridge.ops.ctc_loss`.
+    See also: :func:`ctc`, :func:`lossbridge.optax.ctc_loss`.
     """
 
     def __init__(

@@ -36,6 +36,10 @@ Intentional divergences from tf_keras 2.21:
   ``axis != -1`` with ``label_smoothing > 0`` differs;
 * integer ``y_pred`` is computed in float32 (tf.keras computes in integers, truncating
   means) and cross-entropies reject it;
+* gradients at ties follow the array library, as in :mod:`lossbridge.keras`: TensorFlow's
+  ``maximum`` sends a tie's gradient to its first argument (torch splits it), and its
+  ``pow`` gives ``0 * 0**-1 = NaN`` for ``(1 - p_t)**0`` at ``p_t == 1`` (binary focal
+  cross-entropy with ``gamma=0``), where torch and JAX give 0;
 * ``deserialize`` of an unknown name raises :class:`lossbridge.LossBridgeError` (a
   ``ValueError``, as tf.keras) with the known identifiers; the ragged tensors,
   ``tf.distribute`` checks and the ``_keras_logits`` shortcut of tf.keras do not exist here.

@@ -27,7 +27,7 @@ import functools
 from typing import Any
 
 from .. import keras as _k
-from ..optax._ctc import ctc_loss as _optax_ctc
+from lossbridge.optax._ctc import ctc_loss as _optax_ctc  # absolute: "optax" names the framework
 from .._backend import is_concrete
 from .._checks import check_label_range, first_out_of_range
 from .._errors import LossBridgeError
