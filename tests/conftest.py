@@ -12,7 +12,7 @@ from harness import compare
 from harness.backends import available_backends, installed
 from harness.oracle import KerasOracle, OptaxOracle, TfKerasOracle, TorchOracle, keras_backends, tf_keras_python
 
-FRAMEWORKS = ("torch", "jax", "keras", "optax")
+FRAMEWORKS = ("torch", "jax", "keras", "optax", "tensorflow", "tf_keras")
 
 # "ci" is deterministic (derandomize) so a run is reproducible; "dev" explores.
 settings.register_profile(
