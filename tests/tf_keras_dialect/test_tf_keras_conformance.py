@@ -430,3 +430,21 @@ def test_numpy_inputs_are_aligned_like_tensors(tf_keras_oracle):
     np.testing.assert_allclose(ours, on_tensors, rtol=1e-12)
     np.testing.assert_allclose(on_numpy, lb.tf_keras.mean_squared_error(a, b), rtol=1e-12)
     assert np.shape(on_numpy) == (3,) and np.shape(ours) == ()
+
+
+def test_runs_under_jax_jit():
+    """Value checks need concrete arrays; under jax.jit the losses trace and give the eager values."""
+    jax = pytest.importorskip("jax")
+    import jax.numpy as jnp
+
+    r = S.rng(11)
+    y, p = r.integers(0, 2, size=(N, 3)).astype(np.float32), S.probabilities(r, (N, 3), "tiny").astype(np.float32)
+    for loss in (lb.tf_keras.BinaryCrossentropy(), lb.tf_keras.SparseCategoricalCrossentropy(ignore_class=1),
+                 lb.tf_keras.CosineSimilarity(), lb.tf_keras.Huber(reduction="none")):
+        t = np.argmax(y, axis=-1) if isinstance(loss, lb.tf_keras.SparseCategoricalCrossentropy) else y
+        eager = loss(jnp.asarray(t), jnp.asarray(p))
+        np.testing.assert_allclose(jax.jit(loss)(jnp.asarray(t), jnp.asarray(p)), eager, rtol=1e-6)
+    args = (np.array([[0, 1], [1, 0]]), S.probabilities(r, (2, 5, 3), "normalised").astype(np.float32),
+            np.array([[5], [4]]), np.array([[2], [1]]))
+    eager = lb.tf_keras.ctc_batch_cost(*map(jnp.asarray, args))
+    np.testing.assert_allclose(jax.jit(lb.tf_keras.ctc_batch_cost)(*map(jnp.asarray, args)), eager, rtol=1e-6)
