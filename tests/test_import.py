@@ -31,6 +31,8 @@ def test_numpy_computation_imports_no_framework():
         "lb.optax.softmax_cross_entropy(p, y)\n"
         "lb.theano.categorical_crossentropy(p, y)\n"
         "lb.keras.serialize(lb.keras.get('mse'))\n"
+        "assert callable(lb.to_torch_module) and callable(lb.to_keras_loss)\n"
+        "import lossbridge.adapters\n"
     )
     loaded = _modules_after(code)
     assert not loaded & set(FRAMEWORKS), sorted(loaded & set(FRAMEWORKS))

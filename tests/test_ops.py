@@ -149,3 +149,60 @@ def test_namespace_lookup():
         import torch
 
         ops.namespace(np.ones(2), torch.ones(2))
+
+
+@pytest.mark.parametrize("backend", [b for b in BACKENDS if b != "numpy"])
+@pytest.mark.parametrize("native", [True, False])
+def test_more_gradients_at_extremes(backend, native):
+    """log_softmax, softmax, sigmoid, xlogy, clip and take_along_axis: finite, exact VJPs at
+    extreme inputs (float64), on the native kernels and the generic path."""
+
+    def vjp(fn, args, wrt=(0,), cot=None):
+        f = fn if native else _generic(fn)
+        return value_and_grad(f, args, backend, wrt=wrt, cotangent=cot, dtype="float64")
+
+    x = np.array([[1e4, -1e4, 0.0], [-50.0, 3.0, 1e3], [-np.inf, 0.0, 1.0]])
+    sm = np.exp(x - np.array([_lse(r) for r in x])[:, None])
+    cot = np.array([[1.0, -2.0, 0.5], [0.3, 0.0, 1.0], [2.0, 1.0, -1.0]])
+    _, (g,) = vjp(lambda t: ops.log_softmax(t, axis=-1), [x], cot=cot)
+    assert_close(g, cot - sm * cot.sum(-1, keepdims=True), "float64", "d log_softmax", grad=True)
+    _, (g,) = vjp(lambda t: ops.softmax(t, axis=-1), [x], cot=cot)
+    assert_close(g, sm * (cot - (cot * sm).sum(-1, keepdims=True)), "float64", "d softmax", grad=True)
+    v = np.array([-800.0, -30.0, 0.0, 30.0, 800.0])
+    s = np.array([math.exp(_log_sigmoid(t)) for t in v])
+    _, (g,) = vjp(lambda t: ops.sigmoid(t).sum(), [v])
+    assert_close(g, s * (1 - s), "float64", "d sigmoid", grad=True)
+    # xlogy: tiny and huge y, x = 0 with y = 0
+    xs, ys = np.array([0.0, 1e-30, 2.0, 3.0]), np.array([0.0, 1e-300, 1e300, 1.0])
+    value, (gx, gy) = vjp(lambda a, b: ops.xlogy(a, b), [xs, ys], wrt=(0, 1), cot=np.ones(4))
+    assert_close(value, [0.0, 1e-30 * math.log(1e-300), 2.0 * math.log(1e300), 0.0], "float64", "xlogy")
+    assert np.all(np.isfinite(gx)) and np.all(np.isfinite(gy))
+    assert_close(gx[1:], np.log(ys[1:]), "float64", "d xlogy / dx", grad=True)
+    assert_close(gy[1:], xs[1:] / ys[1:], "float64", "d xlogy / dy", grad=True)
+    # clip passes the gradient inside [min, max] only
+    c = np.array([-1e30, -1.0, 0.5, 2.0, 1e30])
+    value, (g,) = vjp(lambda t: ops.clip(t, 0.0, 1.0), [c], cot=np.ones(5))
+    assert value.tolist() == [0.0, 0.0, 0.5, 1.0, 1.0]
+    assert g.tolist() == [0.0, 0.0, 1.0, 0.0, 0.0]
+    # take_along_axis scatters the upstream gradient back
+    idx = np.array([[2], [0], [1]])
+    _, (g,) = vjp(lambda t, i: ops.take_along_axis(t, i, axis=1), [x, idx], cot=np.array([[1.0], [2.0], [3.0]]))
+    assert g.tolist() == [[0.0, 0.0, 1.0], [2.0, 0.0, 0.0], [0.0, 3.0, 0.0]]
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_public_and_documented(backend):
+    """Every name of lossbridge.ops is exported, documented with an example, and keeps the
+    array kind it is given."""
+    for name in ops.__all__:
+        fn = getattr(ops, name)
+        assert fn.__doc__ and ">>>" in fn.__doc__, name
+    assert lb.ops is ops
+    x = to_backend(np.array([[0.5, -1.0, 2.0]]), backend, "float32")
+    from lossbridge._backend import array_kind
+
+    for out in (ops.logsumexp(x, axis=-1), ops.log_softmax(x), ops.softmax(x), ops.log_sigmoid(x),
+                ops.softplus(x), ops.sigmoid(x), ops.xlogy(x, x * x), ops.clip(x, 0.0, 1.0),
+                ops.stop_gradient(x)):
+        assert array_kind(out) == backend
+        assert to_numpy(out).dtype == np.float32

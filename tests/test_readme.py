@@ -55,3 +55,49 @@ def test_the_compare_command_runs():
 def test_constraints_pin_the_cpu_torch():
     text = open(os.path.join(ROOT, "constraints.txt")).read()
     assert re.search(r"^torch==2\.13\.0$", text, re.M)
+
+
+def _console_blocks() -> list[str]:
+    return [b for b in re.findall(r"```console\n(.*?)```", README, re.S) if "$ lossbridge" in b]
+
+
+def test_console_output_is_what_the_commands_print(tmp_path):
+    """Each ```console block runs its `$` commands in a fresh directory; the text after the last
+    command is the real output (segments between `[...]` lines must appear in order)."""
+    import shlex
+
+    pytest.importorskip("rich")
+    blocks = _console_blocks()
+    assert len(blocks) >= 3
+    env = {**os.environ, "COLUMNS": "140", "PYTHONPATH": os.path.join(ROOT, "src")}
+    for i, block in enumerate(blocks):
+        cwd = tmp_path / f"block{i}"
+        cwd.mkdir()
+        lines = block.splitlines()
+        commands = [j for j, line in enumerate(lines) if line.startswith("$ ")]
+        for j in commands:
+            argv = shlex.split(lines[j][2:])
+            argv = [sys.executable, "-m", "lossbridge", *argv[1:]] if argv[0] == "lossbridge" else [sys.executable, *argv[1:]]
+            out = subprocess.run(argv, capture_output=True, text=True, cwd=cwd, env=env)
+            assert out.returncode == 0, (lines[j], out.stderr)
+        actual = [line.rstrip() for line in out.stdout.splitlines()]
+        expected = [line.rstrip() for line in lines[commands[-1] + 1:]]
+        segments, current = [], []
+        for line in expected:
+            if line == "[...]":
+                segments.append(current)
+                current = []
+            else:
+                current.append(line)
+        segments.append(current)
+        position = 0
+        for segment in segments:
+            if not segment:
+                continue
+            for start in range(position, len(actual) - len(segment) + 1):
+                if actual[start:start + len(segment)] == segment:
+                    position = start + len(segment)
+                    break
+            else:
+                raise AssertionError(f"README console block {i}: not in the real output:\n" + "\n".join(segment)
+                                     + "\n--- real output ---\n" + "\n".join(actual))

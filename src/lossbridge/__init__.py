@@ -17,6 +17,7 @@ array-api-compat only; a framework is touched only when its arrays arrive.
 from __future__ import annotations
 
 from . import keras, ops, optax, tf_keras, theano, torch
+from ._custom import Loss, loss
 from ._errors import (
     LossBridgeDeprecationWarning,
     LossBridgeError,
@@ -31,7 +32,41 @@ from ._errors import (
 
 __version__ = "0.1.0"
 
+# The adapters import torch / keras when called, so they are loaded on first use.
+_LAZY = {
+    "to_torch_module": "adapters",
+    "to_keras_loss": "adapters",
+    "adapters": None,
+    "translate": "_translate",  # translate imports no framework until it builds a loss
+    "Translation": "_translate",
+}
+
+
+def __getattr__(name: str) -> object:
+    if name in _LAZY:
+        import importlib
+
+        module = importlib.import_module(f"{__name__}.{_LAZY[name] or name}")
+        return module if _LAZY[name] is None else getattr(module, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY))
+
+
+def _register_with_keras() -> None:
+    """Register the Keras adapter classes when Keras is already imported (for load_model)."""
+    import sys
+
+    if "keras" in sys.modules:
+        from .adapters import _register_if_keras_loaded
+
+        _register_if_keras_loaded()
+
+
 __all__ = [
+    "Loss",
     "LossBridgeDeprecationWarning",
     "LossBridgeError",
     "LossBridgeFutureWarning",
@@ -41,11 +76,19 @@ __all__ = [
     "LossBridgeSyntaxWarning",
     "LossBridgeTypeError",
     "LossBridgeWarning",
+    "Translation",
     "__version__",
+    "adapters",
     "keras",
+    "loss",
     "ops",
     "optax",
     "tf_keras",
     "theano",
+    "to_keras_loss",
+    "to_torch_module",
     "torch",
+    "translate",
 ]
+
+_register_with_keras()

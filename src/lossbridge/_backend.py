@@ -50,10 +50,18 @@ def array_kind(x: Any) -> str | None:
         return "torch"
     if "jax" in sys.modules and array_api_compat.is_jax_array(x):
         return "jax"
+    if "tensorflow" in sys.modules and _is_tf_tensor(x):
+        return "tensorflow"
     if hasattr(x, "__array_namespace__"):
         root = type(x).__module__.split(".")[0]
         return _KIND_FROM_MODULE.get(root, root)
     return None
+
+
+def _is_tf_tensor(x: Any) -> bool:
+    import tensorflow as tf
+
+    return bool(tf.is_tensor(x)) and not hasattr(x, "__array_namespace__")
 
 
 def describe(x: Any) -> str:
@@ -67,7 +75,8 @@ def describe(x: Any) -> str:
             f"{type(x).__name__} of length {len(x)}"
         )
     kind = array_kind(x) or type(x).__name__
-    label = {"numpy": "numpy array", "torch": "torch tensor", "jax": "jax array"}.get(kind, kind)
+    label = {"numpy": "numpy array", "torch": "torch tensor", "jax": "jax array",
+             "tensorflow": "tensorflow tensor"}.get(kind, kind)
     return f"{label} of shape {tuple(shape)} and dtype {_dtype_name(dtype)}"
 
 
@@ -136,6 +145,11 @@ def get_namespace(arrays: Mapping[str, Any]) -> Namespace:
             )
     if kind is None:
         return Namespace(array_api_compat.numpy, "numpy")
+    if kind == "tensorflow":
+        # array-api-compat has no TensorFlow namespace: keras.ops computes on TF tensors.
+        from ._keras_xp import keras_namespace
+
+        return Namespace(keras_namespace(), "tensorflow")
     try:
         xp = array_api_compat.array_namespace(first)
     except TypeError as e:
@@ -180,6 +194,10 @@ def is_concrete(x: Any) -> bool:
             return bool(jax_is_concrete(x))
         except Exception:  # a JAX without it: treat every tracer as abstract
             return False
+    if kind == "tensorflow":
+        import tensorflow as tf
+
+        return bool(tf.executing_eagerly()) and hasattr(x, "numpy")
     if kind == "torch":
         import torch
 

@@ -33,6 +33,19 @@ def first_out_of_range(
     """
     if not is_concrete(labels):
         return None
+    if ns.kind == "jax":
+        # Concrete labels closed over by a jitted function: operations on them would be
+        # traced; evaluate them now instead.
+        import jax
+
+        with jax.ensure_compile_time_eval():
+            return _first_out_of_range(ns, labels, num_classes, ignore)
+    return _first_out_of_range(ns, labels, num_classes, ignore)
+
+
+def _first_out_of_range(
+    ns: Namespace, labels: Any, num_classes: int, ignore: int | None
+) -> tuple[int, tuple[int, ...], int] | None:
     xp = ns.xp
     bad = (labels < 0) | (labels >= num_classes)
     if ignore is not None:

@@ -11,6 +11,7 @@ far below float precision, and a probability of 0 becomes the finite logit -69.
 
 from __future__ import annotations
 
+import zipfile
 from typing import Any
 
 import numpy as np
@@ -112,7 +113,7 @@ def load(path: str) -> dict[str, np.ndarray]:
     try:
         with np.load(path, allow_pickle=False) as data:
             return {k: np.asarray(data[k]) for k in data.files}
-    except (OSError, ValueError) as e:
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as e:  # a truncated or corrupt archive
         raise LossBridgeError(f"Cannot read {path!r} as an .npz file of arrays: {e}") from None
 
 

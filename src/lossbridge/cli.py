@@ -2,6 +2,8 @@
 
     lossbridge compare                 the cross-entropy family of every framework on one sample
     lossbridge compare LOSS [LOSS...]  the given losses on the sample (or --data FILE.npz)
+    lossbridge compare A B             ... and the first step of the cross-entropy pipeline where A and B differ
+    lossbridge explain LOSS [--to FW]  exact semantics and the equivalents in the other frameworks
     lossbridge list [DIALECT]          every loss lossbridge knows
 
 Exit status 0 on success, 2 with a one-line reason on bad arguments or files.
@@ -202,8 +204,12 @@ def _compare_losses(names: Sequence[str], data_path: str | None, as_json: bool) 
             "returns": None if value is None else np.asarray(value, dtype=float).tolist(),
             "mean": None if value is None else _mean(value), "error": error,
         })
+    divergence = _divergence(names, results, data) if len(names) == 2 else None
     if as_json:
-        print(json.dumps({"results": results}, indent=1))
+        out: dict[str, Any] = {"results": results}
+        if divergence is not None:
+            out["divergence"] = divergence
+        print(json.dumps(out, indent=1, default=_json_default))
         return 0
     rows = [
         (r["loss"], ", ".join(r["inputs"]), r["error"] or _fmt(r["returns"]),
@@ -212,7 +218,176 @@ def _compare_losses(names: Sequence[str], data_path: str | None, as_json: bool) 
     ]
     render("lossbridge compare" + (f" on {data_path}" if data_path else " on the built-in sample"),
            ["loss", "inputs", "returns", "batch mean"], rows)
+    if divergence is not None:
+        _print_divergence(names, divergence)
     return 0
+
+
+_STEP_MEANING = {
+    "renormalise": "the distribution read: softmax of logits, p / sum(p), p as given or exp(log p)",
+    "clip": "Keras clips to [1e-7, 1 - 1e-7]; the others do not",
+    "log": "log of the distribution (log_softmax for logits)",
+    "smoothing": "the target distribution: one-hot of the labels, y * (1 - ls) + ls / C",
+    "weighting": "per-sample loss -sum w_c y_c log q_c, 0 on ignored targets",
+    "reduce": "the reduction and its denominator",
+}
+
+
+def _divergence(names: Sequence[str], results: list[dict[str, Any]], data: dict[str, Any]) -> dict[str, Any] | None:
+    """The staged pipeline of two categorical cross-entropies, step by step (None otherwise)."""
+    from . import _pipeline
+
+    pipes = []
+    for name, result in zip(names, results):
+        try:
+            settings = _pipeline.settings_of(name)
+        except LossBridgeError:
+            settings = None
+        if settings is None or result["returns"] is None:
+            return {"first": None, "reason": f"{name} is not a categorical cross-entropy of the translation "
+                    "table (or failed): no staged comparison", "steps": []}
+        roles = result["inputs"]
+        predictions = [r for r in roles if r in ("logits", "probs", "log_probs")]
+        targets = [r for r in roles if r in ("labels", "onehot")]
+        if len(predictions) != 1 or len(targets) != 1:
+            return {"first": None, "reason": f"cannot tell the prediction from the target of {name}", "steps": []}
+        outputs = _pipeline.stages(settings, data[predictions[0]], data[targets[0]])
+        actual = np.asarray(result["returns"], dtype=float)
+        model = outputs["reduce"]
+        if model.shape != actual.shape or not np.allclose(model, actual, rtol=1e-5, atol=1e-6, equal_nan=True):
+            return {"first": None, "steps": [], "reason": f"the staged pipeline does not reproduce {name} "
+                    f"({_pipeline._show(model)} vs {_pipeline._show(actual)}): no step reported"}
+        pipes.append(_pipeline.Pipeline(name, settings, outputs))
+    verdict = _pipeline.first_divergence(pipes[0], pipes[1])
+    values_equal = bool(np.allclose(np.asarray(results[0]["returns"], float), np.asarray(results[1]["returns"], float),
+                                    rtol=1e-6, atol=1e-9, equal_nan=True)) if (
+        np.shape(results[0]["returns"]) == np.shape(results[1]["returns"])) else False
+    return {**verdict, "values_equal": values_equal, "reproduced": True}
+
+
+def _print_divergence(names: Sequence[str], divergence: dict[str, Any]) -> None:
+    if not divergence["steps"]:
+        print(f"\nstaged comparison: {divergence['reason']}")
+        return
+    rows = [(v["step"], "same" if v["same"] else "DIFFERENT", v["a"], v["b"]) for v in divergence["steps"]]
+    render(f"Step by step: A = {names[0]}, B = {names[1]}", ["step", "A vs B", "A", "B"], rows)
+    print("(each staged pipeline reproduces its loss's value; steps 1-3 are compared on the entries a target reads)")
+    first = divergence["first"]
+    if first is None:
+        print("On this data the two losses agree at every step.")
+    else:
+        tail = "" if not divergence["values_equal"] else " (the values agree on this data all the same)"
+        print(f"First divergence: {first}: {_STEP_MEANING[first]}{tail}.")
+
+
+# -------------------------------------------------------------------- explain
+
+
+def _explain(name: str, to: str | None, as_json: bool) -> int:
+    import inspect
+
+    from . import _translate
+
+    if to is not None and to not in _translate.FRAMEWORKS:
+        raise LossBridgeError(f"--to {to!r}: unknown framework; choose one of {', '.join(_translate.FRAMEWORKS)}.")
+    src = _translate._read(name)
+    dialect = _dialect_object(src)
+    match = _translate._match(src)
+    doc = _docstring(dialect)
+    signature: dict[str, Any] = {}
+    if dialect is not None:
+        try:
+            params = inspect.signature(dialect).parameters
+            signature = {k: (None if p.default is inspect.Parameter.empty else p.default) for k, p in params.items()
+                         if p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)}
+        except (TypeError, ValueError):
+            signature = {}
+    targets = [to] if to else [fw for fw in _translate.FRAMEWORKS if fw != src.framework]
+    translations: dict[str, Any] = {}
+    for fw in targets:
+        try:
+            translations[fw] = _translate.translate(name, fw).to_dict()
+        except LossBridgeError as e:
+            translations[fw] = {"error": str(e)}
+    out = {
+        "loss": name, "framework": src.framework, "name": src.name,
+        "config": {k: (v.tolist() if hasattr(v, "tolist") else v) for k, v in src.config.items()},
+        "row": None if match is None else {"key": match[0].key, "title": match[0].title, "notes": list(match[0].notes)},
+        "signature": signature, "doc": doc, "translations": translations,
+    }
+    if as_json:
+        print(json.dumps(out, indent=1, default=str))
+        return 0
+    print(f"{name}: {src.framework} {src.name}" + (f" ({match[0].title})" if match else ""))
+    if doc:
+        print()
+        print(doc)
+    elif match is None:
+        print("(lossbridge has no dialect object for it yet)")
+    if signature:
+        render("Defaults", ["argument", "default", "this loss"],
+               [(k, repr(v), repr(src.config.get(k, v)) if k in src.config else "") for k, v in signature.items()])
+    rows = []
+    for fw, t in translations.items():
+        if "error" in t:
+            rows.append((fw, "-", "-", t["error"]))
+            continue
+        what = [line for line in t["code"].splitlines() if not line.startswith("import ")]
+        what += [f"call: loss({', '.join(t['call'])})"]
+        what += [f"condition: {c}" for c in t["conditions"]]
+        what += [f"alternative: {a['title']} ({a['differs']})" for a in t["alternatives"]]
+        what += [f"note: {n}" for n in t["notes"]]
+        rows.append((fw, "yes" if t["exact"] else "no", "yes" if t["native"] else "no", "\n".join(what)))
+    render("Equivalents", ["framework", "exact", "native", "translation"], rows)
+    return 0
+
+
+def _dialect_object(src: Any) -> Any:
+    import lossbridge
+
+    module = getattr(lossbridge, src.framework, None)
+    return getattr(module, src.name, None) if module is not None else None
+
+
+def _docstring(obj: Any) -> str:
+    """The dialect's docstring, with the docstring of the function it defers to (``:func:`name```)."""
+    import inspect
+    import re
+
+    if obj is None or not obj.__doc__:
+        return ""
+    text = _without_examples(inspect.cleandoc(obj.__doc__))
+    ref = re.search(r":func:`([\w.]+)`", text)
+    if ref:
+        import lossbridge
+
+        target: Any = None
+        path = ref.group(1).removeprefix("lossbridge.")
+        for root in (lossbridge, inspect.getmodule(obj)):
+            target = root
+            for part in path.split("."):
+                target = getattr(target, part, None)
+                if target is None:
+                    break
+            if target is not None:
+                break
+        if target is not None and target.__doc__ and target is not obj:
+            text += "\n\n" + f"{ref.group(1)}:\n" + _without_examples(inspect.cleandoc(target.__doc__))
+    return text
+
+
+def _without_examples(text: str) -> str:
+    """A docstring without its ``Example:`` section (the formula, arguments and notes stay)."""
+    out, skipping = [], False
+    for line in text.splitlines():
+        if line.strip() in ("Example:", "Examples:"):
+            skipping = True
+            continue
+        if skipping and line and not line.startswith(" "):
+            skipping = False
+        if not skipping:
+            out.append(line)
+    return "\n".join(out).strip()
 
 
 def _list(dialect: str | None, as_json: bool) -> int:
@@ -250,6 +425,15 @@ def _parser() -> argparse.ArgumentParser:
     compare.add_argument("losses", nargs="*", metavar="LOSS")
     compare.add_argument("--data", metavar="FILE.npz", help="arrays by role (probs, logits, labels, onehot, ...)")
     compare.add_argument("--json", action="store_true", help="machine-readable output")
+    explain = sub.add_parser(
+        "explain", help="a loss' exact semantics and its equivalents in the other frameworks",
+        description="The exact formula, defaults, input domain, epsilon and clipping, reduction denominators "
+        "(the dialect's documentation), and the translation to each other framework with its exactness, "
+        "conditions and alternatives (the translation table).",
+    )
+    explain.add_argument("loss", metavar="LOSS")
+    explain.add_argument("--to", metavar="FRAMEWORK", help="only this framework (keras, torch, optax, theano)")
+    explain.add_argument("--json", action="store_true", help="machine-readable output")
     lst = sub.add_parser("list", help="every loss lossbridge knows")
     lst.add_argument("dialect", nargs="?")
     lst.add_argument("--json", action="store_true")
@@ -268,6 +452,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _compare_family(args.json)
         if args.command == "list":
             return _list(args.dialect, args.json)
+        if args.command == "explain":
+            return _explain(args.loss, args.to, args.json)
     except LossBridgeError as e:
         print(f"lossbridge: error: {e}", file=sys.stderr)
         return 2

@@ -233,6 +233,17 @@ def _numel(shape: tuple[int, ...]) -> int:
     return n
 
 
+def _size(ns: Namespace, x: Any, dtype: Any) -> Any:
+    """The number of elements of ``x`` as a scalar of ``dtype``.
+
+    Static shapes give a constant; a dimension unknown until run time (``None`` in a
+    TensorFlow graph traced with a generalised batch size) counts at run time.
+    """
+    if all(d is not None for d in x.shape):
+        return ns.asarray(float(_numel(tuple(x.shape))), dtype=dtype)
+    return ns.xp.sum(ns.xp.ones_like(x, dtype=dtype))
+
+
 def reduce_values(
     ns: Namespace, values: Any, sample_weight: Any = None, reduction: Any = "sum_over_batch_size"
 ) -> Any:
@@ -245,7 +256,7 @@ def reduce_values(
         if reduction == "mean_with_sample_weight" and sample_weight is not None:
             divisor = xp.astype(xp.sum(sample_weight), loss.dtype)
         else:
-            divisor = ns.asarray(float(_numel(tuple(values.shape))), dtype=loss.dtype)
+            divisor = _size(ns, values, loss.dtype)
         loss = divide_no_nan(xp, loss, divisor)
     return loss
 
@@ -264,7 +275,7 @@ def apply_mask(ns: Namespace, sample_weight: Any, mask: Any, dtype: Any, reducti
     xp = ns.xp
     bool_mask = xp.astype(mask, xp.bool) if mask.dtype != xp.bool else mask
     if reduction in ("mean", "sum_over_batch_size"):
-        total = ns.asarray(float(_numel(tuple(mask.shape))), dtype=dtype)
+        total = _size(ns, mask, dtype)
         valid = xp.sum(xp.astype(bool_mask, dtype))
         mask_weight = divide_no_nan(xp, total, valid)
         float_mask = xp.where(bool_mask, mask_weight, xp.zeros_like(mask_weight))
@@ -368,7 +379,11 @@ class Loss:
         return self._dtype
 
     def __call__(self, y_true: Any, y_pred: Any, sample_weight: Any = None) -> Any:
-        in_mask = getattr(y_pred, "_keras_mask", None)
+        return self._pipeline(y_true, y_pred, sample_weight, getattr(y_pred, "_keras_mask", None))
+
+    def _pipeline(self, y_true: Any, y_pred: Any, sample_weight: Any, in_mask: Any) -> Any:
+        """``__call__`` with the mask of ``y_pred`` given (Keras keeps the masks of JAX arrays,
+        which take no attributes, in a table: ``lossbridge.to_keras_loss`` reads it there)."""
         ns = namespace_of(y_true=y_true, y_pred=y_pred, sample_weight=sample_weight)
         y_pred = convert_to_tensor(ns, y_pred, self.dtype)
         y_true = convert_to_tensor(ns, y_true, self.dtype)

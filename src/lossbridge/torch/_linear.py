@@ -1,9 +1,11 @@
 """torch 2.13's ``linear_cross_entropy``: a linear layer followed by ``cross_entropy``.
 
-This is the *reference* (unfused) computation: the logits ``input @ W.T + b`` are
-materialised, then :func:`lossbridge.torch.functional.cross_entropy` runs on
-them.  A memory-efficient chunked path may replace it later; the values are the
-same by definition.  Re-exported by :mod:`lossbridge.torch.functional`.
+On torch tensors and JAX arrays the loss runs on the memory-efficient fused path of
+:mod:`lossbridge.fused` (the ``N x C`` logits never exist in full); on NumPy arrays, and
+on torch tensors with native kernels switched off (the ``torch-generic`` test backend),
+the logits are materialised and :func:`lossbridge.torch.functional.cross_entropy` runs
+on them.  Both paths validate with cross_entropy's own checks, so values and errors are
+the same.  Re-exported by :mod:`lossbridge.torch.functional`.
 """
 
 from __future__ import annotations
@@ -11,9 +13,10 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from .._backend import get_namespace
-from .._errors import LossBridgeRuntimeError
-from ._common import native
+from .._backend import Namespace, describe, get_namespace
+from .._errors import LossBridgeError, LossBridgeRuntimeError, LossBridgeTypeError
+from ._common import convert, native, torch_dtype_name
+from ._reduction import resolve_reduction, safe_mean_divide
 
 __all__ = ["linear_cross_entropy"]
 
@@ -55,11 +58,30 @@ def linear_cross_entropy(
     None, meaning -100 for index targets; it must stay None for probability
     targets (a target of the logits' shape).  Keyword-only options, as in torch.
 
-    ``options`` (a ``torch.nn.LinearCrossEntropyOptions``) selects torch's chunked
-    kernel on torch tensors; on other arrays the logits are computed in full
-    (same values, more memory); with ``options`` on torch tensors, torch's own
-    function runs and its errors are torch's.  ``input`` and ``linear_weight``
-    must have one dtype.
+    ``input`` and ``linear_weight`` must have one dtype.
+
+    On torch tensors and JAX arrays the value and gradients come from
+    :func:`lossbridge.fused.linear_cross_entropy`: the logits are computed block by
+    block and never stored (peak extra memory: one block, about 128 MiB, instead of
+    the logits and their gradient); a K-dimensional loss runs it once per position of
+    ``(d1, ..., dK)``.  On NumPy arrays the logits are materialised (same values).
+    Differences from torch's reference path, all deliberate:
+
+    * float16/bfloat16 inputs are computed in float32 (GEMMs, log-sum-exp, sums) and
+      the result is rounded once to the input dtype, so the value is *more* accurate
+      than torch's (which rounds the logits to the input dtype); torch's own chunked
+      path (``options=...``) returns a wrong value in bfloat16.
+    * ``options`` (``torch.nn.LinearCrossEntropyOptions`` or None) never changes the
+      value: only an explicit ``options.batch_chunk_size`` is used, as the rows per
+      block; ``chunking_method``, ``acc_policy``, ``acc_dtype`` and
+      ``allow_retain_graph`` are accepted and ignored (accumulation is always float32
+      or better, and a second backward always works: it recomputes).
+    * On torch tensors, double backward and forward-mode AD are not supported
+      (``torch.autograd.Function`` with a once-differentiable backward; torch's chunked
+      path has the same limits).  On JAX the loss is a ``jax.custom_vjp``: ``jax.jit``,
+      ``jax.grad`` and ``jax.vjp`` work, second derivatives do not.
+    * When every class weight of the non-ignored targets is 0 (but some target is not
+      ignored), ``'mean'`` is NaN as in torch, with zero gradients where torch's are NaN.
 
     Example:
         >>> import numpy as np
@@ -74,7 +96,7 @@ def linear_cross_entropy(
 
     See also: :class:`lossbridge.torch.LinearCrossEntropyLoss`, :func:`cross_entropy`.
     """
-    from .functional import cross_entropy
+    from .functional import _cross_entropy_checks, cross_entropy
 
     ns = get_namespace(
         {"input": input, "linear_weight": linear_weight, "target": target,
@@ -124,37 +146,123 @@ def linear_cross_entropy(
             f"the logits' shape {logits_shape} is read as class probabilities: leave "
             "ignore_index=None, or give class indices."
         )
-    if input.dtype != linear_weight.dtype or (
-        linear_bias is not None and linear_bias.dtype != input.dtype
-    ):
-        other = linear_weight if input.dtype != linear_weight.dtype else linear_bias
+    if input.dtype != linear_weight.dtype:
         raise LossBridgeRuntimeError(
             f"expected m1 and m2 to have the same dtype, but got: {_c_dtype(input)} != "
-            f"{_c_dtype(other)}. Convert the weights or the input, e.g. "
+            f"{_c_dtype(linear_weight)}. Convert the weights or the input, e.g. "
             "input.to(linear_weight.dtype)."
         )
-    if options is not None and ns.kind == "torch":
-        import torch
-
-        return torch.nn.functional.linear_cross_entropy(
-            input, linear_weight, target, linear_bias=linear_bias, weight=weight,
-            reduction=reduction, ignore_index=ignore_index, label_smoothing=label_smoothing,
-            options=options,
+    if linear_bias is not None and linear_bias.dtype != input.dtype:
+        raise LossBridgeRuntimeError(
+            f"self and mat2 must have the same dtype, but got {torch_dtype_name(linear_bias)} and "
+            f"{torch_dtype_name(input)}. `linear_bias` is a {describe(linear_bias)} and `input` a "
+            f"{describe(input)}: convert the bias, e.g. linear_bias.to(input.dtype)."
         )
+    reduction = resolve_reduction(None, None, reduction)
+    chunk = _options_chunk(options)
+    ig = -100 if ignore_index is None else ignore_index
+    # cross_entropy's own checks, on a stand-in of the logits (shape and dtype only).
+    like = _logits_like(ns, logits_shape, input.dtype)
+    prob, weight, label_smoothing = _cross_entropy_checks(
+        ns, like, target, convert(ns, weight, like=like), ig, label_smoothing
+    )
+    if num_classes and (ns.kind == "jax" or native(ns)):
+        return _fused(ns, input, linear_weight, target, linear_bias, weight, reduction, ig,
+                      label_smoothing, chunk, prob)
     rows = math.prod(out_features) * num_classes
     w2 = xp.reshape(linear_weight, (rows, in_features))
     b2 = None if linear_bias is None else xp.reshape(linear_bias, (rows,))
-    if native(ns):  # torch's reference path: F.linear, then cross_entropy (validated below)
-        import torch
-
-        logits = torch.nn.functional.linear(input, w2, b2)
-    else:
-        logits = xp.matmul(input, xp.matrix_transpose(w2))
-        if b2 is not None:
-            logits = logits + b2
+    logits = xp.matmul(input, xp.matrix_transpose(w2))
+    if b2 is not None:
+        logits = logits + b2
     logits = xp.reshape(logits, logits_shape)
     return cross_entropy(
-        logits, target, weight, reduction=reduction,
-        ignore_index=-100 if ignore_index is None else ignore_index,
+        logits, target, weight, reduction=reduction, ignore_index=ig,
         label_smoothing=label_smoothing,
     )
+
+
+def _logits_like(ns: Namespace, shape: tuple[int, ...], dtype: Any) -> Any:
+    """An array-like of the logits' shape and dtype that allocates nothing."""
+    if ns.kind == "torch":
+        import torch
+
+        return torch.empty((), dtype=dtype, device=ns.device).expand(shape)
+    if ns.kind == "jax":
+        import jax
+
+        return jax.ShapeDtypeStruct(shape, dtype)
+    return ns.xp.broadcast_to(ns.xp.zeros((), dtype=dtype), shape)
+
+
+def _options_chunk(options: Any) -> int | None:
+    """Rows per block from ``options.batch_chunk_size`` (None: automatic)."""
+    if options is None:
+        return None
+    if not hasattr(options, "batch_chunk_size"):
+        raise LossBridgeTypeError(
+            f"`options` must be None or a torch.nn.LinearCrossEntropyOptions, got "
+            f"{describe(options)}. Pass options=None (the fused path runs either way)."
+        )
+    bcs = options.batch_chunk_size
+    if bcs is None:
+        return None
+    if isinstance(bcs, bool) or not isinstance(bcs, int) or bcs < 1:
+        raise LossBridgeError(
+            f"`options.batch_chunk_size` must be None or a positive int (rows per block), got "
+            f"{bcs!r}."
+        )
+    return bcs
+
+
+def _fused(ns, input, linear_weight, target, linear_bias, weight, reduction, ig, eps, chunk, prob):
+    """The validated call on :func:`lossbridge.fused.linear_cross_entropy`.
+
+    Unbatched input becomes one row.  A K-dimensional loss (``linear_weight`` of shape
+    ``(C, d1, ..., dK, D)``) is an ordinary one at each position k of ``(d1, ..., dK)``
+    with weight ``linear_weight[:, k, :]`` (a view); the positions' per-sample losses
+    are reduced together with torch's rules.
+    """
+    from ..fused import linear_cross_entropy as fused_lce
+
+    xp = ns.xp
+    num_classes, d = linear_weight.shape[0], linear_weight.shape[-1]
+    out_features = tuple(linear_weight.shape[1:-1])
+    dtype = xp.result_type(input.dtype, target.dtype) if prob else input.dtype
+    unbatched = input.ndim == 1
+    x = xp.reshape(input, (1, d)) if unbatched else input
+    n = x.shape[0]
+    kw = dict(ignore_index=ig, label_smoothing=eps, class_weight=weight, chunk_size=chunk)
+    if not out_features:
+        t = xp.reshape(target, (1, num_classes) if prob else (1,)) if unbatched else target
+        loss = fused_lce(x, linear_weight, t, linear_bias, reduction=reduction, **kw)
+        if unbatched and reduction == "none":
+            loss = xp.reshape(loss, ())
+        return xp.astype(loss, dtype)
+    k_total = math.prod(out_features)
+    w3 = xp.reshape(linear_weight, (num_classes, k_total, d))
+    b2 = None if linear_bias is None else xp.reshape(linear_bias, (num_classes, k_total))
+    t3 = xp.reshape(target, (n, num_classes, k_total) if prob else (n, k_total))
+    parts = [
+        fused_lce(x, w3[:, k, :], t3[:, :, k] if prob else t3[:, k],
+                  None if b2 is None else b2[:, k], reduction="none", **kw)
+        for k in range(k_total)
+    ]
+    loss = xp.stack(parts, axis=1)  # (N, K), in the compute dtype
+    if reduction == "none":
+        return xp.astype(xp.reshape(loss, (n, *out_features)), dtype)
+    total = xp.sum(loss)
+    if reduction == "sum":
+        return xp.astype(total, dtype)
+    if prob:
+        count = denom = ns.asarray(float(n * k_total), dtype=loss.dtype)
+    else:
+        valid = xp.reshape(t3 != ig, (-1,))
+        count = xp.sum(xp.astype(valid, loss.dtype))
+        if weight is None:
+            denom = count
+        else:
+            safe_t = xp.where(valid, xp.reshape(t3, (-1,)), xp.zeros_like(valid, dtype=t3.dtype))
+            w_t = xp.take(xp.astype(weight, loss.dtype), xp.astype(safe_t, xp.int64), axis=0)
+            denom = xp.sum(w_t * xp.astype(valid, loss.dtype))
+    return xp.astype(safe_mean_divide(ns, total, denom, count), dtype)

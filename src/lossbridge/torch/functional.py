@@ -91,21 +91,10 @@ def _class_dim(input: Any) -> int:
 
 
 def _check_index_target(ns: Namespace, input: Any, target: Any, who: str) -> None:
-    """torch's checks of an index target: dtype, then shape (batch, spatial dims)."""
-    torch_ok = ns.kind == "torch" and str(target.dtype) in ("torch.int64", "torch.uint8")
-    if not (torch_ok or (ns.kind != "torch" and is_integral(ns, target))):
-        is_float = is_floating(ns, target)
-        fix = (
-            " A float target must have input's shape to be read as class probabilities; for "
-            "class indices convert it with .long()."
-            if is_float
-            else " Convert the target with .long()."
-        )
-        raise LossBridgeRuntimeError(
-            f"expected target dtype to be Long or Byte, but got {_torch_dtype_name(target)}. "
-            f"{who}: `target` is a {describe(target)} and `input` a {describe(input)}.{fix}"
-        )
+    """torch's checks of an index target, in torch's order: for unbatched input the dtype,
+    then the shape; for batched input the shape (batch, spatial dims), then the dtype."""
     if input.ndim == 1:
+        _check_index_dtype(ns, input, target, who)
         if target.ndim == 1 and target.shape[0] != 1:
             raise LossBridgeError(
                 "For 1D input, 1D target must have size 1, but got target size: "
@@ -119,10 +108,11 @@ def _check_index_target(ns: Namespace, input: Any, target: Any, who: str) -> Non
                 f"{tuple(input.shape)}."
             )
         return
-    if target.ndim >= 1 and target.shape[0] != input.shape[0]:
+    target_batch = target.shape[0] if target.ndim else 0  # torch reads a 0-d target as 0
+    if target_batch != input.shape[0]:
         raise LossBridgeError(
             f"Expected input batch_size ({input.shape[0]}) to match target batch_size "
-            f"({target.shape[0]}). {who}: input is a {describe(input)}, target a "
+            f"({target_batch}). {who}: input is a {describe(input)}, target a "
             f"{describe(target)}."
         )
     if input.ndim == 2:
@@ -143,6 +133,7 @@ def _check_index_target(ns: Namespace, input: Any, target: Any, who: str) -> Non
                 "0D or 1D target tensor expected, multi-target not supported. "
                 f"{who}: input is a {describe(input)}, target a {describe(target)}.{hint}"
             )
+        _check_index_dtype(ns, input, target, who)
         return
     expected = (input.shape[0], *input.shape[2:])
     if tuple(target.shape) != tuple(expected):
@@ -152,14 +143,33 @@ def _check_index_target(ns: Namespace, input: Any, target: Any, who: str) -> Non
             "and the target holds one class index per (N, d1, ...) position; if your classes "
             "are on the last axis, move them with input.movedim(-1, 1)."
         )
+    _check_index_dtype(ns, input, target, who)
 
 
-def _check_weight(ns: Namespace, weight: Any, input: Any, num_classes: int) -> Any:
+def _check_index_dtype(ns: Namespace, input: Any, target: Any, who: str) -> None:
+    torch_ok = ns.kind == "torch" and str(target.dtype) in ("torch.int64", "torch.uint8")
+    if not (torch_ok or (ns.kind != "torch" and is_integral(ns, target))):
+        is_float = is_floating(ns, target)
+        fix = (
+            " A float target must have input's shape to be read as class probabilities; for "
+            "class indices convert it with .long()."
+            if is_float
+            else " Convert the target with .long()."
+        )
+        raise LossBridgeRuntimeError(
+            f"expected target dtype to be Long or Byte, but got {_torch_dtype_name(target)}. "
+            f"{who}: `target` is a {describe(target)} and `input` a {describe(input)}.{fix}"
+        )
+
+
+def _check_weight(
+    ns: Namespace, weight: Any, input: Any, num_classes: int, prefix: str = ""
+) -> Any:
     if weight is None:
         return None
     if weight.ndim != 1 or weight.shape[0] != num_classes:
         raise LossBridgeRuntimeError(
-            f"weight tensor should be defined either for all {num_classes} classes or no "
+            f"{prefix}weight tensor should be defined either for all {num_classes} classes or no "
             f"classes but got weight tensor of shape: {list(weight.shape)}. Pass one weight "
             f"per class, a 1-D array of length {num_classes}."
         )
@@ -250,6 +260,48 @@ def _label_smoothing(label_smoothing: float) -> float:
     return max(float(label_smoothing), 0.0)  # torch treats a negative value as 0
 
 
+def _cross_entropy_checks(
+    ns: Namespace, input: Any, target: Any, weight: Any, ignore_index: int, label_smoothing: float
+) -> tuple[bool, Any, float]:
+    """torch's checks of ``cross_entropy(input, target, weight, ...)``, in torch's order.
+
+    Reads only ``input``'s shape and dtype, so :func:`linear_cross_entropy` runs them on a
+    stand-in of the logits it never materialises.  Returns ``(prob, weight,
+    label_smoothing)``: whether ``target`` holds class probabilities, the weight in
+    ``input``'s dtype, and the effective label smoothing.
+    """
+    _check_floating_input(ns, input, "log_softmax_lastdim_kernel_impl")
+    prob = tuple(input.shape) == tuple(target.shape)
+    if prob and not is_floating(ns, target):
+        raise LossBridgeRuntimeError(
+            "Expected floating point type for target with class probabilities, got "
+            f"{_torch_dtype_name(target)}. `target` has input's shape {tuple(input.shape)}, so "
+            "torch reads it as class probabilities: for class indices give it shape (N,) "
+            "(target.argmax(1) of a one-hot), for probabilities convert it with .float()."
+        )
+    if input.ndim == 0:
+        raise LossBridgeError(
+            "Expected 1 or more dimensions (got 0): `input` must hold the logits of C classes."
+        )
+    label_smoothing = _label_smoothing(label_smoothing)
+    cdim = _class_dim(input)
+    num_classes = input.shape[cdim]
+    if prob:
+        if ignore_index >= 0:
+            raise LossBridgeRuntimeError(
+                "ignore_index is not supported for floating point target. A float target of "
+                f"input's shape {tuple(input.shape)} is read as class probabilities; give class "
+                f"indices to use ignore_index={ignore_index}."
+            )
+    else:
+        _check_index_target(ns, input, target, "cross_entropy")
+    # torch's probability-target kernel prefixes its message with "cross_entropy: "
+    weight = _check_weight(ns, weight, input, num_classes, "cross_entropy: " if prob else "")
+    if not prob:
+        _check_range(ns, target, num_classes, ignore_index)
+    return prob, weight, label_smoothing
+
+
 def cross_entropy(
     input: Any,
     target: Any,
@@ -302,34 +354,11 @@ def cross_entropy(
     input = _convert(ns, input)
     target = _convert(ns, target)
     weight = _convert(ns, weight, like=input)
-    _check_floating_input(ns, input, "log_softmax_lastdim_kernel_impl")
-    prob = tuple(input.shape) == tuple(target.shape)
-    if prob and not is_floating(ns, target):
-        raise LossBridgeRuntimeError(
-            "Expected floating point type for target with class probabilities, got "
-            f"{_torch_dtype_name(target)}. `target` has input's shape {tuple(input.shape)}, so "
-            "torch reads it as class probabilities: for class indices give it shape (N,) "
-            "(target.argmax(1) of a one-hot), for probabilities convert it with .float()."
-        )
-    if input.ndim == 0:
-        raise LossBridgeError(
-            "Expected 1 or more dimensions (got 0): `input` must hold the logits of C classes."
-        )
-    label_smoothing = _label_smoothing(label_smoothing)
+    prob, weight, label_smoothing = _cross_entropy_checks(
+        ns, input, target, weight, ignore_index, label_smoothing
+    )
     cdim = _class_dim(input)
     num_classes = input.shape[cdim]
-    if prob:
-        if ignore_index >= 0:
-            raise LossBridgeRuntimeError(
-                "ignore_index is not supported for floating point target. A float target of "
-                f"input's shape {tuple(input.shape)} is read as class probabilities; give class "
-                f"indices to use ignore_index={ignore_index}."
-            )
-    else:
-        _check_index_target(ns, input, target, "cross_entropy")
-    weight = _check_weight(ns, weight, input, num_classes)
-    if not prob:
-        _check_range(ns, target, num_classes, ignore_index)
     if _native(ns):
         import torch
 
