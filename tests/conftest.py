@@ -10,9 +10,9 @@ from hypothesis import HealthCheck, settings
 
 from harness import compare
 from harness.backends import available_backends, installed
-from harness.oracle import KerasOracle, OptaxOracle, TorchOracle, keras_backends
+from harness.oracle import KerasOracle, OptaxOracle, TfKerasOracle, TorchOracle, keras_backends, tf_keras_python
 
-FRAMEWORKS = ("torch", "jax", "keras", "optax")
+FRAMEWORKS = ("torch", "jax", "keras", "optax", "tensorflow", "tf_keras")
 
 # "ci" is deterministic (derandomize) so a run is reproducible; "dev" explores.
 settings.register_profile(
@@ -72,6 +72,21 @@ def keras_oracles():
     yield oracles
     for o in oracles:
         o.close()
+
+
+@pytest.fixture(scope="session")
+def tf_keras_oracle(request):
+    """tf_keras 2.21 on TensorFlow in a worker process; the tests skip without TensorFlow
+    unless --require-frameworks is given (then they fail)."""
+    python = tf_keras_python()
+    if python is None:
+        if request.config.getoption("--require-frameworks"):
+            pytest.fail("--require-frameworks: tensorflow and tf_keras are not installed; install "
+                        "the test extra: pip install -c constraints.txt -e '.[test]'")
+        pytest.skip("tensorflow and tf_keras are not installed (or set LOSSBRIDGE_TF_KERAS_PYTHON)")
+    oracle = TfKerasOracle(python)
+    yield oracle
+    oracle.close()
 
 
 @pytest.fixture(scope="session")

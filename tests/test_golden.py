@@ -18,16 +18,22 @@ import lossbridge as lb
 from harness import golden
 from harness.backends import available_backends, installed
 from harness.compare import assert_close, record
-from harness.oracle import run_lossbridge
+from harness.oracle import run_lossbridge, tf_keras_python
 
-CASES = [(lib, case) for lib in ("keras", "torch", "optax") for case in golden.load(lib)]
+LIBS = ("keras", "torch", "optax", "tf_keras")
+CASES = [(lib, case) for lib in LIBS for case in golden.load(lib)]
+
+
+def _live(lib: str) -> bool:
+    """Whether the live conformance tests compare ``lib`` itself in this run."""
+    return tf_keras_python() is not None if lib == "tf_keras" else installed(lib)
 
 
 def test_golden_files_exist():
     import os
 
     here = os.path.dirname(os.path.abspath(__file__))
-    for lib in ("keras", "torch", "optax"):
+    for lib in LIBS:
         if os.path.isdir(os.path.join(here, f"{lib}_dialect")):
             assert golden.load(lib), f"tests/golden/{lib}.json is missing or empty: run tests/golden/record.py"
 
@@ -41,7 +47,7 @@ def test_golden(lib, case):
     # Where the framework is installed, the live conformance tests already compare every
     # backend with it: the replay then checks the recorded values on NumPy only (it is the
     # suite's memory of the framework); where it is missing, on every installed backend.
-    backends = ["numpy"] if installed(lib) else available_backends()
+    backends = ["numpy"] if _live(lib) else available_backends()
     for backend in backends:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")

@@ -4,6 +4,7 @@ Dialects mirror each framework one to one::
 
     import lossbridge as lb
     lb.keras.CategoricalCrossentropy()(y_true, y_pred)      # Keras 3 semantics
+    lb.tf_keras.CategoricalCrossentropy()(y_true, y_pred)   # tf.keras 2.x semantics
     lb.torch.CrossEntropyLoss()(input, target)              # PyTorch semantics
     lb.optax.softmax_cross_entropy(logits, labels)          # optax semantics
     lb.theano.categorical_crossentropy(coding_dist, true_dist)
@@ -19,7 +20,7 @@ array-api-compat only; a framework is touched only when its arrays arrive.
 
 from __future__ import annotations
 
-from . import keras, ops, optax, theano, torch
+from . import keras, ops, optax, tf_keras, theano, torch
 from ._diagnostics import (
     CODES,
     Finding,
@@ -106,6 +107,7 @@ __all__ = [
     "loss",
     "ops",
     "optax",
+    "tf_keras",
     "theano",
     "to_keras_loss",
     "to_torch_module",

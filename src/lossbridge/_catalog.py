@@ -17,6 +17,10 @@ Roles of the built-in sample (N = 2 samples, C = 3 classes):
 ``labels``         integer class indices (N,)
 ``values``         real-valued predictions (N, C) for regression
 ``targets``        real-valued targets (N, C) for regression
+``embeddings``     the rows of y_pred L2-normalised (N, C), for metric learning
+``label_sequences`` the labels as sequences of length 1 (N, 1), int, for CTC
+``logit_sequences`` the logits as sequences of 1 step (N, 1, C), for CTC (with
+                   blank 0 and one step, CTC is the cross-entropy of the label)
 ``variances``      positive variances (N, C) (Gaussian NLL)
 ``signs``          +-1 labels (N, C) (soft margin, hinge embedding)
 ``multilabels``    class indices (N, C), each row ended by -1 (multilabel margin)
@@ -30,6 +34,10 @@ Roles of the built-in sample (N = 2 samples, C = 3 classes):
                    ``ctc_input_lengths`` and ``ctc_target_lengths`` (N,)
 ``features``       inputs (N, F=4) of a linear layer (linear cross-entropy)
 ``linear_weight``  the linear layer's weight (C, F)
+``ctc_batch_*``    tf.keras' ``ctc_batch_cost``: the CTC sample above with the blank moved
+                   last: ``ctc_batch_labels`` (N, S) (each label minus 1),
+                   ``ctc_batch_probs`` (N, T=4, C) probabilities, and
+                   ``ctc_batch_input_lengths`` / ``ctc_batch_label_lengths`` (N, 1)
 =================  ==========================================================
 
 Roles for optax's losses (``signs``, ``embeddings``, ``anchors``, ``positives``

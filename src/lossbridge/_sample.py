@@ -34,8 +34,25 @@ def sample() -> dict[str, np.ndarray]:
         "labels": LABELS.copy(),
         "values": Y_PRED.copy(),
         "targets": onehot.copy(),
+        "label_sequences": LABELS[:, None].copy(),
+        "logit_sequences": logits[:, None, :].copy(),
         **_special_roles(onehot),
         **_more_roles(onehot),
+        **_tf_keras_roles(),
+    }
+
+
+def _tf_keras_roles() -> dict[str, np.ndarray]:
+    """tf.keras' ``ctc_batch_cost`` on the torch sample's CTC, with the blank moved from
+    class 0 to the last class (so the three CTCs give the same value)."""
+    c = Y_PRED.shape[1]
+    steps = np.stack([np.roll(0.9 * Y_PRED + 0.1 / c, t, axis=1) for t in range(4)])
+    probs = np.transpose(steps / steps.sum(axis=2, keepdims=True), (1, 0, 2))
+    return {
+        "ctc_batch_labels": np.array([[0, 1], [1, 0]]),
+        "ctc_batch_probs": np.roll(probs, -1, axis=2),
+        "ctc_batch_input_lengths": np.array([[4], [3]]),
+        "ctc_batch_label_lengths": np.array([[2], [1]]),
     }
 
 

@@ -17,12 +17,20 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.dirname(HERE))
 
 from harness import golden  # noqa: E402
-from harness.oracle import KerasOracle, OptaxOracle, OracleError, TorchOracle  # noqa: E402
+from harness.oracle import (  # noqa: E402
+    KerasOracle,
+    OptaxOracle,
+    OracleError,
+    TfKerasOracle,
+    TorchOracle,
+    tf_keras_python,
+)
 
 MODULES = {
-    "keras": ["keras_dialect.test_keras_conformance"],
+    "keras": ["keras_dialect.test_keras_conformance", "keras_dialect.test_keras_catalog"],
     "torch": ["torch_dialect.test_torch_conformance", "torch_dialect.test_torch_catalog_conformance",
               "torch_dialect.test_torch_ctc"],
+    "tf_keras": ["tf_keras_dialect.test_tf_keras_conformance"],
     "optax": ["optax_dialect.test_optax_conformance"],
 }
 
@@ -39,13 +47,20 @@ def _cases(lib: str):
 def record(lib: str) -> int:
     import importlib.metadata as md
 
-    oracle = {"keras": lambda: KerasOracle("jax"), "torch": TorchOracle, "optax": OptaxOracle}[lib]()
+    oracle = {
+        "keras": lambda: KerasOracle("jax"), "torch": TorchOracle, "optax": OptaxOracle,
+        # tf_keras: this interpreter if it has TensorFlow, else $LOSSBRIDGE_TF_KERAS_PYTHON
+        "tf_keras": lambda: TfKerasOracle(tf_keras_python() or sys.exit("tf_keras: no TensorFlow")),
+    }[lib]()
     versions = {}
     for pkg in ("keras", "jax", "torch", "optax"):
         try:
             versions[pkg] = md.version(pkg)
         except md.PackageNotFoundError:
             pass
+    if lib == "tf_keras":
+        versions = oracle.exec(
+            "import tensorflow as tf\nresult = {'tensorflow': tf.__version__, 'tf_keras': tf_keras.__version__}")
     out = []
     for name, (spec, args, wrt) in _cases(lib):
         for dtype in ("float32", "float64"):

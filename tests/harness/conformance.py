@@ -44,59 +44,87 @@ def check(
 
     args = list(args)
     oracle_by_name = {o.name: o for o in oracles}
-    for dtype in dtypes:
-        expected = []
-        for oracle in oracles:
+    # Oracles in worker processes (keras) get every request first and compute while
+    # lossbridge runs here: on two cores the oracle and lossbridge overlap.
+    pending = {
+        (dtype, oracle.name): oracle.submit(spec, args, dtype, wrt, cotangent)
+        for dtype in dtypes for oracle in oracles if hasattr(oracle, "submit")
+    }
+    try:
+        for dtype in dtypes:
+            _check_dtype(spec, args, oracles, backends, dtype, wrt, cotangent, scale, grad_scale,
+                         oracle_by_name, pending, lb)
+    finally:
+        for waiting in pending.values():  # collect every answer, even after a failure
             try:
-                with warnings.catch_warnings():
-                    warnings.simplefilter("ignore")  # the framework's own warnings
-                    expected.append((oracle.name, *oracle.run(spec, args, dtype, wrt, cotangent)))
-            except OracleError as e:
-                expected.append((oracle.name, e, None))
-        for backend in backends:
+                waiting()
+            except Exception:
+                pass
+
+
+def _check_dtype(
+    spec: Spec, args: list[Any], oracles: Sequence[Any], backends: Sequence[str], dtype: str,
+    wrt: Sequence[int], cotangent: int | None, scale: float, grad_scale: float | None,
+    oracle_by_name: dict[str, Any], pending: dict[tuple[str, str], Any], lb: Any,
+) -> None:
+    """One dtype of :func:`check`: lossbridge on every backend, then the oracles' answers."""
+    outcomes = []
+    for backend in backends:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", lb.LossBridgeWarning)
+            warnings.simplefilter("ignore", SyntaxWarning)
+            try:
+                value, grads = run_lossbridge(
+                    spec, args, backend, dtype, wrt if backend != "numpy" else (), cotangent
+                )
+                error = None
+            except Exception as e:  # compared with the oracles' behaviour below
+                value, grads, error = None, None, e
+        outcomes.append((backend, value, grads, error))
+    expected = []
+    for oracle in oracles:
+        try:
             with warnings.catch_warnings():
-                warnings.simplefilter("ignore", lb.LossBridgeWarning)
-                warnings.simplefilter("ignore", SyntaxWarning)
-                try:
-                    value, grads = run_lossbridge(
-                        spec, args, backend, dtype, wrt if backend != "numpy" else (), cotangent
+                warnings.simplefilter("ignore")  # the framework's own warnings
+                waiting = pending.pop((dtype, oracle.name), None)
+                result = waiting() if waiting is not None else oracle.run(spec, args, dtype, wrt, cotangent)
+                expected.append((oracle.name, *result))
+        except OracleError as e:
+            expected.append((oracle.name, e, None))
+    for backend, value, grads, error in outcomes:
+        for name, exp_value, exp_grads in expected:
+            where = f"{spec.id} {spec.config or ''}{spec.kwargs or ''} on {backend} {dtype} vs {name}"
+            if isinstance(exp_value, OracleError):
+                if error is None:
+                    raise AssertionError(
+                        f"{where}: the oracle raised {exp_value} but lossbridge returned {value!r}"
                     )
-                    error = None
-                except Exception as e:  # compared with the oracles' behaviour below
-                    value, grads, error = None, None, e
-            for name, exp_value, exp_grads in expected:
-                where = f"{spec.id} {spec.config or ''}{spec.kwargs or ''} on {backend} {dtype} vs {name}"
-                if isinstance(exp_value, OracleError):
-                    if error is None:
-                        raise AssertionError(
-                            f"{where}: the oracle raised {exp_value} but lossbridge returned {value!r}"
-                        )
-                    _check_error_type(error, exp_value, where)
-                    continue
-                if error is not None:
-                    raise AssertionError(f"{where}: lossbridge raised {error!r}") from error
-                out_dtype = _result_dtype(exp_value)
-                if spec.lib == "keras" and out_dtype == "float64":
-                    # keras.ops.mean computes in float32 even for float64 losses (its type
-                    # promotion maps float64 with float32 to float32); XLA and NumPy then
-                    # round that float32 mean differently by an ulp: compare at float32.
-                    out_dtype = "float32"
-                assert_close(value, exp_value, out_dtype, f"{where}: value", scale=scale)
-                # A Keras oracle runs on one backend; gradients at ties (|x| at 0, clip at
-                # its bounds) are the backend's own: compare them with the same array kind.
-                kind = "torch" if backend == "torch-generic" else backend
-                paired = getattr(oracle_by_name[name], "backend", kind) == kind
-                if backend != "numpy" and exp_grads and paired:
-                    for i, g, eg in zip(wrt, grads, exp_grads):
-                        if eg is None:
-                            continue
-                        assert g is not None, f"{where}: no gradient for argument {i}"
-                        assert_close(
-                            g, eg, out_dtype if out_dtype != "float64" else _result_dtype(eg),
-                            f"{where}: gradient of argument {i}", grad=True,
-                            scale=grad_scale if grad_scale is not None else scale,
-                        )
-            record(spec.id, backend, dtype)
+                _check_error_type(error, exp_value, where)
+                continue
+            if error is not None:
+                raise AssertionError(f"{where}: lossbridge raised {error!r}") from error
+            out_dtype = _result_dtype(exp_value)
+            if spec.lib == "keras" and out_dtype == "float64":
+                # keras.ops.mean computes in float32 even for float64 losses (its type
+                # promotion maps float64 with float32 to float32); XLA and NumPy then
+                # round that float32 mean differently by an ulp: compare at float32.
+                out_dtype = "float32"
+            assert_close(value, exp_value, out_dtype, f"{where}: value", scale=scale)
+            # A Keras oracle runs on one backend; gradients at ties (|x| at 0, clip at
+            # its bounds) are the backend's own: compare them with the same array kind.
+            kind = "torch" if backend == "torch-generic" else backend
+            paired = getattr(oracle_by_name[name], "backend", kind) in (kind, None)
+            if backend != "numpy" and exp_grads and paired:
+                for i, g, eg in zip(wrt, grads, exp_grads):
+                    if eg is None:
+                        continue
+                    assert g is not None, f"{where}: no gradient for argument {i}"
+                    assert_close(
+                        g, eg, out_dtype if out_dtype != "float64" else _result_dtype(eg),
+                        f"{where}: gradient of argument {i}", grad=True,
+                        scale=grad_scale if grad_scale is not None else scale,
+                    )
+        record(spec.id, backend, dtype)
 
 
 _BUILTIN = {"IndexError", "RuntimeError", "TypeError", "NotImplementedError", "ValueError"}

@@ -45,7 +45,8 @@ class Spec:
             from .wrappers import WRAPPERS
 
             return WRAPPERS[self.name].counts_as
-        prefix = {"torch": "torch", "keras": "keras", "optax": "optax", "theano": "theano"}[self.lib]
+        prefix = {"torch": "torch", "keras": "keras", "optax": "optax", "theano": "theano",
+                  "tf_keras": "tf_keras"}[self.lib]
         if self.lib == "torch" and self.kind == "function":
             return f"torch.functional.{self.name}"
         return f"{prefix}.{self.name}"
@@ -180,6 +181,9 @@ class KerasOracle:
         self.backend = backend
         self.name = f"keras-{backend}"
         self._proc: subprocess.Popen[bytes] | None = None
+        # Requests are answered in order; tickets let several be in flight (see submit).
+        self._sent = self._received = 0
+        self._answers: dict[int, dict[str, Any]] = {}
 
     def _start(self) -> subprocess.Popen[bytes]:
         env = dict(os.environ)
@@ -196,26 +200,56 @@ class KerasOracle:
         atexit.register(self.close)
         return proc
 
-    def request(self, req: dict[str, Any]) -> dict[str, Any]:
+    def _send(self, req: dict[str, Any]) -> int:
         if self._proc is None or self._proc.poll() is not None:
             self._proc = self._start()
-        assert self._proc.stdin is not None and self._proc.stdout is not None
+            self._sent = self._received = 0
+            self._answers = {}
+        assert self._proc.stdin is not None
         pickle.dump(req, self._proc.stdin, protocol=4)
         self._proc.stdin.flush()
-        try:
-            return pickle.load(self._proc.stdout)
-        except EOFError:
-            self._proc = None
-            raise RuntimeError(f"the {self.name} oracle worker died; see stderr") from None
+        self._sent += 1
+        return self._sent - 1
 
-    def run(self, spec: Spec, args, dtype: str, wrt=(), cotangent=None):
-        resp = self.request({
+    def _answer(self, ticket: int) -> dict[str, Any]:
+        while ticket not in self._answers:
+            if self._proc is None or ticket < self._received:
+                raise RuntimeError(f"the {self.name} oracle worker restarted; request {ticket} is lost")
+            assert self._proc.stdout is not None
+            try:
+                self._answers[self._received] = pickle.load(self._proc.stdout)
+            except EOFError:
+                self._proc = None
+                raise RuntimeError(f"the {self.name} oracle worker died; see stderr") from None
+            self._received += 1
+        return self._answers.pop(ticket)
+
+    def request(self, req: dict[str, Any]) -> dict[str, Any]:
+        return self._answer(self._send(req))
+
+    @staticmethod
+    def _run_request(spec: Spec, args, dtype: str, wrt=(), cotangent=None) -> dict[str, Any]:
+        return {
             "spec": spec, "args": _trim(args), "dtype": dtype, "wrt": list(wrt),
             "cotangent": cotangent if cotangent is None or isinstance(cotangent, int) else np.asarray(cotangent),
-        })
+        }
+
+    @staticmethod
+    def _result(resp: dict[str, Any]):
         if not resp["ok"]:
             raise OracleError(resp["error"], resp["message"], resp["mro"])
         return resp["value"], resp["grads"]
+
+    def run(self, spec: Spec, args, dtype: str, wrt=(), cotangent=None):
+        return self._result(self.request(self._run_request(spec, args, dtype, wrt, cotangent)))
+
+    def submit(self, spec: Spec, args, dtype: str, wrt=(), cotangent=None):
+        """Send the request of :meth:`run` now; return a function that waits for its result.
+
+        The worker computes while the caller runs lossbridge, so the two use two cores.
+        """
+        ticket = self._send(self._run_request(spec, args, dtype, wrt, cotangent))
+        return lambda: self._result(self._answer(ticket))
 
     def exec(self, code: str, **inputs: Any) -> Any:
         """Run ``code`` in the worker (``keras``, ``np`` and ``inputs`` in scope); return ``result``."""
@@ -234,6 +268,42 @@ class KerasOracle:
         self._proc = None
 
 
+def tf_keras_python() -> str | None:
+    """The interpreter that can import tf_keras and TensorFlow: ``$LOSSBRIDGE_TF_KERAS_PYTHON``
+    (a separate environment), else this one when both are installed, else None."""
+    python = os.environ.get("LOSSBRIDGE_TF_KERAS_PYTHON")
+    if python:
+        return python
+    if installed("tf_keras") and installed("tensorflow"):
+        return sys.executable
+    return None
+
+
+class TfKerasOracle(KerasOracle):
+    """tf_keras 2 (TensorFlow) in a worker process (:mod:`harness.tf_keras_worker`), run by
+    :func:`tf_keras_python`'s interpreter."""
+
+    def __init__(self, python: str):
+        super().__init__("tensorflow")
+        self.name = "tf_keras"
+        # TensorFlow computes the gradients for every array kind: compare them with all.
+        self.backend = None
+        self.python = python
+
+    def _start(self) -> subprocess.Popen[bytes]:
+        env = dict(os.environ)
+        env["PYTHONPATH"] = HERE
+        env["TF_CPP_MIN_LOG_LEVEL"] = "3"
+        env["CUDA_VISIBLE_DEVICES"] = ""
+        env["TF_ENABLE_ONEDNN_OPTS"] = "0"
+        proc = subprocess.Popen(
+            [self.python, "-W", "ignore", "-m", "harness.tf_keras_worker"],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=env,
+        )
+        atexit.register(self.close)
+        return proc
+
+
 def keras_backends() -> list[str]:
     """The Keras backends the oracle can run here (jax and torch when installed)."""
     if not installed("keras"):
@@ -242,6 +312,6 @@ def keras_backends() -> list[str]:
 
 
 __all__ = [
-    "KerasOracle", "OptaxOracle", "OracleError", "Spec", "TorchOracle", "build",
-    "keras_backends", "run_lossbridge", "to_numpy",
+    "KerasOracle", "OptaxOracle", "OracleError", "Spec", "TfKerasOracle", "TorchOracle", "build",
+    "keras_backends", "run_lossbridge", "tf_keras_python", "to_numpy",
 ]

@@ -21,7 +21,10 @@
 from __future__ import annotations
 
 import collections
+import contextlib
+import contextvars
 import re
+from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
@@ -46,6 +49,28 @@ EPSILON = 1e-7
 _FLOAT_DTYPES = ("float16", "bfloat16", "float32", "float64")
 _REDUCTIONS = ("sum_over_batch_size", "sum", None, "none", "mean", "mean_with_sample_weight")
 _name_uids: collections.defaultdict[str, int] = collections.defaultdict(int)
+
+
+#: Which Keras' rules the shared code follows: ``"keras"`` (Keras 3) or ``"tf_keras"``
+#: (tf.keras 2.x, set by :mod:`lossbridge.tf_keras` around its calls).  The few pieces
+#: of math that differ read it (:func:`mean`, binary cross-entropy's epsilon, focal
+#: BCE from logits, ``l2_normalize``, the probabilities of sparse cross-entropy).
+_FLAVOR: contextvars.ContextVar[str] = contextvars.ContextVar("lossbridge_keras_flavor", default="keras")
+
+
+def flavor() -> str:
+    """``"keras"`` (Keras 3 rules, the default) or ``"tf_keras"`` (tf.keras 2.x rules)."""
+    return _FLAVOR.get()
+
+
+@contextlib.contextmanager
+def using_flavor(name: str) -> Iterator[None]:
+    """Run the shared Keras code with the rules of ``name`` (``"keras"`` or ``"tf_keras"``)."""
+    token = _FLAVOR.set(name)
+    try:
+        yield
+    finally:
+        _FLAVOR.reset(token)
 
 
 def floatx() -> str:
@@ -130,10 +155,13 @@ def mean(ns: Namespace, x: Any, axis: Any = None) -> Any:
     Keras computes ``jnp.mean(x, dtype=result_type(x.dtype, "float32"))`` and, in
     its type promotion, ``result_type("float64", "float32")`` is float32: a float64
     loss (``dtype="float64"``) averages with float32 precision, and so does this.
-    Integer inputs give float32.
+    Integer inputs give float32.  Under tf.keras 2 rules (``tf.reduce_mean``) the
+    mean is computed in x's own dtype.
     """
     xp = ns.xp
     result = x.dtype if xp.isdtype(x.dtype, "real floating") else xp.float32
+    if _FLAVOR.get() == "tf_keras":
+        return xp.mean(xp.astype(x, result), axis=axis)
     return xp.astype(xp.mean(xp.astype(x, xp.float32), axis=axis), result)
 
 

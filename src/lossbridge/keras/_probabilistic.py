@@ -1,13 +1,16 @@
-"""Keras 3 cross-entropy losses: categorical, sparse categorical, binary.
+"""Keras 3 probabilistic losses: categorical, sparse categorical and binary
+cross-entropy, Kullback-Leibler divergence, Poisson, generalized cross-entropy.
 
 Semantics of keras 3.15.1 on the jax and torch backends, with the fixes of
 Keras' main branch where 3.15.1 has a known bug (see ``lossbridge.keras``'s
 divergence list): label smoothing counts classes on the class axis, and
-``SparseCategoricalCrossentropy.get_config`` keeps ``axis``.
+``SparseCategoricalCrossentropy.get_config`` keeps ``axis``.  The focal
+cross-entropies are in :mod:`lossbridge.keras._focal`.
 """
 
 from __future__ import annotations
 
+import numbers
 from typing import Any
 
 from .. import ops
@@ -15,16 +18,38 @@ from .._backend import Namespace, describe, quiet
 from .._checks import check_label_range, first_out_of_range, is_floating, label_range_message
 from .._config import check_level
 from .._diagnostics import LossBridgeTargetWarning
-from .._errors import LossBridgeError, LossBridgeSyntaxWarning, LossBridgeTypeError, LossBridgeWarning
+from .._errors import (
+    LossBridgeError,
+    LossBridgeRuntimeError,
+    LossBridgeSyntaxWarning,
+    LossBridgeTypeError,
+    LossBridgeWarning,
+)
 from .._warnings import warn
-from ._loss import EPSILON, Loss, LossFunctionWrapper, convert_to_tensor, mean, namespace_of, with_mask
+from ._inputs import IncompatibleShapesError, broadcast_shape, check_broadcast
+from ._loss import (
+    EPSILON,
+    Loss,
+    LossFunctionWrapper,
+    convert_to_tensor,
+    flavor,
+    mean,
+    namespace_of,
+    with_mask,
+)
 
 __all__ = [
     "BinaryCrossentropy",
     "CategoricalCrossentropy",
+    "CategoricalGeneralizedCrossEntropy",
+    "KLDivergence",
+    "Poisson",
     "SparseCategoricalCrossentropy",
     "binary_crossentropy",
     "categorical_crossentropy",
+    "categorical_generalized_cross_entropy",
+    "kl_divergence",
+    "poisson",
     "sparse_categorical_crossentropy",
 ]
 
@@ -65,11 +90,35 @@ def log_probabilities(ns: Namespace, y_pred: Any, from_logits: bool, axis: int) 
     """
     if from_logits:
         return ops.log_softmax(y_pred, axis=axis)
+    return ns.xp.log(clipped_probabilities(ns, y_pred, axis))
+
+
+def clipped_probabilities(ns: Namespace, y_pred: Any, axis: int) -> Any:
+    """``clip(y_pred / sum(y_pred, axis), EPSILON, 1 - EPSILON)``: Keras' probability path.
+
+    The row is renormalised first (a row of zeros gives NaN, as in Keras), then clipped.
+    """
     xp = ns.xp
     with quiet(ns):  # a row of zeros gives 0/0 = NaN, as in Keras
         p = y_pred / xp.sum(y_pred, axis=axis, keepdims=True)
-    p = xp.clip(p, EPSILON, 1.0 - EPSILON)
-    return xp.log(p)
+    return xp.clip(p, EPSILON, 1.0 - EPSILON)
+
+
+def bce_elementwise(ns: Namespace, y_true: Any, y_pred: Any, from_logits: bool) -> Any:
+    """Keras' backend ``binary_crossentropy``: the element-wise loss, no reduction.
+
+    Logits: ``-y log_sigmoid(x) - (1 - y) log_sigmoid(-x)``.  Probabilities:
+    ``p = clip(y_pred, EPSILON, 1 - EPSILON)``, ``-(y log p + (1 - y) log(1 - p))``
+    (no epsilon inside the log).  tf.keras 2 (``flavor() == "tf_keras"``) adds one:
+    ``-(y log(p + EPSILON) + (1 - y) log(1 - p + EPSILON))``.
+    """
+    if from_logits:
+        return -y_true * ops.log_sigmoid(y_pred) - (1.0 - y_true) * ops.log_sigmoid(-y_pred)
+    xp = ns.xp
+    p = xp.clip(y_pred, EPSILON, 1.0 - EPSILON)
+    if flavor() == "tf_keras":
+        return -(y_true * xp.log(p + EPSILON) + (1.0 - y_true) * xp.log(1.0 - p + EPSILON))
+    return -(y_true * xp.log(p) + (1.0 - y_true) * xp.log(1.0 - p))
 
 
 def _smooth_categorical(y_true: Any, y_pred: Any, label_smoothing: float, axis: int) -> Any:
@@ -249,7 +298,7 @@ def _sparse_categorical_crossentropy(
     labels = xp.astype(y_true, xp.int64 if ns.kind != "jax" else xp.int32)
     num_classes = y_pred.shape[class_axis]
     in_range = None
-    if ns.kind == "jax":
+    if ns.kind == "jax" and flavor() != "tf_keras":
         # keras-jax one-hot encodes the labels: an out-of-range label gives a silent
         # 0 loss. lossbridge gives the same value and warns when it can see the labels.
         found = first_out_of_range(ns, labels, num_classes) if check_level() != "off" else None
@@ -268,7 +317,12 @@ def _sparse_categorical_crossentropy(
             ns, labels, num_classes, arg="y_true", ignore=None, ignore_arg="ignore_class",
             framework_message="Target {value} is out of bounds.",
         )
-    logp = log_probabilities(ns, y_pred, from_logits, class_axis)
+    if flavor() == "tf_keras" and not from_logits:
+        # tf.keras 2 clips (without renormalising), takes the log and hands it to
+        # sparse_softmax_cross_entropy_with_logits: the clipped row is renormalised there.
+        logp = ops.log_softmax(ns.xp.log(ns.xp.clip(y_pred, EPSILON, 1.0 - EPSILON)), axis=class_axis)
+    else:
+        logp = log_probabilities(ns, y_pred, from_logits, class_axis)
     safe = labels if in_range is None else xp.where(in_range, labels, xp.zeros_like(labels))
     picked = xp.squeeze(
         ops.take_along_axis(logp, xp.expand_dims(safe, axis=class_axis), axis=class_axis),
@@ -413,12 +467,7 @@ def binary_crossentropy(
         "Give y_true and y_pred the same shape, for example both (N, 1) or both (N,); the "
         "class BinaryCrossentropy aligns (N,) with (N, 1) for you.",
     )
-    if from_logits:
-        bce = -y_true * ops.log_sigmoid(y_pred) - (1.0 - y_true) * ops.log_sigmoid(-y_pred)
-    else:
-        p = xp.clip(y_pred, EPSILON, 1.0 - EPSILON)
-        bce = -(y_true * xp.log(p) + (1.0 - y_true) * xp.log(1.0 - p))
-    return mean(ns, bce, axis=axis)
+    return mean(ns, bce_elementwise(ns, y_true, y_pred, from_logits), axis=axis)
 
 
 class BinaryCrossentropy(LossFunctionWrapper):
@@ -458,4 +507,350 @@ class BinaryCrossentropy(LossFunctionWrapper):
         config.update(
             from_logits=self.from_logits, label_smoothing=self.label_smoothing, axis=self.axis
         )
+        return config
+
+
+# ------------------------------------------------------------- KL divergence
+
+
+def kl_divergence(y_true: Any, y_pred: Any) -> Any:
+    """Keras' Kullback-Leibler divergence, summed over the last axis.
+
+    Formula, with ``eps = 1e-7``::
+
+        y    = clip(y_true, eps, 1)
+        p    = clip(y_pred, eps, 1)
+        loss = sum(y * log(y / p), axis=-1)
+
+    Both arguments are clipped to ``[eps, 1]``: a target of 0 contributes
+    ``1e-7 * log(1e-7 / p)`` (not 0) and a prediction of 0 costs ``log(y / 1e-7)``.
+    Inputs are probability distributions along the last axis (not renormalised).
+    No rank alignment here (``(N,)`` against ``(N, 1)`` broadcasts to ``(N, N)``,
+    with a :class:`lossbridge.LossBridgeWarning`); the class aligns them.
+
+    Args:
+      y_true: target probabilities.
+      y_pred: predicted probabilities (floating).
+
+    Returns:
+      The per-sample divergence, ``y_pred``'s shape without the last axis.
+
+    Example:
+        >>> import numpy as np
+        >>> import lossbridge as lb
+        >>> y_true = np.array([[0.0, 1.0, 0.0], [0.0, 0.0, 1.0]])
+        >>> y_pred = np.array([[0.05, 0.95, 0.0], [0.1, 0.8, 0.1]])
+        >>> lb.keras.kl_divergence(y_true, y_pred).round(5).tolist()
+        [0.05129, 2.30258]
+
+    See also: :class:`KLDivergence`, :func:`categorical_crossentropy` (the same up to
+    the entropy of ``y_true``), ``lossbridge.torch.functional.kl_div`` (log-space input).
+    """
+    ns = namespace_of(y_true=y_true, y_pred=y_pred)
+    xp = ns.xp
+    y_pred = convert_to_tensor(ns, y_pred)
+    _require_predictions(ns, y_pred, "kl_divergence", False)
+    y_true = xp.astype(convert_to_tensor(ns, y_true), y_pred.dtype)
+    check_broadcast(
+        "kl_divergence", y_true, y_pred,
+        "Give y_true and y_pred the same shape: two probability distributions over the last axis.",
+    )
+    y_true = xp.clip(y_true, EPSILON, 1.0)
+    y_pred = xp.clip(y_pred, EPSILON, 1.0)
+    return xp.sum(y_true * xp.log(y_true / y_pred), axis=-1)
+
+
+class KLDivergence(LossFunctionWrapper):
+    """Keras' ``KLDivergence``: :func:`kl_divergence` in the Keras pipeline.
+
+    ``sum(y * log(y / p), axis=-1)`` with both clipped to ``[1e-7, 1]``, one value
+    per sample; inputs cast to ``dtype`` (float32), ``(N,)`` aligned with
+    ``(N, 1)``, weighted, then reduced (default ``"sum_over_batch_size"``: the sum
+    divided by the number of samples).  Registered as ``"kl_divergence"``,
+    ``"kld"`` and ``"KLD"``.
+
+    Args:
+      reduction: ``"sum_over_batch_size"`` (default), ``"sum"``, ``"mean"``,
+        ``"mean_with_sample_weight"``, ``"none"`` or ``None``.
+      name: default ``"kl_divergence"``.
+      dtype: compute dtype, default float32.
+
+    Example:
+        >>> import numpy as np
+        >>> import lossbridge as lb
+        >>> y_true = np.array([[0.0, 1.0, 0.0], [0.0, 0.0, 1.0]])
+        >>> y_pred = np.array([[0.05, 0.95, 0.0], [0.1, 0.8, 0.1]])
+        >>> round(float(lb.keras.KLDivergence()(y_true, y_pred)), 5)
+        1.17694
+
+    See also: :func:`kl_divergence`, :class:`CategoricalCrossentropy`.
+    """
+
+    def __init__(
+        self, reduction: Any = "sum_over_batch_size", name: str = "kl_divergence", dtype: Any = None
+    ) -> None:
+        super().__init__(kl_divergence, name=name, reduction=reduction, dtype=dtype)
+
+    def get_config(self) -> dict[str, Any]:
+        return Loss.get_config(self)
+
+
+# ------------------------------------------------------------------- Poisson
+
+
+def poisson(y_true: Any, y_pred: Any) -> Any:
+    """Keras' Poisson loss, averaged over the last axis.
+
+    Formula, with ``eps = 1e-7``::
+
+        loss = mean(y_pred - y_true * log(y_pred + eps), axis=-1)
+
+    ``y_pred`` is a predicted rate (>= 0; a negative rate larger than ``eps`` gives
+    NaN, as in Keras), ``y_true`` a count.  The epsilon is *added* inside the log
+    (no clip).  No rank alignment here (``(N,)`` against ``(N, 1)`` broadcasts to
+    ``(N, N)``, with a :class:`lossbridge.LossBridgeWarning`); the class aligns them.
+
+    Args:
+      y_true: observed counts.
+      y_pred: predicted rates (floating).
+
+    Returns:
+      The per-sample loss, ``y_pred``'s shape without the last axis.
+
+    Example:
+        >>> import numpy as np
+        >>> import lossbridge as lb
+        >>> lb.keras.poisson(np.array([[0.0, 1.0], [0.0, 0.0]]),
+        ...                  np.array([[1.0, 1.0], [0.0, 0.0]])).round(5).tolist()
+        [1.0, 0.0]
+
+    See also: :class:`Poisson`, ``lossbridge.torch.functional.poisson_nll_loss``.
+    """
+    ns = namespace_of(y_true=y_true, y_pred=y_pred)
+    xp = ns.xp
+    y_pred = convert_to_tensor(ns, y_pred)
+    _require_predictions(ns, y_pred, "poisson", False)
+    y_true = xp.astype(convert_to_tensor(ns, y_true), y_pred.dtype)
+    check_broadcast(
+        "poisson", y_true, y_pred, "Give y_true (counts) and y_pred (rates) the same shape."
+    )
+    with quiet(ns):  # a negative rate gives NaN, as in Keras
+        return mean(ns, y_pred - y_true * xp.log(y_pred + EPSILON), axis=-1)
+
+
+class Poisson(LossFunctionWrapper):
+    """Keras' ``Poisson``: :func:`poisson` in the Keras pipeline.
+
+    ``mean(y_pred - y_true * log(y_pred + 1e-7), axis=-1)`` per sample; inputs cast
+    to ``dtype`` (float32), ``(N,)`` aligned with ``(N, 1)``, weighted and reduced
+    (default: the sum divided by the number of elements of the per-sample loss).
+
+    Args:
+      reduction: ``"sum_over_batch_size"`` (default), ``"sum"``, ``"mean"``,
+        ``"mean_with_sample_weight"``, ``"none"`` or ``None``.
+      name: default ``"poisson"``.
+      dtype: compute dtype, default float32.
+
+    Example:
+        >>> import numpy as np
+        >>> import lossbridge as lb
+        >>> loss = lb.keras.Poisson()
+        >>> round(float(loss(np.array([[0.0, 1.0], [0.0, 0.0]]), np.array([[1.0, 1.0], [0.0, 0.0]]))), 6)
+        0.5
+
+    See also: :func:`poisson`.
+    """
+
+    def __init__(
+        self, reduction: Any = "sum_over_batch_size", name: str = "poisson", dtype: Any = None
+    ) -> None:
+        super().__init__(poisson, name=name, reduction=reduction, dtype=dtype)
+
+    def get_config(self) -> dict[str, Any]:
+        return Loss.get_config(self)
+
+
+# ------------------------------------------------- generalized cross-entropy
+
+
+def _check_class_labels(ns: Namespace, labels: Any, num_classes: int, loss: str) -> None:
+    """Labels outside ``[0, num_classes)`` in a one-hot encoding, as Keras' backends do.
+
+    Negative labels encode to a row of zeros on both Keras backends (a warning
+    here).  Labels ``>= num_classes`` also give a row of zeros on keras-jax (a
+    warning on JAX arrays) but raise ``RuntimeError`` in keras-torch's
+    ``one_hot`` (an error on torch tensors and NumPy arrays).
+    """
+    if check_level() == "off":
+        return
+    xp = ns.xp
+    zero = xp.zeros_like(labels)
+    too_big = first_out_of_range(ns, xp.where(labels < 0, zero, labels), num_classes)
+    if too_big is not None:
+        message = label_range_message("y_true", labels, num_classes, too_big)
+        if ns.kind == "jax":
+            warn(
+                f"{loss}: {message} On JAX arrays Keras one-hot encodes such a label to a row "
+                "of zeros (a predicted probability of 0), as lossbridge does here; keras-torch "
+                "raises.",
+                LossBridgeWarning,
+            )
+        else:
+            raise LossBridgeRuntimeError(
+                f"Class values must be smaller than num_classes. {loss}: {message}"
+            )
+    negative = first_out_of_range(ns, xp.where(labels >= num_classes, zero, labels), num_classes)
+    if negative is not None:
+        warn(
+            f"{loss}: " + label_range_message("y_true", labels, num_classes, negative)
+            + " Keras one-hot encodes a negative label to a row of zeros (a predicted "
+            "probability of 0), as lossbridge does here.",
+            LossBridgeWarning,
+        )
+
+
+def categorical_generalized_cross_entropy(y_true: Any, y_pred: Any, q: float) -> Any:
+    """Keras' generalized cross-entropy (Zhang & Sabuncu, 2018), one value per sample.
+
+    Formula, with ``C = y_pred.shape[-1]``::
+
+        p    = sum(y_pred * one_hot(int(y_true), C), axis=-1)
+        loss = (1 - p ** q) / q
+
+    ``y_true`` holds integer class indices of shape ``(N,)`` (float labels are
+    truncated); ``y_pred`` probabilities ``(N, C)``, used as given: no clipping,
+    no renormalisation, no ``from_logits``.  ``q`` should lie in ``(0, 1)`` (q -> 0
+    approaches cross-entropy, q = 1 is MAE); only the class checks it, this
+    function computes any ``q`` as Keras does.  Labels of shape ``(N, 1)`` silently
+    broadcast to an ``(N, N)`` loss in Keras; lossbridge computes the same and
+    warns.  A label outside ``[0, C)`` selects no class (``p = 0``, loss ``1/q``) on
+    JAX arrays and for negative labels (with a warning); a label ``>= C`` raises
+    on NumPy arrays and torch tensors (keras-torch raises ``RuntimeError``).
+
+    Args:
+      y_true: integer class indices, shape ``(N,)``.
+      y_pred: predicted probabilities, shape ``(N, C)``.
+      q: the exponent (no default in the function form).
+
+    Returns:
+      The per-sample loss, shape ``(N,)``.
+
+    Example:
+        >>> import numpy as np
+        >>> import lossbridge as lb
+        >>> y_pred = np.array([[0.05, 0.95, 0.0], [0.1, 0.8, 0.1]])
+        >>> lb.keras.categorical_generalized_cross_entropy(np.array([1, 2]), y_pred, q=0.5).round(5).tolist()
+        [0.05064, 1.36754]
+
+    See also: :class:`CategoricalGeneralizedCrossEntropy`,
+    :func:`sparse_categorical_crossentropy` (the ``q -> 0`` limit, with clipping).
+    """
+    ns = namespace_of(y_true=y_true, y_pred=y_pred)
+    xp = ns.xp
+    y_pred = convert_to_tensor(ns, y_pred)
+    y_true = convert_to_tensor(ns, y_true)
+    _require_predictions(ns, y_pred, "categorical_generalized_cross_entropy", False)
+    if y_pred.ndim < 1:
+        raise LossBridgeError(
+            "categorical_generalized_cross_entropy: `y_pred` must have a class axis (shape "
+            f"(N, C)), but it is a {describe(y_pred)}."
+        )
+    labels = xp.astype(y_true, xp.int64 if ns.kind != "jax" else xp.int32)
+    num_classes = int(y_pred.shape[-1])
+    encoded_shape = (*labels.shape, num_classes)
+    if encoded_shape != tuple(y_pred.shape):
+        fix = (
+            "categorical_generalized_cross_entropy takes integer class indices of shape "
+            f"{tuple(y_pred.shape[:-1])}"
+            + (
+                "; y_true looks one-hot: pass its argmax over the last axis."
+                if tuple(labels.shape) == tuple(y_pred.shape)
+                else (
+                    "; squeeze the trailing axis of y_true."
+                    if labels.ndim == y_pred.ndim and labels.shape[-1] == 1
+                    else "."
+                )
+            )
+        )
+        out = broadcast_shape(encoded_shape, tuple(y_pred.shape))
+        if out is None:
+            raise IncompatibleShapesError(
+                f"categorical_generalized_cross_entropy: the one-hot encoding of `y_true` "
+                f"({describe(y_true)}) has shape {encoded_shape}, which cannot be broadcast "
+                f"against `y_pred` ({describe(y_pred)}). {fix}"
+            )
+        warn(
+            f"categorical_generalized_cross_entropy: `y_true` has shape {tuple(labels.shape)}, so "
+            f"its one-hot encoding {encoded_shape} broadcasts against `y_pred` "
+            f"{tuple(y_pred.shape)} to {out} and the loss has shape {out[:-1]}, as Keras "
+            f"computes. {fix}",
+            LossBridgeWarning,
+        )
+    _check_class_labels(ns, labels, num_classes, "categorical_generalized_cross_entropy")
+    one_hot = ops.one_hot(labels, num_classes, dtype=y_pred.dtype)
+    p = xp.sum(y_pred * one_hot, axis=-1)
+    return (1.0 - p**q) / q
+
+
+def _validate_q(q: Any) -> None:
+    if not isinstance(q, numbers.Real):
+        # Keras' `0 < q < 1` raises TypeError for a non-number: this error is both.
+        raise LossBridgeTypeError(
+            f"q must be a number in the interval (0, 1). Received: q={q!r} of type "
+            f"{type(q).__name__}. Pass a float such as q=0.5."
+        )
+    if not 0 < q < 1:
+        raise LossBridgeError(
+            f"q must be in the interval (0, 1). Received: q={q!r}. "
+            "CategoricalGeneralizedCrossEntropy's q is an exponent strictly between 0 (close to "
+            "cross-entropy) and 1 (mean absolute error); the paper's default is q=0.7, Keras' 0.5."
+        )
+
+
+class CategoricalGeneralizedCrossEntropy(LossFunctionWrapper):
+    """Keras' ``CategoricalGeneralizedCrossEntropy`` (Keras 3.10+): noise-robust cross-entropy.
+
+    The per-sample loss is :func:`categorical_generalized_cross_entropy`,
+    ``(1 - p ** q) / q`` with ``p`` the probability of the labelled class, then the
+    Keras pipeline (float32 cast, weights, ``"sum_over_batch_size"`` reduction).
+    ``y_true`` holds integer labels ``(N,)``; labels ``(N, 1)`` broadcast to an
+    ``(N, N)`` loss as in Keras (with a warning).
+
+    Not in Keras' string registry: ``lb.keras.get("CategoricalGeneralizedCrossEntropy")``
+    raises, as ``keras.losses.get`` does; pass the object instead.
+
+    Args:
+      q: in ``(0, 1)`` (default 0.5); other values raise ``ValueError``.
+      reduction: ``"sum_over_batch_size"`` (default), ``"sum"``, ``"mean"``,
+        ``"mean_with_sample_weight"``, ``"none"`` or ``None``.
+      name: default ``"categorical_generalized_cross_entropy"``.
+      dtype: compute dtype, default float32.
+
+    Example:
+        >>> import numpy as np
+        >>> import lossbridge as lb
+        >>> y_pred = np.array([[0.05, 0.95, 0.0], [0.1, 0.8, 0.1]])
+        >>> round(float(lb.keras.CategoricalGeneralizedCrossEntropy()(np.array([1, 2]), y_pred)), 6)
+        0.709093
+
+    See also: :func:`categorical_generalized_cross_entropy`,
+    :class:`SparseCategoricalCrossentropy`.
+    """
+
+    def __init__(
+        self,
+        q: float = 0.5,
+        reduction: Any = "sum_over_batch_size",
+        name: str = "categorical_generalized_cross_entropy",
+        dtype: Any = None,
+    ) -> None:
+        _validate_q(q)
+        super().__init__(
+            categorical_generalized_cross_entropy, name=name, reduction=reduction, dtype=dtype, q=q
+        )
+        self.q = q
+
+    def get_config(self) -> dict[str, Any]:
+        config = Loss.get_config(self)
+        config.update(q=self.q)
         return config

@@ -14,6 +14,7 @@ deserialises here and the reverse::
 from __future__ import annotations
 
 import inspect
+import sys
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -54,7 +55,7 @@ def serialize(loss: Any) -> Any:
             module, registered = "keras", None
         elif cls is LossFunctionWrapper:
             module, registered = "keras.src.losses.losses", "LossFunctionWrapper"
-        elif ALL_OBJECTS_DICT.get(cls.__name__) is cls:
+        elif ALL_OBJECTS_DICT.get(cls.__name__) is cls or _is_keras_export(cls):
             module, registered = "keras.losses", None
         else:
             module, registered = cls.__module__, f"Custom>{cls.__name__}"
@@ -65,7 +66,7 @@ def serialize(loss: Any) -> Any:
             "registered_name": registered,
         }
     if callable(loss) and hasattr(loss, "__name__"):
-        if ALL_OBJECTS_DICT.get(loss.__name__) is loss:
+        if ALL_OBJECTS_DICT.get(loss.__name__) is loss or _is_keras_export(loss):
             return {
                 "module": "builtins",
                 "class_name": "function",
@@ -84,6 +85,13 @@ def serialize(loss: Any) -> Any:
     )
 
 
+def _is_keras_export(obj: Any) -> bool:
+    """A public loss of ``lossbridge.keras`` that Keras does not register by name
+    (``CategoricalGeneralizedCrossEntropy``): Keras serialises it like the others."""
+    module = sys.modules.get("lossbridge.keras")
+    return module is not None and getattr(module, getattr(obj, "__name__", ""), None) is obj
+
+
 def _lookup(name: str, custom_objects: Mapping[str, Any] | None) -> Any:
     if custom_objects and name in custom_objects:
         return custom_objects[name]
@@ -96,11 +104,26 @@ def _lookup(name: str, custom_objects: Mapping[str, Any] | None) -> Any:
     hint = ""
     if name in _TF_KERAS_ONLY:
         hint = f" {name!r} is a tf.keras 2 identifier: use {_TF_KERAS_ONLY[name]!r}."
+    elif name in _UNREGISTERED:
+        hint = (
+            f" Keras 3 does not register {name!r} by name (keras.losses.get rejects it too, and "
+            "keras.losses.deserialize returns the bare string): pass the object, for example "
+            "lossbridge.keras.CategoricalGeneralizedCrossEntropy(q=0.5), or rebuild a saved config "
+            "with CategoricalGeneralizedCrossEntropy.from_config(config['config'])."
+        )
+    elif name.lower() in ("crossentropy", "ce"):
+        hint = (
+            f" {name!r} is understood by Keras' compile() only, which picks binary, sparse or "
+            "categorical cross-entropy from the shapes: name one of those instead."
+        )
     raise LossBridgeError(
         f"Could not interpret loss identifier: {name!r}.{hint} Known identifiers: {known}, "
         f"and the aliases {', '.join(sorted(_ALIASES))}."
     )
 
+
+#: Losses that keras.losses exports but does not register by name.
+_UNREGISTERED = ("CategoricalGeneralizedCrossEntropy", "categorical_generalized_cross_entropy")
 
 #: tf.keras 2 identifiers that Keras 3 rejects, with their Keras 3 names.
 _TF_KERAS_ONLY = {

@@ -1,0 +1,106 @@
+"""Input handling shared by the functional forms of the Keras losses.
+
+Keras' functions convert ``y_pred`` to a tensor, cast ``y_true`` to its dtype and
+then compute; shape problems surface as whatever the backend raises while
+broadcasting (``TypeError``/``ValueError`` on JAX, ``RuntimeError`` on torch).
+The helpers here raise one clear lossbridge error instead (an instance of all
+three built-in types, so a ported ``except`` clause keeps working on either
+backend), and warn where Keras silently broadcasts two different shapes.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from .._backend import Namespace, array_kind, describe
+from .._checks import is_floating
+from .._errors import LossBridgeRuntimeError, LossBridgeTypeError, LossBridgeWarning
+from .._warnings import warn
+from ._loss import convert_to_tensor, namespace_of
+
+__all__ = [
+    "IncompatibleShapesError",
+    "broadcast_shape",
+    "check_broadcast",
+    "param",
+    "prepare",
+    "require_predictions",
+]
+
+
+class IncompatibleShapesError(LossBridgeRuntimeError, LossBridgeTypeError):
+    """Two inputs that cannot be broadcast together.
+
+    Keras' JAX backend raises ``TypeError`` or ``ValueError`` here and its torch
+    backend ``RuntimeError``: this error is all three (and a
+    :class:`lossbridge.LossBridgeError`).
+    """
+
+
+def broadcast_shape(a: tuple[int, ...], b: tuple[int, ...]) -> tuple[int, ...] | None:
+    """The broadcast shape of ``a`` and ``b`` (NumPy rules), or None if they do not broadcast."""
+    out = []
+    for i in range(1, max(len(a), len(b)) + 1):
+        x = a[-i] if i <= len(a) else 1
+        y = b[-i] if i <= len(b) else 1
+        if x != y and x != 1 and y != 1:
+            return None
+        out.append(y if x == 1 else x)
+    return tuple(reversed(out))
+
+
+def check_broadcast(loss: str, y_true: Any, y_pred: Any, fix: str) -> None:
+    """Raise when ``y_true`` and ``y_pred`` do not broadcast; warn when they broadcast
+    to shapes that differ (Keras computes a silently broadcast loss then)."""
+    ts, ps = tuple(y_true.shape), tuple(y_pred.shape)
+    if ts == ps:
+        return
+    out = broadcast_shape(ts, ps)
+    if out is None:
+        raise IncompatibleShapesError(
+            f"{loss}: `y_true` ({describe(y_true)}) and `y_pred` ({describe(y_pred)}) cannot be "
+            f"broadcast together (Keras fails while broadcasting them). {fix}"
+        )
+    warn(
+        f"{loss}: `y_true` has shape {ts} and `y_pred` has shape {ps}; Keras broadcasts them to "
+        f"{out} and computes the loss of every pair, as lossbridge does here. {fix}",
+        LossBridgeWarning,
+    )
+
+
+def require_predictions(ns: Namespace, y_pred: Any, loss: str, what: str) -> None:
+    """Reject integer or boolean ``y_pred`` (most likely the labels passed second)."""
+    if not is_floating(ns, y_pred):
+        raise LossBridgeTypeError(
+            f"{loss}: `y_pred` must hold floating-point {what}, but it is a {describe(y_pred)}. "
+            "Keras' argument order is (y_true, y_pred): if you passed the labels second, swap "
+            "the arguments; otherwise cast the predictions to a float dtype."
+        )
+
+
+def prepare(y_true: Any, y_pred: Any, **others: Any) -> tuple[Namespace, Any, Any]:
+    """Keras' preamble: ``y_pred`` converted, ``y_true`` cast to ``y_pred``'s dtype.
+
+    Integer or boolean predictions are computed in float32 (Keras' functions
+    would keep integers where a formula allows it; the values agree).
+    """
+    ns = namespace_of(y_true=y_true, y_pred=y_pred, **others)
+    xp = ns.xp
+    y_pred = convert_to_tensor(ns, y_pred)
+    if not is_floating(ns, y_pred):
+        y_pred = xp.astype(y_pred, xp.float32)
+    y_true = convert_to_tensor(ns, y_true)
+    if y_true.dtype != y_pred.dtype:
+        y_true = xp.astype(y_true, y_pred.dtype)
+    return ns, y_true, y_pred
+
+
+def param(ns: Namespace, value: Any, like: Any) -> Any:
+    """A loss parameter (a Python number, list, NumPy array or array of the call's kind)
+    as an array of the call's kind with ``like``'s dtype."""
+    if array_kind(value) in (None, "numpy"):
+        value = np.asarray(value, dtype=np.float64)
+        return ns.asarray(value.tolist() if value.ndim else float(value), dtype=like.dtype)
+    return ns.xp.astype(value, like.dtype)

@@ -1,0 +1,698 @@
+"""The tf.keras 2.x loss functions and classes.
+
+Each function is :mod:`lossbridge.keras`' function run with tf.keras 2 rules
+(:func:`lossbridge.keras._loss.using_flavor`); the rules that differ live in the
+shared code, next to the Keras 3 rule they replace:
+
+* ``mean`` over the last axis in the input dtype (``tf.reduce_mean``), where Keras 3
+  accumulates in float32;
+* binary cross-entropy: ``-(y log(p + 1e-7) + (1 - y) log(1 - p + 1e-7))`` with
+  ``p = clip(y_pred, 1e-7, 1 - 1e-7)`` (epsilon inside the log);
+* binary focal cross-entropy ``from_logits=True``: the stable cross-entropy of the
+  logits times the focal factor of ``sigmoid(logits)`` (Keras 3 clips ``sigmoid``);
+* sparse categorical cross-entropy of probabilities: ``log_softmax(log(clip(p, 1e-7,
+  1 - 1e-7)))`` (clip, then renormalise; Keras 3 renormalises, then clips); labels out
+  of range raise on every array kind;
+* cosine similarity: ``tf.linalg.l2_normalize``, ``x / sqrt(max(sum(x**2), 1e-12))``.
+
+Here: tf.keras' element-wise functions broadcast inputs of different rank (a
+``(N,)`` target against ``(N, 1)`` predictions gives an ``(N, N)`` loss before the
+mean, as tf.keras computes; the classes squeeze first), and ``huber`` computes in
+float32 whatever the input dtype (``backend.floatx()``).
+"""
+
+from __future__ import annotations
+
+import functools
+from typing import Any
+
+from .. import keras as _k
+from lossbridge.optax._ctc import ctc_loss as _optax_ctc  # absolute: "optax" names the framework
+from .._backend import is_concrete
+from .._checks import check_label_range, first_out_of_range
+from .._errors import LossBridgeError
+from lossbridge.keras import _loss as k  # absolute: "keras" alone would name the framework
+from lossbridge.keras._inputs import broadcast_shape
+from ._loss import LossFunctionWrapper
+
+# ------------------------------------------------------------------- functions
+
+
+def _tf_keras(keras_fn: Any, *, broadcast: bool = False, float32: bool = False) -> Any:
+    """``keras_fn`` under tf.keras 2 rules; ``broadcast``: inputs of different rank are
+    broadcast against each other first; ``float32``: both inputs cast to float32."""
+
+    def prepare(y_true: Any, y_pred: Any) -> tuple[Any, Any]:
+        if not (broadcast or float32):
+            return y_true, y_pred
+        ns = k.namespace_of(y_true=y_true, y_pred=y_pred)
+        xp = ns.xp
+        y_true, y_pred = k.convert_to_tensor(ns, y_true), k.convert_to_tensor(ns, y_pred)
+        if float32:
+            y_true, y_pred = xp.astype(y_true, xp.float32), xp.astype(y_pred, xp.float32)
+        if (
+            broadcast
+            and y_true.ndim != y_pred.ndim
+            and broadcast_shape(tuple(y_true.shape), tuple(y_pred.shape)) is not None
+        ):
+            y_true, y_pred = xp.broadcast_arrays(y_true, y_pred)
+        return y_true, y_pred
+
+    @functools.wraps(keras_fn)
+    def fn(y_true: Any, y_pred: Any, *args: Any, **kwargs: Any) -> Any:
+        with k.using_flavor("tf_keras"):
+            y_true, y_pred = prepare(y_true, y_pred)
+            return keras_fn(y_true, y_pred, *args, **kwargs)
+
+    masked = getattr(keras_fn, "_lossbridge_with_mask", None)
+    if masked is not None:
+
+        def with_mask(y_true: Any, y_pred: Any, *args: Any, **kwargs: Any) -> Any:
+            with k.using_flavor("tf_keras"):
+                return masked(y_true, y_pred, *args, **kwargs)
+
+        fn._lossbridge_with_mask = with_mask  # type: ignore[attr-defined]
+    fn.__module__ = __name__
+    fn.__qualname__ = keras_fn.__name__
+    del fn.__wrapped__  # inspect.signature follows __wrapped__; the signature is the same
+    fn.__signature__ = __import__("inspect").signature(keras_fn)  # type: ignore[attr-defined]
+    return fn
+
+
+def _doc(fn: Any, text: str) -> Any:
+    fn.__doc__ = text
+    return fn
+
+
+mean_squared_error = _doc(_tf_keras(_k.mean_squared_error, broadcast=True), """\
+tf.keras' mean squared error: ``mean((y_pred - y_true) ** 2, axis=-1)`` in ``y_pred``'s dtype.
+
+No epsilon or clipping; any real inputs.  ``y_true`` is cast to ``y_pred``'s dtype;
+inputs of different rank broadcast (``(N,)`` against ``(N, 1)`` gives ``(N, N)``
+before the mean, as tf.keras on tensors).
+
+Example:
+    >>> import numpy as np
+    >>> import lossbridge as lb
+    >>> lb.tf_keras.mean_squared_error(np.array([[0.0, 1.0]]), np.array([[1.0, 1.0]])).tolist()
+    [0.5]
+""")
+mean_absolute_error = _doc(_tf_keras(_k.mean_absolute_error, broadcast=True), """\
+tf.keras' mean absolute error: ``mean(|y_pred - y_true|, axis=-1)`` in ``y_pred``'s dtype.
+
+Example:
+    >>> import numpy as np
+    >>> import lossbridge as lb
+    >>> lb.tf_keras.mean_absolute_error(np.array([[0.0, 1.0]]), np.array([[1.0, 3.0]])).tolist()
+    [1.5]
+""")
+mean_absolute_percentage_error = _doc(_tf_keras(_k.mean_absolute_percentage_error, broadcast=True), """\
+tf.keras' MAPE: ``100 * mean(|y_true - y_pred| / max(|y_true|, 1e-7), axis=-1)``.
+
+A zero target costs ``1e9 * |y_pred|`` (the 1e-7 floor); in percent.
+
+Example:
+    >>> import numpy as np
+    >>> import lossbridge as lb
+    >>> lb.tf_keras.mean_absolute_percentage_error(np.array([[1.0, 2.0]]), np.array([[1.5, 2.0]])).tolist()
+    [25.0]
+""")
+mean_squared_logarithmic_error = _doc(_tf_keras(_k.mean_squared_logarithmic_error, broadcast=True), """\
+tf.keras' MSLE: ``mean((log(max(y_pred, 1e-7) + 1) - log(max(y_true, 1e-7) + 1)) ** 2, axis=-1)``.
+
+Inputs below 1e-7 (negative values included) count as 1e-7.
+
+Example:
+    >>> import numpy as np
+    >>> import lossbridge as lb
+    >>> round(float(lb.tf_keras.mean_squared_logarithmic_error(np.array([[0.0]]), np.array([[np.e - 1]]))[0]), 6)
+    1.0
+""")
+hinge = _doc(_tf_keras(_k.hinge, broadcast=True), """\
+tf.keras' hinge: ``mean(max(1 - y_true * y_pred, 0), axis=-1)``.
+
+``y_true`` in {-1, 1}; when every value of the batch is 0 or 1 it is mapped to
+``2 y - 1`` first.
+
+Example:
+    >>> import numpy as np
+    >>> import lossbridge as lb
+    >>> lb.tf_keras.hinge(np.array([[0.0, 1.0]]), np.array([[0.5, 0.5]])).tolist()
+    [1.0]
+""")
+squared_hinge = _doc(_tf_keras(_k.squared_hinge, broadcast=True), """\
+tf.keras' squared hinge: ``mean(max(1 - y_true * y_pred, 0) ** 2, axis=-1)``, labels as :func:`hinge`.
+
+Example:
+    >>> import numpy as np
+    >>> import lossbridge as lb
+    >>> lb.tf_keras.squared_hinge(np.array([[0.0, 1.0]]), np.array([[0.5, 0.5]])).tolist()
+    [1.25]
+""")
+categorical_hinge = _doc(_tf_keras(_k.categorical_hinge, broadcast=True), """\
+tf.keras' categorical hinge: ``max(max((1 - y_true) * y_pred) - sum(y_true * y_pred) + 1, 0)`` over the last axis.
+
+Example:
+    >>> import numpy as np
+    >>> import lossbridge as lb
+    >>> lb.tf_keras.categorical_hinge(np.array([[0.0, 1.0]]), np.array([[0.3, 0.5]])).tolist()
+    [0.8]
+""")
+poisson = _doc(_tf_keras(_k.poisson, broadcast=True), """\
+tf.keras' Poisson loss: ``mean(y_pred - y_true * log(y_pred + 1e-7), axis=-1)``.
+
+``y_pred`` > -1e-7 (rates); ``y_true`` counts.
+
+Example:
+    >>> import numpy as np
+    >>> import lossbridge as lb
+    >>> round(float(lb.tf_keras.poisson(np.array([[1.0]]), np.array([[1.0]]))[0]), 6)
+    1.0
+""")
+log_cosh = _doc(_tf_keras(_k.log_cosh, broadcast=True), """\
+tf.keras' log-cosh: ``mean(x + softplus(-2 x) - log(2), axis=-1)`` with ``x = y_pred - y_true``.
+
+``log(cosh(x))`` without overflow; ``log(2)`` is computed in float32 and cast.
+
+Example:
+    >>> import numpy as np
+    >>> import lossbridge as lb
+    >>> round(float(lb.tf_keras.log_cosh(np.array([[0.0]]), np.array([[1.0]]))[0]), 6)
+    0.433781
+""")
+kl_divergence = _doc(_tf_keras(_k.kl_divergence, broadcast=True), """\
+tf.keras' KL divergence: ``sum(t * log(t / p), axis=-1)`` with ``t = clip(y_true, 1e-7, 1)`` and ``p = clip(y_pred, 1e-7, 1)``.
+
+Example:
+    >>> import numpy as np
+    >>> import lossbridge as lb
+    >>> round(float(lb.tf_keras.kl_divergence(np.array([[0.5, 0.5]]), np.array([[0.25, 0.75]]))[0]), 6)
+    0.143841
+""")
+huber = _doc(_tf_keras(_k.huber, broadcast=True, float32=True), """\
+tf.keras' Huber loss (default ``delta=1.0``), computed in float32 whatever the input dtype.
+
+``e = y_pred - y_true``; ``0.5 e**2`` where ``|e| <= delta``, else
+``delta |e| - 0.5 delta**2``; mean over the last axis.  tf.keras casts both inputs
+and ``delta`` to ``floatx()`` (float32): float64 inputs give a float32 loss.
+
+Example:
+    >>> import numpy as np
+    >>> import lossbridge as lb
+    >>> out = lb.tf_keras.huber(np.array([[0.0, 0.0]]), np.array([[0.5, 3.0]]))
+    >>> out.tolist(), out.dtype
+    ([1.3125], dtype('float32'))
+""")
+cosine_similarity = _doc(_tf_keras(_k.cosine_similarity), """\
+tf.keras' cosine similarity loss: ``-sum(l2n(y_true) * l2n(y_pred), axis)`` (default ``axis=-1``).
+
+``l2n(x) = x / sqrt(max(sum(x**2, axis), 1e-12))`` (``tf.linalg.l2_normalize``): a
+zero vector gives 0 with a finite gradient (Keras 3 floors the norm at 1e-7 and its
+gradient there is NaN).  In ``[-1, 1]``.
+
+Example:
+    >>> import numpy as np
+    >>> import lossbridge as lb
+    >>> lb.tf_keras.cosine_similarity(np.array([[1.0, 1.0], [0.0, 0.0]]),
+    ...                               np.array([[1.0, 1.0], [1.0, 0.0]])).round(6).tolist()
+    [-1.0, -0.0]
+""")
+binary_crossentropy = _doc(_tf_keras(_k.binary_crossentropy), """\
+tf.keras' binary cross-entropy, averaged over ``axis`` (default -1).
+
+Defaults ``from_logits=False, label_smoothing=0.0, axis=-1``.  With
+``y = y_true * (1 - ls) + 0.5 ls`` and ``p = clip(y_pred, 1e-7, 1 - 1e-7)``::
+
+    bce = -(y log(p + 1e-7) + (1 - y) log(1 - p + 1e-7))     (epsilon inside the log)
+    bce = max(x, 0) - x y + log(1 + exp(-|x|))                from_logits
+    loss = mean(bce, axis)
+
+An element costs at most ``-log(2e-7) = 15.42`` (Keras 3: 16.12, no epsilon in the
+log).  ``y_true`` and ``y_pred`` of the same shape.
+
+Example:
+    >>> import numpy as np
+    >>> import lossbridge as lb
+    >>> lb.tf_keras.binary_crossentropy(np.array([[0.0, 1.0]]), np.array([[0.0, 0.0]])).round(5).tolist()
+    [7.71247]
+""")
+binary_focal_crossentropy = _doc(_tf_keras(_k.binary_focal_crossentropy), """\
+tf.keras' binary focal cross-entropy, averaged over ``axis``.
+
+Defaults ``apply_class_balancing=False, alpha=0.25, gamma=2.0, from_logits=False,
+label_smoothing=0.0, axis=-1``.  ``p = sigmoid(y_pred)`` for logits, else ``y_pred``;
+``p_t = y p + (1 - y)(1 - p)``; ``loss = mean((1 - p_t)**gamma * bce, axis)`` times
+``y alpha + (1 - y)(1 - alpha)`` with class balancing, where ``bce`` is
+:func:`binary_crossentropy` of ``y_pred`` (the stable logits form with
+``from_logits=True``; epsilon inside the log otherwise).
+
+Example:
+    >>> import numpy as np
+    >>> import lossbridge as lb
+    >>> lb.tf_keras.binary_focal_crossentropy(np.array([[0.0, 1.0]]), np.array([[0.6, 0.4]])).round(5).tolist()
+    [0.32986]
+""")
+categorical_crossentropy = _doc(_tf_keras(_k.categorical_crossentropy), """\
+tf.keras' categorical cross-entropy (the same as Keras 3's, see :func:`lossbridge.keras.categorical_crossentropy`).
+
+Defaults ``from_logits=False, label_smoothing=0.0, axis=-1``; probabilities are
+renormalised, clipped to ``[1e-7, 1 - 1e-7]`` and logged; ``log_softmax`` for logits;
+``loss = -sum(y log p, axis)``.
+
+Example:
+    >>> import numpy as np
+    >>> import lossbridge as lb
+    >>> lb.tf_keras.categorical_crossentropy(np.array([[0.0, 1.0]]), np.array([[0.2, 0.8]])).round(6).tolist()
+    [0.223144]
+""")
+categorical_focal_crossentropy = _doc(_tf_keras(_k.categorical_focal_crossentropy), """\
+tf.keras' categorical focal cross-entropy: ``sum(alpha (1 - p)**gamma * (-y log p), axis)``.
+
+Defaults ``alpha=0.25, gamma=2.0, from_logits=False, label_smoothing=0.0, axis=-1``;
+``p`` = softmax of logits or ``y_pred``, renormalised and clipped to
+``[1e-7, 1 - 1e-7]``.  Label smoothing counts the classes on ``axis`` (tf.keras 2
+reads the last axis; see the divergences of :mod:`lossbridge.tf_keras`).
+
+Example:
+    >>> import numpy as np
+    >>> import lossbridge as lb
+    >>> lb.tf_keras.categorical_focal_crossentropy(np.array([[0.0, 1.0]]), np.array([[0.2, 0.8]])).round(6).tolist()
+    [0.002231]
+""")
+def _sparse(y_true: Any, y_pred: Any, from_logits: bool = False, axis: int = -1,
+            ignore_class: int | None = None) -> Any:
+    """Keras 3's function with tf.keras 2's argument order (``axis`` before ``ignore_class``)."""
+    return _k.sparse_categorical_crossentropy(y_true, y_pred, from_logits=from_logits,
+                                              ignore_class=ignore_class, axis=axis)
+
+
+def _sparse_with_mask(y_true: Any, y_pred: Any, from_logits: bool = False, axis: int = -1,
+                      ignore_class: int | None = None) -> Any:
+    return _k.sparse_categorical_crossentropy._lossbridge_with_mask(
+        y_true, y_pred, from_logits=from_logits, ignore_class=ignore_class, axis=axis)
+
+
+_sparse.__name__ = "sparse_categorical_crossentropy"
+_sparse._lossbridge_with_mask = _sparse_with_mask  # type: ignore[attr-defined]
+
+sparse_categorical_crossentropy = _doc(_tf_keras(_sparse), """\
+tf.keras' sparse categorical cross-entropy: integer labels, ``-log_softmax(z)[t]``.
+
+Defaults ``from_logits=False, axis=-1, ignore_class=None``.  ``z`` is the logits, or
+``log(clip(y_pred, 1e-7, 1 - 1e-7))`` for probabilities: clipped, *then* renormalised
+by the softmax (Keras 3 renormalises first).  Labels outside ``[0, C)`` raise on every
+array kind (TensorFlow's kernel rejects them); ``ignore_class`` gives 0 and a mask.
+
+Example:
+    >>> import numpy as np
+    >>> import lossbridge as lb
+    >>> lb.tf_keras.sparse_categorical_crossentropy(np.array([1]), np.array([[0.2, 0.8]])).round(6).tolist()
+    [0.223144]
+""")
+
+
+def ctc_batch_cost(y_true: Any, y_pred: Any, input_length: Any, label_length: Any) -> Any:
+    """``tf.keras.backend.ctc_batch_cost``: CTC of *probabilities*, the blank is the last class.
+
+    Formula, with ``C = y_pred.shape[-1]`` and blank ``C - 1``::
+
+        logp = log_softmax(log(y_pred + 1e-7), -1)     (TensorFlow's ctc_loss softmaxes its inputs)
+        loss = -log sum over alignments of exp(sum_t logp[t, a_t])
+
+    computed by :func:`lossbridge.optax.ctc_loss`'s forward recursion (impossible
+    transitions get optax's soft log-zero -1e5, which changes no feasible value).
+
+    Args:
+      y_true: integer labels ``(N, L)`` in ``[0, C - 1)``; only the first
+        ``label_length`` of each row are read (the padding may hold anything).
+      y_pred: probabilities ``(N, T, C)`` (the softmax output of a model).
+      input_length: ``(N, 1)`` integers in ``[0, T]``.
+      label_length: ``(N, 1)`` integers in ``[1, L]`` (0 raises, as TensorFlow does).
+
+    Returns:
+      ``(N, 1)``, the negative log-likelihood per sequence.  No reduction.  A label
+      sequence too long for its input raises (TensorFlow's error) when the values can be
+      read; under ``jax.jit`` it costs about ``1e5`` per missing step (optax's soft zero).
+
+    Example:
+        >>> import numpy as np
+        >>> import lossbridge as lb
+        >>> p = np.array([[[0.6, 0.4], [0.3, 0.7]]])   # class 1 is the blank
+        >>> out = lb.tf_keras.ctc_batch_cost(np.array([[0]]), p, np.array([[2]]), np.array([[1]]))
+        >>> round(float(out[0, 0]), 5), round(-float(np.log(0.6 * 0.3 + 0.6 * 0.7 + 0.4 * 0.3)), 5)
+        (0.3285, 0.3285)
+    """
+    ns = k.namespace_of(y_true=y_true, y_pred=y_pred, input_length=input_length, label_length=label_length)
+    xp = ns.xp
+    y_pred = k.convert_to_tensor(ns, y_pred)
+    if y_pred.ndim != 3 or not xp.isdtype(y_pred.dtype, "real floating"):
+        raise LossBridgeError(
+            f"ctc_batch_cost: `y_pred` must hold float probabilities of shape (batch, time, "
+            f"classes), but it is a {k.describe(y_pred)}. The blank is the last class."
+        )
+    index = xp.int32 if ns.kind == "jax" else xp.int64
+    labels = xp.astype(k.convert_to_tensor(ns, y_true), index)
+    lengths = [xp.astype(k.convert_to_tensor(ns, a), index) for a in (input_length, label_length)]
+    for name, a in zip(("input_length", "label_length"), lengths):
+        if a.ndim != 2 or a.shape != (y_pred.shape[0], 1):
+            raise LossBridgeError(
+                f"ctc_batch_cost: `{name}` must have shape (batch, 1) = ({y_pred.shape[0]}, 1), "
+                f"but it is a {k.describe(a)}. Give one length per sequence in a column."
+            )
+    input_len, label_len = (xp.squeeze(a, axis=-1) for a in lengths)
+    if labels.ndim != 2 or labels.shape[0] != y_pred.shape[0]:
+        raise LossBridgeError(
+            f"ctc_batch_cost: `y_true` must hold integer labels of shape (batch, max_label_length) "
+            f"with batch {y_pred.shape[0]}, but it is a {k.describe(labels)}."
+        )
+    found = first_out_of_range(ns, label_len - 1, labels.shape[1])
+    if found is not None:
+        head = (f"Labels length is zero in batch {found[1][0]}." if found[0] < 0 else
+                f"label_length {found[0] + 1} in batch {found[1][0]} exceeds y_true's "
+                f"{labels.shape[1]} columns.")
+        raise LossBridgeError(
+            f"ctc_batch_cost: {head} `label_length` must lie in [1, {labels.shape[1]}] "
+            "(TensorFlow's CTC rejects empty label sequences). Drop empty sequences from the "
+            "batch, or widen y_true."
+        )
+    num_classes = y_pred.shape[-1]
+    positions = xp.arange(labels.shape[1], dtype=index)[None, :]
+    used = xp.where(positions < label_len[:, None], labels, xp.zeros_like(labels))
+    check_label_range(
+        ns, used, num_classes - 1, arg="y_true",
+        framework_message="Saw a non-null label (index >= num_classes - 1) or a negative label: {value}.",
+    )
+    if all(is_concrete(a) for a in (used, label_len, input_len)):
+        # TensorFlow's kernel rejects a sequence that cannot be aligned (a blank is needed
+        # between repeated labels) instead of returning inf.
+        in_label = positions[:, 1:] < label_len[:, None]
+        repeats = xp.sum(xp.astype((used[:, 1:] == used[:, :-1]) & in_label, index), axis=1)
+        bad = (label_len + repeats) > input_len
+        if bool(xp.any(bad)):
+            b = int(xp.argmax(xp.astype(bad, xp.int32)))
+            raise LossBridgeError(
+                f"Not enough time for target transition sequence (required: "
+                f"{int((label_len + repeats)[b])}, available: {int(input_len[b])}) in batch {b}: "
+                "CTC needs one step per label plus one blank between repeated labels. Give that "
+                "sequence a longer input_length or a shorter label."
+            )
+    # TensorFlow's kernel softmaxes its inputs log(p + eps); the forward recursion is
+    # optax's (lossbridge.optax.ctc_loss), with paddings from the lengths.
+    dtype = y_pred.dtype
+    frames = xp.arange(y_pred.shape[1], dtype=index)[None, :]
+    nll = _optax_ctc(
+        xp.log(y_pred + k.EPSILON),
+        xp.astype(frames >= input_len[:, None], dtype),
+        used,
+        xp.astype(positions >= label_len[:, None], dtype),
+        blank_id=num_classes - 1,
+    )
+    return xp.expand_dims(nll, axis=-1)
+
+
+# -------------------------------------------------------------------- classes
+
+
+class MeanSquaredError(LossFunctionWrapper):
+    """``tf.keras.losses.MeanSquaredError``: :func:`mean_squared_error` per sample in the tf.keras 2 pipeline.
+
+    Defaults ``reduction="auto"`` (sum over the per-sample losses divided by their
+    number), ``name="mean_squared_error"``; inputs keep their dtype.
+
+    Example:
+        >>> import numpy as np
+        >>> import lossbridge as lb
+        >>> float(lb.tf_keras.MeanSquaredError()(np.array([[0.0, 1.0], [0.0, 0.0]]),
+        ...                                      np.array([[1.0, 1.0], [1.0, 0.0]])))
+        0.5
+    """
+
+    def __init__(self, reduction: Any = "auto", name: str = "mean_squared_error") -> None:
+        super().__init__(mean_squared_error, name=name, reduction=reduction)
+
+
+class MeanAbsoluteError(LossFunctionWrapper):
+    """``tf.keras.losses.MeanAbsoluteError``: :func:`mean_absolute_error` in the tf.keras 2 pipeline.
+
+    Example:
+        >>> import numpy as np
+        >>> import lossbridge as lb
+        >>> float(lb.tf_keras.MeanAbsoluteError()(np.array([[0.0, 1.0]]), np.array([[1.0, 3.0]])))
+        1.5
+    """
+
+    def __init__(self, reduction: Any = "auto", name: str = "mean_absolute_error") -> None:
+        super().__init__(mean_absolute_error, name=name, reduction=reduction)
+
+
+class MeanAbsolutePercentageError(LossFunctionWrapper):
+    """``tf.keras.losses.MeanAbsolutePercentageError``: :func:`mean_absolute_percentage_error` per sample.
+
+    Example:
+        >>> import numpy as np
+        >>> import lossbridge as lb
+        >>> float(lb.tf_keras.MeanAbsolutePercentageError()(np.array([[1.0, 2.0]]), np.array([[1.5, 2.0]])))
+        25.0
+    """
+
+    def __init__(self, reduction: Any = "auto", name: str = "mean_absolute_percentage_error") -> None:
+        super().__init__(mean_absolute_percentage_error, name=name, reduction=reduction)
+
+
+class MeanSquaredLogarithmicError(LossFunctionWrapper):
+    """``tf.keras.losses.MeanSquaredLogarithmicError``: :func:`mean_squared_logarithmic_error` per sample.
+
+    Example:
+        >>> import numpy as np
+        >>> import lossbridge as lb
+        >>> round(float(lb.tf_keras.MeanSquaredLogarithmicError()(np.array([[0.0]]), np.array([[np.e - 1]]))), 6)
+        1.0
+    """
+
+    def __init__(self, reduction: Any = "auto", name: str = "mean_squared_logarithmic_error") -> None:
+        super().__init__(mean_squared_logarithmic_error, name=name, reduction=reduction)
+
+
+class BinaryCrossentropy(LossFunctionWrapper):
+    """``tf.keras.losses.BinaryCrossentropy``: :func:`binary_crossentropy` (epsilon inside the log).
+
+    Defaults ``from_logits=False, label_smoothing=0.0, axis=-1, reduction="auto",
+    name="binary_crossentropy"``.
+
+    Example:
+        >>> import numpy as np
+        >>> import lossbridge as lb
+        >>> round(float(lb.tf_keras.BinaryCrossentropy()(np.array([[0.0, 1.0], [0.0, 0.0]]),
+        ...                                              np.array([[0.6, 0.4], [0.4, 0.6]]))), 5)
+        0.81492
+    """
+
+    def __init__(self, from_logits: bool = False, label_smoothing: float = 0.0, axis: int = -1,
+                 reduction: Any = "auto", name: str = "binary_crossentropy") -> None:
+        super().__init__(binary_crossentropy, name=name, reduction=reduction, from_logits=from_logits,
+                         label_smoothing=label_smoothing, axis=axis)
+        self.from_logits = from_logits
+
+
+class BinaryFocalCrossentropy(LossFunctionWrapper):
+    """``tf.keras.losses.BinaryFocalCrossentropy``: :func:`binary_focal_crossentropy` per sample.
+
+    Defaults ``apply_class_balancing=False, alpha=0.25, gamma=2.0, from_logits=False,
+    label_smoothing=0.0, axis=-1, reduction="auto", name="binary_focal_crossentropy"``.
+
+    Example:
+        >>> import numpy as np
+        >>> import lossbridge as lb
+        >>> round(float(lb.tf_keras.BinaryFocalCrossentropy(gamma=2.0)(np.array([[0.0, 1.0]]),
+        ...                                                            np.array([[0.6, 0.4]]))), 5)
+        0.32986
+    """
+
+    def __init__(self, apply_class_balancing: bool = False, alpha: float = 0.25, gamma: float = 2.0,
+                 from_logits: bool = False, label_smoothing: float = 0.0, axis: int = -1,
+                 reduction: Any = "auto", name: str = "binary_focal_crossentropy") -> None:
+        super().__init__(binary_focal_crossentropy, name=name, reduction=reduction,
+                         apply_class_balancing=apply_class_balancing, alpha=alpha, gamma=gamma,
+                         from_logits=from_logits, label_smoothing=label_smoothing, axis=axis)
+        self.from_logits = from_logits
+        self.apply_class_balancing, self.alpha, self.gamma = apply_class_balancing, alpha, gamma
+
+
+class CategoricalCrossentropy(LossFunctionWrapper):
+    """``tf.keras.losses.CategoricalCrossentropy``: :func:`categorical_crossentropy` per sample.
+
+    Defaults ``from_logits=False, label_smoothing=0.0, axis=-1, reduction="auto",
+    name="categorical_crossentropy"``.
+
+    Example:
+        >>> import numpy as np
+        >>> import lossbridge as lb
+        >>> round(float(lb.tf_keras.CategoricalCrossentropy()(np.array([[0.0, 1.0]]), np.array([[0.2, 0.8]]))), 6)
+        0.223144
+    """
+
+    def __init__(self, from_logits: bool = False, label_smoothing: float = 0.0, axis: int = -1,
+                 reduction: Any = "auto", name: str = "categorical_crossentropy") -> None:
+        super().__init__(categorical_crossentropy, name=name, reduction=reduction, from_logits=from_logits,
+                         label_smoothing=label_smoothing, axis=axis)
+        self.from_logits = from_logits
+
+
+class CategoricalFocalCrossentropy(LossFunctionWrapper):
+    """``tf.keras.losses.CategoricalFocalCrossentropy``: :func:`categorical_focal_crossentropy` per sample.
+
+    Defaults ``alpha=0.25, gamma=2.0, from_logits=False, label_smoothing=0.0, axis=-1,
+    reduction="auto", name="categorical_focal_crossentropy"``.
+
+    Example:
+        >>> import numpy as np
+        >>> import lossbridge as lb
+        >>> round(float(lb.tf_keras.CategoricalFocalCrossentropy()(np.array([[0.0, 1.0]]), np.array([[0.2, 0.8]]))), 6)
+        0.002231
+    """
+
+    def __init__(self, alpha: float = 0.25, gamma: float = 2.0, from_logits: bool = False,
+                 label_smoothing: float = 0.0, axis: int = -1, reduction: Any = "auto",
+                 name: str = "categorical_focal_crossentropy") -> None:
+        super().__init__(categorical_focal_crossentropy, name=name, reduction=reduction, alpha=alpha,
+                         gamma=gamma, from_logits=from_logits, label_smoothing=label_smoothing, axis=axis)
+        self.from_logits = from_logits
+
+
+class SparseCategoricalCrossentropy(LossFunctionWrapper):
+    """``tf.keras.losses.SparseCategoricalCrossentropy``: :func:`sparse_categorical_crossentropy` per sample.
+
+    Defaults ``from_logits=False, ignore_class=None, reduction="auto",
+    name="sparse_categorical_crossentropy"`` (no ``axis`` in tf.keras 2's class).
+    With ``ignore_class`` the mean is over the other samples.
+
+    Example:
+        >>> import numpy as np
+        >>> import lossbridge as lb
+        >>> y_pred = np.array([[0.2, 0.8], [0.5, 0.5]])
+        >>> round(float(lb.tf_keras.SparseCategoricalCrossentropy(ignore_class=0)(np.array([1, 0]), y_pred)), 6)
+        0.223144
+    """
+
+    def __init__(self, from_logits: bool = False, ignore_class: int | None = None,
+                 reduction: Any = "auto", name: str = "sparse_categorical_crossentropy") -> None:
+        super().__init__(sparse_categorical_crossentropy, name=name, reduction=reduction,
+                         from_logits=from_logits, ignore_class=ignore_class)
+        self.from_logits = from_logits
+
+
+class CosineSimilarity(LossFunctionWrapper):
+    """``tf.keras.losses.CosineSimilarity``: :func:`cosine_similarity` (``tf.linalg.l2_normalize``) per sample.
+
+    Defaults ``axis=-1, reduction="auto", name="cosine_similarity"``.
+
+    Example:
+        >>> import numpy as np
+        >>> import lossbridge as lb
+        >>> round(float(lb.tf_keras.CosineSimilarity()(np.array([[1.0, 1.0], [1.0, 0.0]]),
+        ...                                             np.array([[1.0, 1.0], [0.0, 1.0]]))), 6)
+        -0.5
+    """
+
+    def __init__(self, axis: int = -1, reduction: Any = "auto", name: str = "cosine_similarity") -> None:
+        super().__init__(cosine_similarity, reduction=reduction, name=name, axis=axis)
+
+
+class Hinge(LossFunctionWrapper):
+    """``tf.keras.losses.Hinge``: :func:`hinge` per sample.
+
+    Example:
+        >>> import numpy as np
+        >>> import lossbridge as lb
+        >>> float(lb.tf_keras.Hinge()(np.array([[0.0, 1.0]]), np.array([[0.5, 0.5]])))
+        1.0
+    """
+
+    def __init__(self, reduction: Any = "auto", name: str = "hinge") -> None:
+        super().__init__(hinge, name=name, reduction=reduction)
+
+
+class SquaredHinge(LossFunctionWrapper):
+    """``tf.keras.losses.SquaredHinge``: :func:`squared_hinge` per sample.
+
+    Example:
+        >>> import numpy as np
+        >>> import lossbridge as lb
+        >>> float(lb.tf_keras.SquaredHinge()(np.array([[0.0, 1.0]]), np.array([[0.5, 0.5]])))
+        1.25
+    """
+
+    def __init__(self, reduction: Any = "auto", name: str = "squared_hinge") -> None:
+        super().__init__(squared_hinge, name=name, reduction=reduction)
+
+
+class CategoricalHinge(LossFunctionWrapper):
+    """``tf.keras.losses.CategoricalHinge``: :func:`categorical_hinge` per sample.
+
+    Example:
+        >>> import numpy as np
+        >>> import lossbridge as lb
+        >>> round(float(lb.tf_keras.CategoricalHinge()(np.array([[0.0, 1.0]]), np.array([[0.3, 0.5]]))), 6)
+        0.8
+    """
+
+    def __init__(self, reduction: Any = "auto", name: str = "categorical_hinge") -> None:
+        super().__init__(categorical_hinge, name=name, reduction=reduction)
+
+
+class Poisson(LossFunctionWrapper):
+    """``tf.keras.losses.Poisson``: :func:`poisson` per sample.
+
+    Example:
+        >>> import numpy as np
+        >>> import lossbridge as lb
+        >>> round(float(lb.tf_keras.Poisson()(np.array([[1.0]]), np.array([[1.0]]))), 6)
+        1.0
+    """
+
+    def __init__(self, reduction: Any = "auto", name: str = "poisson") -> None:
+        super().__init__(poisson, name=name, reduction=reduction)
+
+
+class LogCosh(LossFunctionWrapper):
+    """``tf.keras.losses.LogCosh``: :func:`log_cosh` per sample.
+
+    Example:
+        >>> import numpy as np
+        >>> import lossbridge as lb
+        >>> round(float(lb.tf_keras.LogCosh()(np.array([[0.0]]), np.array([[1.0]]))), 6)
+        0.433781
+    """
+
+    def __init__(self, reduction: Any = "auto", name: str = "log_cosh") -> None:
+        super().__init__(log_cosh, name=name, reduction=reduction)
+
+
+class KLDivergence(LossFunctionWrapper):
+    """``tf.keras.losses.KLDivergence``: :func:`kl_divergence` per sample.
+
+    Example:
+        >>> import numpy as np
+        >>> import lossbridge as lb
+        >>> round(float(lb.tf_keras.KLDivergence()(np.array([[0.5, 0.5]]), np.array([[0.25, 0.75]]))), 6)
+        0.143841
+    """
+
+    def __init__(self, reduction: Any = "auto", name: str = "kl_divergence") -> None:
+        super().__init__(kl_divergence, name=name, reduction=reduction)
+
+
+class Huber(LossFunctionWrapper):
+    """``tf.keras.losses.Huber``: :func:`huber` per sample (computed in float32).
+
+    Defaults ``delta=1.0, reduction="auto", name="huber_loss"``.
+
+    Example:
+        >>> import numpy as np
+        >>> import lossbridge as lb
+        >>> float(lb.tf_keras.Huber()(np.array([[0.0, 0.0]]), np.array([[0.5, 3.0]])))
+        1.3125
+    """
+
+    def __init__(self, delta: float = 1.0, reduction: Any = "auto", name: str = "huber_loss") -> None:
+        super().__init__(huber, name=name, reduction=reduction, delta=delta)
