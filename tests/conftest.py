@@ -9,7 +9,7 @@ import pytest
 from hypothesis import HealthCheck, settings
 
 from harness import compare
-from harness.backends import available_backends, installed
+from harness.backends import available_backends, installed, require
 from harness.oracle import KerasOracle, OptaxOracle, TfKerasOracle, TorchOracle, keras_backends, tf_keras_python
 
 FRAMEWORKS = ("torch", "jax", "keras", "optax", "tensorflow", "tf_keras")
@@ -51,12 +51,6 @@ def pytest_configure(config: pytest.Config) -> None:
                 f"--require-frameworks: {', '.join(missing)} not installed; install the test "
                 "extra: pip install -c constraints.txt -e '.[test]'"
             )
-
-
-def require(module: str) -> None:
-    """Skip the test when ``module`` is not installed (never happens under --require-frameworks)."""
-    if not installed(module):
-        pytest.skip(f"{module} is not installed")
 
 
 @pytest.fixture(scope="session")

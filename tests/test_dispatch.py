@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 import lossbridge as lb
-from conftest import require
+from harness.backends import require
 
 Y = np.array([[0.0, 1.0, 0.0], [0.0, 0.0, 1.0]])
 P = np.array([[0.05, 0.95, 0.0], [0.1, 0.8, 0.1]])

@@ -25,6 +25,14 @@ def installed(module: str) -> bool:
     return importlib.util.find_spec(module) is not None
 
 
+def require(module: str) -> None:
+    """Skip the test when ``module`` is not installed (never happens under --require-frameworks)."""
+    import pytest
+
+    if not installed(module):
+        pytest.skip(f"{module} is not installed")
+
+
 def available_backends() -> list[str]:
     return [b for b in ALL_BACKENDS if b == "numpy" or installed(b)]
 
