@@ -27,8 +27,8 @@ __all__ = ["keras_namespace"]
 
 #: Array API names whose ``keras.ops`` function has the same name and meaning.
 _SAME = (
-    "abs", "all", "any", "arange", "broadcast_to", "count_nonzero", "exp", "expand_dims",
-    "flip", "full_like", "isfinite", "isnan", "log", "log1p", "logaddexp", "logical_not", "matmul",
+    "abs", "all", "any", "arange", "argmax", "broadcast_to", "count_nonzero", "exp", "expand_dims",
+    "flip", "floor", "full", "full_like", "isfinite", "isinf", "isnan", "log", "log1p", "logaddexp", "logical_not", "matmul",
     "max", "maximum", "mean", "min", "minimum", "moveaxis", "nonzero", "ones_like", "reshape",
     "sign", "sort", "sqrt", "squeeze", "stack", "sum", "take", "take_along_axis",
     "where", "zeros", "zeros_like",
@@ -89,6 +89,25 @@ class KerasOpsNamespace:
             elif name == self._standardize(k):
                 return True
         return False
+
+    def broadcast_arrays(self, *arrays: Any) -> list[Any]:
+        shapes = [tuple(a.shape) for a in arrays]
+        if all(d is not None for shape in shapes for d in shape):
+            shape = np.broadcast_shapes(*shapes)
+            return [self._ops.broadcast_to(a, shape) for a in arrays]
+        out = []  # a dimension unknown until run time (a graph's batch): broadcast by adding zeros
+        for i, a in enumerate(arrays):
+            for j, b in enumerate(arrays):
+                if i != j:
+                    a = a + self._ops.zeros_like(b, dtype=a.dtype)
+            out.append(a)
+        return out
+
+    def result_type(self, *dtypes: Any) -> Any:
+        import keras
+
+        name = keras.backend.result_type(*(self._standardize(d) for d in dtypes))
+        return getattr(self, name)
 
     def matrix_transpose(self, x: Any) -> Any:
         return self._ops.swapaxes(x, -1, -2)
