@@ -55,8 +55,17 @@ def spec_to_json(spec: Spec) -> dict[str, Any]:
             "config": encode(spec.config), "kwargs": encode(spec.kwargs)}
 
 
+def _tuples(x: Any) -> Any:
+    """JSON has no tuples: options recorded as tuples (``axis=(1, 2)``) come back as tuples."""
+    if isinstance(x, dict):
+        return {k: _tuples(v) for k, v in x.items()}
+    if isinstance(x, list):
+        return tuple(_tuples(v) for v in x)
+    return x
+
+
 def spec_from_json(d: dict[str, Any]) -> Spec:
-    return Spec(d["lib"], d["name"], d["kind"], decode(d["config"]), decode(d["kwargs"]))
+    return Spec(d["lib"], d["name"], d["kind"], _tuples(decode(d["config"])), _tuples(decode(d["kwargs"])))
 
 
 def path(lib: str) -> str:
