@@ -147,24 +147,29 @@ def deserialize(config: Any, custom_objects: Mapping[str, Any] | None = None) ->
         ...                       "config": {"from_logits": True}}).from_logits
         True
     """
+    return deserialize_with(config, lambda name: _lookup(name, custom_objects), Loss, "Keras")
+
+
+def deserialize_with(config: Any, lookup: Callable[[str], Any], base: type, dialect: str) -> Any:
+    """``deserialize`` for a Keras dialect: its name ``lookup``, its ``base`` loss class, its name."""
     if config is None:
         return None
     if isinstance(config, str):
-        obj = _lookup(config, custom_objects)
+        obj = lookup(config)
         return obj() if inspect.isclass(obj) else obj
     if isinstance(config, Mapping):
         class_name = config.get("class_name")
         inner = config.get("config")
         if class_name == "function":
-            return _lookup(str(inner), custom_objects)
+            return lookup(str(inner))
         if class_name is None:
             raise LossBridgeError(
                 f"A serialized loss is a dict with 'class_name' and 'config'; received {config!r}."
             )
-        cls = _lookup(str(class_name), custom_objects)
-        if not (inspect.isclass(cls) and issubclass(cls, Loss)):
+        cls = lookup(str(class_name))
+        if not (inspect.isclass(cls) and issubclass(cls, base)):
             raise LossBridgeError(
-                f"{class_name!r} does not name a lossbridge Keras loss class (it is {cls!r})."
+                f"{class_name!r} does not name a lossbridge {dialect} loss class (it is {cls!r})."
             )
         return cls.from_config(dict(inner or {}))
     if callable(config):

@@ -17,6 +17,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from .._errors import LossBridgeError
+from ..keras._registry import deserialize_with
 from ._loss import Loss
 
 __all__ = ["ALL_OBJECTS_DICT", "deserialize", "get", "serialize"]
@@ -82,27 +83,7 @@ def deserialize(config: Any, custom_objects: Mapping[str, Any] | None = None) ->
         >>> lb.tf_keras.deserialize({"class_name": "Huber", "config": {"delta": 3.0}}).get_config()
         {'reduction': 'auto', 'name': 'huber_loss', 'delta': 3.0, 'fn': 'huber'}
     """
-    if config is None:
-        return None
-    if isinstance(config, str):
-        obj = _lookup(config, custom_objects)
-        return obj() if inspect.isclass(obj) else obj
-    if isinstance(config, Mapping):
-        class_name = config.get("class_name")
-        inner = config.get("config")
-        if class_name == "function":
-            return _lookup(str(inner), custom_objects)
-        if class_name is None:
-            raise LossBridgeError(
-                f"A serialized loss is a dict with 'class_name' and 'config'; received {config!r}."
-            )
-        cls = _lookup(str(class_name), custom_objects)
-        if not (inspect.isclass(cls) and issubclass(cls, Loss)):
-            raise LossBridgeError(f"{class_name!r} does not name a lossbridge tf.keras loss class.")
-        return cls.from_config(dict(inner or {}))
-    if callable(config):
-        return config
-    raise LossBridgeError(f"Could not interpret serialized loss: {config!r}.")
+    return deserialize_with(config, lambda name: _lookup(name, custom_objects), Loss, "tf.keras")
 
 
 def get(identifier: Any) -> Callable[..., Any] | Loss | None:
