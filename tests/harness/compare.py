@@ -82,9 +82,11 @@ def summary_lines() -> list[str]:
         return []
     backends = sorted({b for c in per.values() for b in c})
     width = max(len(k) for k in per) + 2
-    lines = [f"{'loss':<{width}}" + "".join(f"{b:>14}" for b in backends)]
+    cols = [max(8, len(b) + 2) for b in backends]  # a column never runs into its neighbour
+    lines = [f"{'loss':<{width}}" + "".join(f"{b:>{w}}" for b, w in zip(backends, cols))]
     for loss in sorted(per):
-        lines.append(f"{loss:<{width}}" + "".join(f"{per[loss][b]:>14}" for b in backends))
+        lines.append(f"{loss:<{width}}"
+                     + "".join(f"{per[loss][b]:>{w}}" for b, w in zip(backends, cols)))
     total = sum(CONFORMANCE.values())
     lines.append(f"total comparisons against the real frameworks: {total}")
     return lines
