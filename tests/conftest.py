@@ -97,6 +97,19 @@ def optax_oracle() -> OptaxOracle:
     return OptaxOracle()
 
 
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:  # noqa: ARG001
+    """Under pytest-xdist a worker hands its comparison counts to the controller."""
+    workeroutput = getattr(session.config, "workeroutput", None)
+    if workeroutput is not None:
+        workeroutput["lossbridge_conformance"] = [[*k, n] for k, n in compare.CONFORMANCE.items()]
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node, error) -> None:  # noqa: ARG001  (pytest-xdist's hook, controller side)
+    for loss, backend, dtype, n in getattr(node, "workeroutput", {}).get("lossbridge_conformance", []):
+        compare.record(loss, backend, dtype, n)
+
+
 def pytest_terminal_summary(terminalreporter, exitstatus, config) -> None:  # noqa: ARG001
     lines = compare.summary_lines()
     if not lines:
