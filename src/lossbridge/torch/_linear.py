@@ -263,6 +263,6 @@ def _fused(ns, input, linear_weight, target, linear_bias, weight, reduction, ig,
             denom = count
         else:
             safe_t = xp.where(valid, xp.reshape(t3, (-1,)), xp.zeros_like(valid, dtype=t3.dtype))
-            w_t = xp.take(xp.astype(weight, loss.dtype), xp.astype(safe_t, xp.int64), axis=0)
+            w_t = xp.take(xp.astype(weight, loss.dtype), safe_t, axis=0)  # class indices already
             denom = xp.sum(w_t * xp.astype(valid, loss.dtype))
     return xp.astype(safe_mean_divide(ns, total, denom, count), dtype)
