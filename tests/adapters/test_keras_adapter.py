@@ -49,7 +49,8 @@ def _env(backend: str) -> dict[str, str]:
     env = dict(os.environ)
     env["KERAS_BACKEND"] = backend
     env["PYTHONPATH"] = os.pathsep.join(
-        [os.path.join(ROOT, "src"), os.path.join(ROOT, "tests"), env.get("PYTHONPATH", "")])
+        [os.path.join(ROOT, "src"), os.path.join(ROOT, "tests"), os.path.join(ROOT, "examples"),
+         env.get("PYTHONPATH", "")])
     env.setdefault("JAX_PLATFORMS", "cpu")
     env["TF_CPP_MIN_LOG_LEVEL"] = "3"
     env["CUDA_VISIBLE_DEVICES"] = ""
