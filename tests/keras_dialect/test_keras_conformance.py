@@ -298,6 +298,22 @@ def test_edge_cases(name, keras_oracles, backends):
     check(spec, args, keras_oracles, backends, wrt=(1,))
 
 
+def test_sample_weight_that_does_not_fit_the_mask(keras_oracles, backends):
+    """A (N,) sample_weight against an ignore_class mask of shape (N, T): Keras cannot align
+    them (ranks differ by one but the last dimension is not 1) and raises; lossbridge raises
+    its own error naming `sample_weight` (it raised a bare NumPy broadcasting ValueError
+    before; found by the dev profile at 200 examples)."""
+    import lossbridge as lb
+
+    spec = Spec("keras", "SparseCategoricalCrossentropy", "class", {"ignore_class": 1})
+    y_pred = np.array([[[0.6, 0.4], [0.7, 0.3], [0.1, 0.9]], [[0.7, 0.3], [0.8, 0.2], [0.2, 0.8]]])
+    args = [np.array([[0, 1, 1], [0, 1, 1]]), y_pred, np.array([1.7, 1.1])]
+    # keras-torch fails earlier on its in-place bug (test below); keras-jax is the oracle here
+    check(spec, args, [o for o in keras_oracles if o.backend == "jax"], backends, wrt=(1,))
+    with pytest.raises(lb.LossBridgeError, match=r"`sample_weight` .*shape \(2,\).* loss of shape \(2, 3\)"):
+        lb.keras.SparseCategoricalCrossentropy(ignore_class=1)(*args[:2], sample_weight=args[2])
+
+
 def test_known_keras_torch_bug_weight_with_mask(keras_oracles, backends):
     """keras 3.15.1's torch backend fails when a sample_weight smaller than the mask
     meets a mask (``sample_weight *= float_mask`` in place); its JAX backend computes

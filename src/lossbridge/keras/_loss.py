@@ -269,7 +269,25 @@ def _broadcastable(a: tuple[int, ...], b: tuple[int, ...]) -> bool:
     return True
 
 
-def apply_mask(ns: Namespace, sample_weight: Any, mask: Any, dtype: Any, reduction: Any) -> Any:
+def _check_weight_fits(values: Any, sample_weight: Any, sw_given: Any) -> None:
+    """The one check that a (rank-aligned) sample_weight broadcasts against the per-sample
+    loss ``values`` (or the mask of that shape), before either is multiplied by it."""
+    if _broadcastable(tuple(values.shape), tuple(sample_weight.shape)):
+        return
+    shown = describe(sw_given) if sw_given is not None else describe(sample_weight)
+    # Keras' torch backend raises RuntimeError and its JAX backend ValueError here.
+    raise LossBridgeRuntimeError(
+        f"`sample_weight` ({shown}) cannot weight the per-sample loss of shape "
+        f"{tuple(values.shape)}. Keras 3 aligns ranks only when they differ by one and "
+        "the last dimension is 1, then broadcasts. Pass one weight per sample with "
+        f"shape {tuple(values.shape[:1]) + (1,) * (len(values.shape) - 1)} or a weight "
+        f"per element with shape {tuple(values.shape)}."
+    )
+
+
+def apply_mask(
+    ns: Namespace, sample_weight: Any, mask: Any, dtype: Any, reduction: Any, sw_given: Any = None
+) -> Any:
     """Merge a boolean mask into the sample weights (``total/valid`` scaling for means)."""
     if mask is None:
         return sample_weight
@@ -285,6 +303,7 @@ def apply_mask(ns: Namespace, sample_weight: Any, mask: Any, dtype: Any, reducti
     if sample_weight is not None:
         sample_weight = xp.astype(sample_weight, dtype)
         float_mask, sample_weight = squeeze_or_expand_to_same_rank(float_mask, sample_weight, xp=xp)
+        _check_weight_fits(float_mask, sample_weight, sw_given)  # the mask has the loss' shape
         sample_weight = sample_weight * float_mask
     else:
         sample_weight = float_mask
@@ -306,20 +325,11 @@ def reduce_weighted_values(
     sw_given = sample_weight
     if sample_weight is not None:
         sample_weight = convert_to_tensor(ns, sample_weight, dtype)
-    sample_weight = apply_mask(ns, sample_weight, mask, values.dtype, reduction)
+    sample_weight = apply_mask(ns, sample_weight, mask, values.dtype, reduction, sw_given)
     if sample_weight is not None:
         sample_weight = xp.astype(sample_weight, values.dtype)
         values, sample_weight = squeeze_or_expand_to_same_rank(values, sample_weight, xp=xp)
-        if not _broadcastable(tuple(values.shape), tuple(sample_weight.shape)):
-            shown = describe(sw_given) if sw_given is not None else describe(sample_weight)
-            # Keras' torch backend raises RuntimeError and its JAX backend ValueError here.
-            raise LossBridgeRuntimeError(
-                f"`sample_weight` ({shown}) cannot weight the per-sample loss of shape "
-                f"{tuple(values.shape)}. Keras 3 aligns ranks only when they differ by one and "
-                "the last dimension is 1, then broadcasts. Pass one weight per sample with "
-                f"shape {tuple(values.shape[:1]) + (1,) * (len(values.shape) - 1)} or a weight "
-                f"per element with shape {tuple(values.shape)}."
-            )
+        _check_weight_fits(values, sample_weight, sw_given)
         values = values * sample_weight
     return reduce_values(ns, values, sample_weight, reduction)
 
