@@ -87,7 +87,8 @@ def test_python_lists_take_the_kind_of_the_arrays_beside_them():
 
 
 @pytest.mark.parametrize("kind", ["torch", "jax"])
-def test_mixing_array_kinds_is_an_error_naming_both_arguments(kind):
+def test_numpy_beside_tensors_follows_each_framework(kind):
+    """Keras converts a NumPy y_true to y_pred's kind; torch refuses NumPy beside a tensor."""
     require(kind)
     if kind == "torch":
         import torch
@@ -97,13 +98,26 @@ def test_mixing_array_kinds_is_an_error_naming_both_arguments(kind):
         import jax.numpy as jnp
 
         other = jnp.asarray(P)
+    out = lb.keras.CategoricalCrossentropy()(Y, other)
+    assert lb._backend.array_kind(out) == kind
+    assert float(out) == pytest.approx(float(lb.keras.CategoricalCrossentropy()(Y, P)), rel=1e-6)
+    if kind == "torch":
+        with pytest.raises(lb.LossBridgeTypeError, match="`weight`") as e:
+            lb.torch.functional.cross_entropy(other, other.argmax(1), weight=np.ones(3))
+        assert isinstance(e.value, TypeError) and isinstance(e.value, ValueError)
+
+
+def test_mixing_two_tensor_kinds_is_an_error_naming_both_arguments():
+    require("torch")
+    require("jax")
+    import jax.numpy as jnp
+    import torch
+
     with pytest.raises(lb.LossBridgeTypeError) as e:
-        lb.keras.CategoricalCrossentropy()(Y, other)
+        lb.keras.CategoricalCrossentropy()(jnp.asarray(Y), torch.tensor(P))
     msg = str(e.value)
-    assert "`y_true` is a numpy array of shape (2, 3)" in msg and "`y_pred`" in msg
+    assert "`y_true` is a jax array of shape (2, 3)" in msg and "`y_pred` is a torch tensor" in msg
     assert isinstance(e.value, TypeError) and isinstance(e.value, ValueError)
-    with pytest.raises(lb.LossBridgeTypeError, match="`weight`"):
-        lb.torch.functional.cross_entropy(other, other.argmax(1), weight=np.ones(3))
 
 
 def test_torch_cuda_style_device_is_kept_for_lists():

@@ -20,6 +20,7 @@ from collections.abc import Mapping
 from typing import Any
 
 import array_api_compat
+import array_api_compat.numpy
 import numpy as np
 
 from ._errors import LossBridgeTypeError
@@ -31,6 +32,7 @@ __all__ = [
     "get_namespace",
     "is_concrete",
     "quiet",
+    "torch_namespace",
 ]
 
 _KIND_FROM_MODULE = {"numpy": "numpy", "torch": "torch", "jax": "jax", "jaxlib": "jax"}
@@ -40,8 +42,25 @@ def array_kind(x: Any) -> str | None:
     """Return ``"numpy"``, ``"torch"``, ``"jax"``, another library's name, or None.
 
     ``None`` means the value has no array kind of its own (a Python scalar, list
-    or tuple) and takes the kind of the arrays beside it.
+    or tuple) and takes the kind of the arrays beside it.  The answer depends on
+    the value's type only, so it is cached per type: a loss call pays one dict
+    look-up per argument.
     """
+    t = type(x)
+    try:
+        return _KIND_BY_TYPE[t]
+    except KeyError:
+        pass
+    kind = _array_kind_uncached(x)
+    if kind != "tensorflow":  # a TF tensor's kind depends on the value (tf.is_tensor)
+        _KIND_BY_TYPE[t] = kind
+    return kind
+
+
+_KIND_BY_TYPE: dict[type, str | None] = {}
+
+
+def _array_kind_uncached(x: Any) -> str | None:
     if x is None or isinstance(x, (bool, int, float, complex, list, tuple)):
         return None
     if isinstance(x, (np.ndarray, np.generic)):
@@ -103,10 +122,13 @@ class Namespace:
         self.device = device
 
     def asarray(self, x: Any, dtype: Any = None) -> Any:
-        """Convert ``x`` (an array of this kind, a scalar or a list) to this namespace."""
+        """Convert ``x`` to this namespace: a Python scalar or list, or a NumPy array
+        beside tensors of another kind (the rule of Keras and optax, which convert
+        their inputs); an array of this kind is returned as it is (cast to ``dtype``)."""
         if x is None:
             return None
-        if array_kind(x) is None:
+        kind = array_kind(x)
+        if kind is None or (kind == "numpy" and self.kind != "numpy"):
             if self.kind == "torch":
                 return self.xp.asarray(x, dtype=dtype, device=self.device)
             return self.xp.asarray(x, dtype=dtype)
@@ -118,14 +140,23 @@ class Namespace:
         return f"Namespace(kind={self.kind!r})"
 
 
-def get_namespace(arrays: Mapping[str, Any]) -> Namespace:
+_NUMPY = Namespace(array_api_compat.numpy, "numpy")
+_XP_BY_KIND: dict[str, Any] = {"numpy": array_api_compat.numpy}
+
+
+def get_namespace(arrays: Mapping[str, Any], *, numpy_joins: bool = True) -> Namespace:
     """The namespace of a call, from its named array arguments.
 
     ``arrays`` maps argument names to values; ``None`` values and Python scalars,
-    lists and tuples are ignored when choosing the kind.
+    lists and tuples are ignored when choosing the kind.  With ``numpy_joins``
+    (Keras, tf.keras, optax, Theano: they convert their inputs) a NumPy array
+    beside arrays of another kind takes their kind (convert it with
+    :meth:`Namespace.asarray`); without it (torch, which refuses NumPy arrays
+    beside tensors) that mix is an error.
 
     Raises:
-      LossBridgeTypeError: when two arguments are arrays of different kinds.
+      LossBridgeTypeError: when two arguments are arrays of different kinds
+        (other than NumPy beside another kind with ``numpy_joins``).
     """
     first_name: str | None = None
     first: Any = None
@@ -134,31 +165,49 @@ def get_namespace(arrays: Mapping[str, Any]) -> Namespace:
         k = array_kind(value)
         if k is None:
             continue
-        if kind is None:
+        if kind is None or (kind == "numpy" and k != "numpy" and numpy_joins):
             kind, first_name, first = k, name, value
         elif k != kind:
-            raise LossBridgeTypeError(
-                f"Arguments of one loss call must be arrays of one kind, but `{first_name}` is a "
-                f"{describe(first)} and `{name}` is a {describe(value)}. Convert them to one kind "
-                f"first, for example with torch.as_tensor(...), jax.numpy.asarray(...) or "
-                f"numpy.asarray(...)."
-            )
-    if kind is None:
-        return Namespace(array_api_compat.numpy, "numpy")
+            if k == "numpy" and numpy_joins:
+                continue
+            _mixed_kinds(first_name, first, name, value)
+    if kind is None or kind == "numpy":
+        return _NUMPY
     if kind == "tensorflow":
         # array-api-compat has no TensorFlow namespace: keras.ops computes on TF tensors.
         from ._keras_xp import keras_namespace
 
         return Namespace(keras_namespace(), "tensorflow")
-    try:
-        xp = array_api_compat.array_namespace(first)
-    except TypeError as e:
+    xp = _XP_BY_KIND.get(kind)
+    if xp is None:
+        try:
+            xp = array_api_compat.array_namespace(first)
+        except TypeError as e:
+            raise LossBridgeTypeError(
+                f"`{first_name}` is a {describe(first)}, which lossbridge cannot compute with: "
+                f"{e}. Pass a NumPy array, a torch tensor, a JAX array or another Array API array."
+            ) from None
+        if kind in ("torch", "jax"):
+            _XP_BY_KIND[kind] = xp
+    return Namespace(xp, kind, first.device if kind == "torch" else None)
+
+
+def _mixed_kinds(name_a: str | None, a: Any, name_b: str, b: Any) -> None:
+    sides = {array_kind(a): (name_a, a), array_kind(b): (name_b, b)}
+    if "torch" in sides and "numpy" in sides:
+        (t_name, t_value), (n_name, n_value) = sides["torch"], sides["numpy"]
         raise LossBridgeTypeError(
-            f"`{first_name}` is a {describe(first)}, which lossbridge cannot compute with: {e}. "
-            "Pass a NumPy array, a torch tensor, a JAX array or another Array API array."
-        ) from None
-    device = array_api_compat.device(first) if kind == "torch" else None
-    return Namespace(xp, kind, device)
+            f"argument '{n_name}' must be Tensor, not numpy.ndarray. torch's losses take "
+            f"tensors only: `{t_name}` is a {describe(t_value)} and `{n_name}` a "
+            f"{describe(n_value)}. Convert it first: torch.as_tensor({n_name}, "
+            f"device={t_name}.device)."
+        )
+    raise LossBridgeTypeError(
+        f"Arguments of one loss call must be arrays of one kind, but `{name_a}` is a "
+        f"{describe(a)} and `{name_b}` is a {describe(b)}. Convert them to one kind "
+        f"first, for example with torch.as_tensor(...), jax.numpy.asarray(...) or "
+        f"numpy.asarray(...)."
+    )
 
 
 def quiet(ns: Namespace) -> Any:
@@ -205,3 +254,9 @@ def is_concrete(x: Any) -> bool:
             return False
         return not getattr(x, "is_meta", False) and type(x).__name__ != "FakeTensor"
     return True
+
+
+def torch_namespace(arrays: Mapping[str, Any]) -> Namespace:
+    """:func:`get_namespace` with torch's rule: a NumPy array beside tensors is an error
+    (torch raises ``TypeError: ... must be Tensor, not numpy.ndarray``)."""
+    return get_namespace(arrays, numpy_joins=False)

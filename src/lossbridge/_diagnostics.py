@@ -1158,7 +1158,7 @@ def diagnose(loss: Any, *args: Any, **kwargs: Any) -> list[Finding]:
     else:
         pred_name, target_name = (positional + [None, None])[:2]
     ns_args = {k: v for k, v in values.items() if _is_array(v) or isinstance(v, (list, tuple))}
-    ns = get_namespace(ns_args)
+    ns = get_namespace(ns_args, numpy_joins=dialect != "torch")
     arrays: dict[str, Any] = {}
     for k, v in values.items():
         if _is_array(v) or (isinstance(v, (list, tuple)) and k in (pred_name, target_name, "sample_weight", "weight")):

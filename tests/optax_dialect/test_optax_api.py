@@ -160,11 +160,15 @@ def test_outputs_keep_the_array_kind():
             assert isinstance(getattr(lb.optax, name)(arr), kind)
 
 
-def test_mixed_array_kinds_are_an_error():
+def test_numpy_labels_join_the_tensor_kind_and_other_mixes_are_an_error():
+    import jax.numpy as jnp
     import torch
 
+    out = lb.optax.softmax_cross_entropy(torch.tensor(X), Y)  # optax converts NumPy labels
+    assert isinstance(out, torch.Tensor)
+    np.testing.assert_allclose(out.numpy(), lb.optax.softmax_cross_entropy(X, Y), rtol=1e-12)
     with pytest.raises(lb.LossBridgeTypeError, match="one kind"):
-        lb.optax.softmax_cross_entropy(torch.tensor(X), Y)
+        lb.optax.softmax_cross_entropy(torch.tensor(X), jnp.asarray(Y))
 
 
 def test_ranking_recognises_the_framework_reducers():

@@ -132,7 +132,10 @@ def convert_to_tensor(ns: Namespace, x: Any, dtype: str | None = None) -> Any:
     """
     if x is None:
         return None
-    if array_kind(x) is None:
+    kind = array_kind(x)
+    if kind == "numpy" and ns.kind != "numpy":  # Keras converts NumPy inputs to the tensors' kind
+        x = ns.asarray(x)
+    elif kind is None:
         arr = np.asarray(x)
         if dtype is None:
             if arr.dtype == np.float64:
@@ -398,6 +401,8 @@ class Loss:
         ns = namespace_of(y_true=y_true, y_pred=y_pred, sample_weight=sample_weight)
         y_pred = convert_to_tensor(ns, y_pred, self.dtype)
         y_true = convert_to_tensor(ns, y_true, self.dtype)
+        if ns.kind != "numpy" and array_kind(sample_weight) == "numpy":
+            sample_weight = ns.asarray(sample_weight)
         losses, out_mask = self._call_with_mask(y_true, y_pred)
         if check_level() != "off":  # lossbridge's diagnostics (lossbridge.checks)
             from .._diagnostics import keras_call

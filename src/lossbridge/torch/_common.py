@@ -16,8 +16,8 @@ from typing import Any
 from .. import ops
 from .._backend import Namespace, describe
 from .._checks import is_floating
-from .._errors import LossBridgeNotImplementedError, LossBridgeRuntimeError
 from .._diagnostics import LossBridgeShapeWarning
+from .._errors import LossBridgeNotImplementedError, LossBridgeRuntimeError
 from .._warnings import warn
 from ._reduction import torch_size
 

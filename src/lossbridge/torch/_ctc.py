@@ -25,7 +25,7 @@ import math
 from typing import Any
 
 from .. import ops
-from .._backend import Namespace, describe, get_namespace, is_concrete, quiet
+from .._backend import Namespace, describe, is_concrete, quiet, torch_namespace
 from .._checks import is_floating, is_integral
 from .._config import check_level
 from .._errors import (
@@ -246,7 +246,7 @@ def ctc_loss(
     (batch-major logits and paddings, no reduction).
     """
     reduction = resolve_reduction(None, None, reduction)
-    ns = get_namespace(
+    ns = torch_namespace(
         {"log_probs": log_probs, "targets": targets, "input_lengths": input_lengths,
          "target_lengths": target_lengths}
     )
@@ -333,7 +333,7 @@ def _jax_ctc(blank: int) -> Any:
     """``_ctc_generic`` on JAX arrays, jitted (shapes are static, so is the loop over T)."""
     import jax
 
-    ns = get_namespace({"x": jax.numpy.zeros(())})
+    ns = torch_namespace({"x": jax.numpy.zeros(())})
     return jax.jit(lambda lp, targets, il, tl: _ctc_generic(ns, lp, targets, il, tl, blank))
 
 

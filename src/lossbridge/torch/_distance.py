@@ -9,7 +9,7 @@ from collections.abc import Callable
 from typing import Any
 
 from .. import ops
-from .._backend import Namespace, get_namespace
+from .._backend import Namespace, torch_namespace
 from .._errors import LossBridgeError, LossBridgeRuntimeError
 from ._common import broadcast_shape, clamp_min0, convert, native
 from ._reduction import reduce as _reduce
@@ -71,7 +71,7 @@ def pairwise_distance(
 
     See also: :func:`triplet_margin_loss`, :func:`triplet_margin_with_distance_loss`.
     """
-    ns = get_namespace({"x1": x1, "x2": x2})
+    ns = torch_namespace({"x1": x1, "x2": x2})
     x1 = convert(ns, x1)
     x2 = convert(ns, x2, like=x1)
     broadcast_shape("pairwise_distance", [("x1", x1), ("x2", x2)])
@@ -138,7 +138,7 @@ def triplet_margin_loss(
     """
     reduction = resolve_reduction(size_average, reduce, reduction)
     _check_margin(margin)
-    ns = get_namespace({"anchor": anchor, "positive": positive, "negative": negative})
+    ns = torch_namespace({"anchor": anchor, "positive": positive, "negative": negative})
     anchor = convert(ns, anchor)
     positive = convert(ns, positive, like=anchor)
     negative = convert(ns, negative, like=anchor)
@@ -199,7 +199,7 @@ def triplet_margin_with_distance_loss(
             f"{reduction} is not a valid value for reduction. Use 'none', 'mean' or 'sum'."
         )
     _check_margin(margin)
-    ns = get_namespace({"anchor": anchor, "positive": positive, "negative": negative})
+    ns = torch_namespace({"anchor": anchor, "positive": positive, "negative": negative})
     anchor = convert(ns, anchor)
     positive = convert(ns, positive, like=anchor)
     negative = convert(ns, negative, like=anchor)

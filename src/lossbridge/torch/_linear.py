@@ -13,7 +13,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from .._backend import Namespace, describe, get_namespace
+from .._backend import Namespace, describe, torch_namespace
 from .._errors import LossBridgeError, LossBridgeRuntimeError, LossBridgeTypeError
 from ._common import convert, native, torch_dtype_name
 from ._reduction import resolve_reduction, safe_mean_divide
@@ -98,7 +98,7 @@ def linear_cross_entropy(
     """
     from .functional import _cross_entropy_checks, cross_entropy
 
-    ns = get_namespace(
+    ns = torch_namespace(
         {"input": input, "linear_weight": linear_weight, "target": target,
          "linear_bias": linear_bias, "weight": weight}
     )

@@ -16,7 +16,7 @@ import math
 from typing import Any
 
 from .. import ops
-from .._backend import Namespace, describe, get_namespace, quiet
+from .._backend import Namespace, describe, quiet, torch_namespace
 from .._checks import first_out_of_range, is_floating, is_integral, label_range_message
 from .._config import check_level
 from .._errors import LossBridgeError, LossBridgeIndexError, LossBridgeRuntimeError
@@ -76,7 +76,7 @@ def soft_margin_loss(
     stable), ``lossbridge.optax.hinge_loss`` (its non-smooth version).
     """
     reduction = resolve_reduction(size_average, reduce, reduction)
-    ns = get_namespace({"input": input, "target": target})
+    ns = torch_namespace({"input": input, "target": target})
     xp = ns.xp
     input = convert(ns, input)
     target = convert(ns, target, like=input)
@@ -136,7 +136,7 @@ def multilabel_soft_margin_loss(
     """
     if size_average is not None or reduce is not None:
         reduction = legacy_get_string(size_average, reduce)
-    ns = get_namespace({"input": input, "target": target, "weight": weight})
+    ns = torch_namespace({"input": input, "target": target, "weight": weight})
     xp = ns.xp
     input = convert(ns, input)
     target = convert(ns, target, like=input)
@@ -252,7 +252,7 @@ def multi_margin_loss(
     reduction = resolve_reduction(size_average, reduce, reduction)
     if p != 1 and p != 2:
         raise LossBridgeError(f"only p == 1 and p == 2 supported. Got p={p!r}.")
-    ns = get_namespace({"input": input, "target": target, "weight": weight})
+    ns = torch_namespace({"input": input, "target": target, "weight": weight})
     xp = ns.xp
     input = convert(ns, input)
     target = convert(ns, target)
@@ -345,7 +345,7 @@ def multilabel_margin_loss(
     :func:`multilabel_soft_margin_loss`, :func:`multi_margin_loss`.
     """
     reduction = resolve_reduction(size_average, reduce, reduction)
-    ns = get_namespace({"input": input, "target": target})
+    ns = torch_namespace({"input": input, "target": target})
     xp = ns.xp
     input = convert(ns, input)
     target = convert(ns, target)
@@ -420,7 +420,7 @@ def margin_ranking_loss(
     :func:`hinge_embedding_loss`.
     """
     reduction = resolve_reduction(size_average, reduce, reduction)
-    ns = get_namespace({"input1": input1, "input2": input2, "target": target})
+    ns = torch_namespace({"input1": input1, "input2": input2, "target": target})
     input1 = convert(ns, input1)
     input2 = convert(ns, input2, like=input1)
     target = convert(ns, target, like=input1)
@@ -472,7 +472,7 @@ def hinge_embedding_loss(
     :func:`cosine_embedding_loss`, :func:`margin_ranking_loss`.
     """
     reduction = resolve_reduction(size_average, reduce, reduction)
-    ns = get_namespace({"input": input, "target": target})
+    ns = torch_namespace({"input": input, "target": target})
     xp = ns.xp
     input = convert(ns, input)
     target = convert(ns, target, like=input)
@@ -528,7 +528,7 @@ def cosine_embedding_loss(
     ``lossbridge.optax.cosine_distance``, ``lossbridge.keras.CosineSimilarity``.
     """
     reduction = resolve_reduction(size_average, reduce, reduction)
-    ns = get_namespace({"input1": input1, "input2": input2, "target": target})
+    ns = torch_namespace({"input1": input1, "input2": input2, "target": target})
     xp = ns.xp
     input1 = convert(ns, input1)
     input2 = convert(ns, input2, like=input1)

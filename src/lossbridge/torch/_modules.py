@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from .._backend import array_kind, get_namespace
+from .._backend import array_kind, torch_namespace
 from .._errors import (
     LossBridgeError,
     LossBridgeFutureWarning,
@@ -810,14 +810,14 @@ class LinearCrossEntropyLoss(_WeightedLoss):
             import torch
 
             return torch.as_tensor(value, device=self.device if self.device is not None else like.device)
-        return get_namespace({"like": like}).xp.asarray(value)
+        return torch_namespace({"like": like}).xp.asarray(value)
 
     def forward(self, input: Any, target: Any) -> Any:
         lin = self.linear
         weight = self._param(lin.weight, input)
         bias = self._param(lin.bias, input)
         shape = (self.num_classes, *self.out_features)
-        xp = get_namespace({"input": input, "weight": weight}).xp
+        xp = torch_namespace({"input": input, "weight": weight}).xp
         weight = xp.reshape(weight, (*shape, lin.in_features))
         if bias is not None:
             bias = xp.reshape(bias, shape)

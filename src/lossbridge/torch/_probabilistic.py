@@ -10,11 +10,11 @@ import math
 from typing import Any
 
 from .. import ops
-from .._backend import Namespace, describe, get_namespace, is_concrete, quiet
+from .._backend import Namespace, describe, is_concrete, quiet, torch_namespace
 from .._checks import is_floating
+from .._diagnostics import LossBridgeReductionWarning, check_call
 from .._errors import LossBridgeError, LossBridgeRuntimeError, LossBridgeTypeError
 from .._grad import custom_gradient
-from .._diagnostics import LossBridgeReductionWarning, check_call
 from .._warnings import warn
 from ._common import broadcast_shape, convert, native
 from ._reduction import legacy_get_string, resolve_reduction
@@ -67,7 +67,7 @@ def poisson_nll_loss(
     if size_average is not None or reduce is not None:
         reduction = legacy_get_string(size_average, reduce)
     reduction = resolve_reduction(None, None, reduction, aten=False)
-    ns = get_namespace({"input": input, "target": target})
+    ns = torch_namespace({"input": input, "target": target})
     xp = ns.xp
     input = convert(ns, input)
     target = convert(ns, target, like=input)
@@ -168,7 +168,7 @@ def gaussian_nll_loss(
 
     See also: :class:`lossbridge.torch.GaussianNLLLoss`, :func:`poisson_nll_loss`.
     """
-    ns = get_namespace({"input": input, "target": target, "var": var})
+    ns = torch_namespace({"input": input, "target": target, "var": var})
     xp = ns.xp
     input = convert(ns, input)
     target = convert(ns, target, like=input)
@@ -261,7 +261,7 @@ def kl_div(
         base = "sum"
     else:
         base = resolve_reduction(None, None, reduction)
-    ns = get_namespace({"input": input, "target": target})
+    ns = torch_namespace({"input": input, "target": target})
     xp = ns.xp
     input = convert(ns, input)
     target = convert(ns, target, like=input)

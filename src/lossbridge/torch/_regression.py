@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .._backend import Namespace, describe, get_namespace
+from .._backend import Namespace, describe, torch_namespace
 from .._checks import is_floating
 from .._errors import LossBridgeError, LossBridgeNotImplementedError, LossBridgeRuntimeError
 from ._common import (
@@ -86,7 +86,7 @@ def huber_loss(
     See also: :class:`lossbridge.torch.HuberLoss`, :func:`smooth_l1_loss`,
     ``lossbridge.optax.huber_loss``, ``lossbridge.keras.Huber``.
     """
-    ns = get_namespace({"input": input, "target": target, "weight": weight})
+    ns = torch_namespace({"input": input, "target": target, "weight": weight})
     xp = ns.xp
     input = convert(ns, input)
     target = convert(ns, target, like=input)
@@ -164,7 +164,7 @@ def smooth_l1_loss(
         from .functional import l1_loss
 
         return l1_loss(input, target, size_average, reduce, reduction)
-    ns = get_namespace({"input": input, "target": target})
+    ns = torch_namespace({"input": input, "target": target})
     xp = ns.xp
     input = convert(ns, input)
     target = convert(ns, target, like=input)

@@ -22,7 +22,7 @@ import math
 from typing import Any
 
 from .. import _diagnostics, ops
-from .._backend import Namespace, describe, get_namespace, is_concrete, quiet
+from .._backend import Namespace, describe, is_concrete, quiet, torch_namespace
 from .._checks import check_label_range, is_floating, is_integral
 from .._config import check_level
 from .._errors import (
@@ -32,6 +32,13 @@ from .._errors import (
 )
 from .._grad import custom_gradient
 from ._common import broadcast_shape, size_warning
+from ._common import broadcast_weight as _broadcast_weight
+from ._common import check_floating_input as _check_floating_input
+from ._common import convert as _convert
+from ._common import native as _native
+from ._common import shape_hint as _shape_hint
+from ._common import torch_dtype_name as _torch_dtype_name
+from ._common import torch_size_warning_silenced as _torch_size_warning_silenced
 from ._ctc import ctc_loss
 from ._distance import pairwise_distance, triplet_margin_loss, triplet_margin_with_distance_loss
 from ._linear import linear_cross_entropy
@@ -45,16 +52,9 @@ from ._margin import (
     soft_margin_loss,
 )
 from ._probabilistic import gaussian_nll_loss, kl_div, poisson_nll_loss
-from ._regression import huber_loss, smooth_l1_loss
-from ._common import broadcast_weight as _broadcast_weight
-from ._common import check_floating_input as _check_floating_input
-from ._common import convert as _convert
-from ._common import native as _native
-from ._common import shape_hint as _shape_hint
-from ._common import torch_dtype_name as _torch_dtype_name
-from ._common import torch_size_warning_silenced as _torch_size_warning_silenced
 from ._reduction import reduce as _reduce
 from ._reduction import resolve_reduction, safe_mean_divide, torch_size
+from ._regression import huber_loss, smooth_l1_loss
 
 __all__ = [
     "binary_cross_entropy",
@@ -349,7 +349,7 @@ def cross_entropy(
     ``lossbridge.keras.sparse_categorical_crossentropy(from_logits=True)``.
     """
     reduction = resolve_reduction(size_average, reduce, reduction)
-    ns = get_namespace({"input": input, "target": target, "weight": weight})
+    ns = torch_namespace({"input": input, "target": target, "weight": weight})
     xp = ns.xp
     input = _convert(ns, input)
     target = _convert(ns, target)
@@ -413,7 +413,7 @@ def nll_loss(
         [0.0512933, 2.3025851]
     """
     reduction = resolve_reduction(size_average, reduce, reduction)
-    ns = get_namespace({"input": input, "target": target, "weight": weight})
+    ns = torch_namespace({"input": input, "target": target, "weight": weight})
     input = _convert(ns, input)
     target = _convert(ns, target)
     weight = _convert(ns, weight, like=input)
@@ -525,7 +525,7 @@ def binary_cross_entropy(
         [100.0, 0.6931, -0.0]
     """
     reduction = resolve_reduction(size_average, reduce, reduction)
-    ns = get_namespace({"input": input, "target": target, "weight": weight})
+    ns = torch_namespace({"input": input, "target": target, "weight": weight})
     xp = ns.xp
     input = _convert(ns, input)
     target = _convert(ns, target, like=input)
@@ -587,7 +587,7 @@ def binary_cross_entropy_with_logits(
         2.0794
     """
     reduction = resolve_reduction(size_average, reduce, reduction)
-    ns = get_namespace(
+    ns = torch_namespace(
         {"input": input, "target": target, "weight": weight, "pos_weight": pos_weight}
     )
     xp = ns.xp
@@ -639,7 +639,7 @@ def _pointwise(
     reduction: str,
     weight: Any,
 ) -> tuple[Namespace, Any, Any, Any, str]:
-    ns = get_namespace({"input": input, "target": target, "weight": weight})
+    ns = torch_namespace({"input": input, "target": target, "weight": weight})
     input = _convert(ns, input)
     target = _convert(ns, target, like=input)
     weight = _convert(ns, weight, like=input)
