@@ -18,8 +18,28 @@ def _modules_after(code: str) -> set[str]:
 
 def test_import_lossbridge_imports_no_framework():
     loaded = _modules_after("import lossbridge")
-    assert "lossbridge" in loaded and "numpy" in loaded
+    assert "lossbridge" in loaded
     assert not loaded & set(FRAMEWORKS), sorted(loaded & set(FRAMEWORKS))
+
+
+def test_dialects_load_on_first_use():
+    """PEP 562: `import lossbridge` loads no dialect; attribute access, `from lossbridge import
+    keras` and `import lossbridge.torch` all load it, and the catalog sees every dialect."""
+    out = subprocess.run(
+        [sys.executable, "-c",
+         "import sys, lossbridge as lb\n"
+         "print(sorted(m for m in sys.modules if m.startswith('lossbridge.')))\n"
+         "from lossbridge import keras\n"
+         "import lossbridge.torch\n"
+         "assert keras is lb.keras and lb.keras.CategoricalCrossentropy\n"
+         "assert lb.torch.CrossEntropyLoss and lb.optax.l2_loss and lb.checks and lb.diagnose\n"
+         "from lossbridge import _catalog\n"
+         "print(sorted({e.dialect for e in _catalog.all_entries()}))\n"
+         "assert 'translate' in dir(lb) and 'keras' in dir(lb)\n"],
+        capture_output=True, text=True, check=True,
+    ).stdout.splitlines()
+    assert eval(out[0]) == ["lossbridge._errors"], out[0]
+    assert eval(out[1]) == ["keras", "optax", "tf_keras", "theano", "torch"], out[1]
 
 
 def test_numpy_computation_imports_no_framework():

@@ -20,19 +20,9 @@ array-api-compat only; a framework is touched only when its arrays arrive.
 
 from __future__ import annotations
 
-from . import keras, ops, optax, tf_keras, theano, torch
-from ._diagnostics import (
-    CODES,
-    Finding,
-    LossBridgeDomainWarning,
-    LossBridgeReductionWarning,
-    LossBridgeShapeWarning,
-    LossBridgeTargetWarning,
-    LossBridgeValueWarning,
-    checks,
-    diagnose,
-)
-from ._custom import Loss, loss
+import importlib
+from typing import TYPE_CHECKING
+
 from ._errors import (
     LossBridgeDeprecationWarning,
     LossBridgeError,
@@ -45,25 +35,55 @@ from ._errors import (
     LossBridgeWarning,
 )
 
+if TYPE_CHECKING:  # the names below are loaded on first use (PEP 562)
+    from . import adapters, keras, ops, optax, tf_keras, theano, torch
+    from ._custom import Loss, loss
+    from ._diagnostics import (
+        CODES,
+        Finding,
+        LossBridgeDomainWarning,
+        LossBridgeReductionWarning,
+        LossBridgeShapeWarning,
+        LossBridgeTargetWarning,
+        LossBridgeValueWarning,
+        checks,
+        diagnose,
+    )
+    from ._translate import Translation, translate
+    from .adapters import to_keras_loss, to_torch_module
+
 __version__ = "0.1.0"
 
-# The adapters import torch / keras when called, so they are loaded on first use.
-_LAZY = {
-    "to_torch_module": "adapters",
-    "to_keras_loss": "adapters",
-    "adapters": None,
-    "translate": "_translate",  # translate imports no framework until it builds a loss
-    "Translation": "_translate",
+_DIALECTS = ("keras", "optax", "tf_keras", "theano", "torch")
+
+# ``import lossbridge`` imports NumPy and array-api-compat's helpers only: each dialect,
+# the diagnostics, the adapters (which import torch / keras when called) and the
+# translation table are imported on first use of their name.  name -> (module, attribute);
+# attribute None: the module itself.
+_LAZY: dict[str, tuple[str, str | None]] = {
+    **{name: (name, None) for name in (*_DIALECTS, "ops", "adapters", "fused")},
+    **{name: ("_diagnostics", name) for name in (
+        "CODES", "Finding", "LossBridgeDomainWarning", "LossBridgeReductionWarning",
+        "LossBridgeShapeWarning", "LossBridgeTargetWarning", "LossBridgeValueWarning",
+        "checks", "diagnose",
+    )},
+    "Loss": ("_custom", "Loss"),
+    "loss": ("_custom", "loss"),
+    "to_torch_module": ("adapters", "to_torch_module"),
+    "to_keras_loss": ("adapters", "to_keras_loss"),
+    "translate": ("_translate", "translate"),
+    "Translation": ("_translate", "Translation"),
 }
 
 
 def __getattr__(name: str) -> object:
-    if name in _LAZY:
-        import importlib
-
-        module = importlib.import_module(f"{__name__}.{_LAZY[name] or name}")
-        return module if _LAZY[name] is None else getattr(module, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    if name not in _LAZY:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    module_name, attr = _LAZY[name]
+    module = importlib.import_module(f"{__name__}.{module_name}")
+    value = module if attr is None else getattr(module, attr)
+    globals()[name] = value  # the next look-up is a plain attribute
+    return value
 
 
 def __dir__() -> list[str]:

@@ -20,7 +20,6 @@ from collections.abc import Mapping
 from typing import Any
 
 import array_api_compat
-import array_api_compat.numpy
 import numpy as np
 
 from ._errors import LossBridgeTypeError
@@ -140,8 +139,18 @@ class Namespace:
         return f"Namespace(kind={self.kind!r})"
 
 
-_NUMPY = Namespace(array_api_compat.numpy, "numpy")
-_XP_BY_KIND: dict[str, Any] = {"numpy": array_api_compat.numpy}
+_XP_BY_KIND: dict[str, Any] = {}
+_NAMESPACES: dict[str, Namespace] = {}
+
+
+def _numpy_namespace() -> Namespace:
+    # array_api_compat.numpy imports numpy.typing & co (about 0.15 s): loaded on first use
+    ns = _NAMESPACES.get("numpy")
+    if ns is None:
+        import array_api_compat.numpy as compat_numpy
+
+        ns = _NAMESPACES["numpy"] = Namespace(compat_numpy, "numpy")
+    return ns
 
 
 def get_namespace(arrays: Mapping[str, Any], *, numpy_joins: bool = True) -> Namespace:
@@ -172,7 +181,7 @@ def get_namespace(arrays: Mapping[str, Any], *, numpy_joins: bool = True) -> Nam
                 continue
             _mixed_kinds(first_name, first, name, value)
     if kind is None or kind == "numpy":
-        return _NUMPY
+        return _numpy_namespace()
     if kind == "tensorflow":
         # array-api-compat has no TensorFlow namespace: keras.ops computes on TF tensors.
         from ._keras_xp import keras_namespace

@@ -130,7 +130,17 @@ def register(
     _CATALOG[entry.id] = entry
 
 
+def _ensure_loaded() -> None:
+    """Import every dialect (``import lossbridge`` loads them on first use): each registers
+    its losses here when it is imported."""
+    import lossbridge
+
+    for name in lossbridge._DIALECTS:
+        getattr(lossbridge, name)
+
+
 def all_entries(dialect: str | None = None) -> list[Entry]:
+    _ensure_loaded()
     return [e for e in _CATALOG.values() if dialect is None or e.dialect == dialect]
 
 
@@ -153,6 +163,7 @@ def _normalise(text: str) -> str:
 def lookup(name: str) -> Entry:
     """The entry for ``"keras:CategoricalCrossentropy"``, ``"torch.nn.functional.cross_entropy"``,
     ``"torch.nn.CrossEntropyLoss"``, ``"F.cross_entropy"`` or an unambiguous bare name."""
+    _ensure_loaded()
     key = _normalise(name)
     if key in _CATALOG:
         return _CATALOG[key]
