@@ -88,7 +88,7 @@ def test_torch_refuses_numpy_beside_tensors_as_torch_does(entry):
     arrays = _sample.inputs(entry.resolved_roles({}), _sample.sample())
     if len(arrays) < 2:
         pytest.skip(f"{entry.id} takes one array: nothing to mix")
-    mixed = [torch.as_tensor(arrays[0])] + list(arrays[1:])
+    mixed = [torch.as_tensor(arrays[0]), *arrays[1:]]
     with pytest.raises(lb.LossBridgeTypeError) as e:
         _call(entry, mixed)
     assert isinstance(e.value, TypeError)
@@ -101,5 +101,5 @@ def test_torch_itself_refuses_numpy_beside_tensors():
     require("torch")
     import torch
 
-    with pytest.raises(TypeError, match="must be Tensor, not numpy.ndarray"):
+    with pytest.raises(TypeError, match=r"must be Tensor, not numpy\.ndarray"):
         torch.nn.functional.cross_entropy(torch.zeros(2, 3), np.array([0, 1]))

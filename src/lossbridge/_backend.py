@@ -240,6 +240,11 @@ def is_concrete(x: Any) -> bool:
     if x is None:
         return True
     kind = array_kind(x)
+    if kind == "torch":
+        torch = sys.modules["torch"]
+        if torch.compiler.is_compiling():
+            return False
+        return not x.is_meta and type(x).__name__ != "FakeTensor"
     if kind == "jax":
         import jax
 
@@ -256,12 +261,6 @@ def is_concrete(x: Any) -> bool:
         import tensorflow as tf
 
         return bool(tf.executing_eagerly()) and hasattr(x, "numpy")
-    if kind == "torch":
-        import torch
-
-        if torch.compiler.is_compiling():
-            return False
-        return not getattr(x, "is_meta", False) and type(x).__name__ != "FakeTensor"
     return True
 
 

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from ._backend import Namespace, describe, is_concrete
+from . import _deferred
+from ._backend import Namespace, _numpy_namespace, describe, is_concrete
+from ._config import check_level
 from ._errors import LossBridgeIndexError, LossBridgeTypeError
 
 
@@ -110,6 +112,54 @@ def check_label_range(
         raise LossBridgeIndexError(
             head + label_range_message(arg, labels, num_classes, found, ignore, ignore_arg)
         )
+
+
+def checked_labels(
+    ns: Namespace,
+    labels: Any,
+    num_classes: int,
+    *,
+    arg: str,
+    ignore: int | None = None,
+    ignore_arg: str = "ignore_index",
+    framework_message: str = "",
+) -> Any:
+    """:func:`check_label_range` that never stalls an accelerator; returns the labels to use.
+
+    On CPU tensors, NumPy and JAX arrays it is :func:`check_label_range` (an immediate
+    :class:`LossBridgeIndexError`) and returns ``labels``.  On accelerator tensors at the
+    default level it reads nothing: the labels are copied to the host without waiting, the
+    labels out of range are replaced on the device by ``ignore`` (0 without one) so that the
+    kernel cannot hit a device-side assert, and the same error is raised at a later call once
+    the copy has completed (:mod:`lossbridge._deferred`); ``lossbridge.checks("full")``
+    checks immediately there too.
+    """
+    _deferred.flush()
+    if not _deferred.on_accelerator(ns, labels) or check_level() == "full":
+        check_label_range(ns, labels, num_classes, arg=arg, ignore=ignore, ignore_arg=ignore_arg,
+                          framework_message=framework_message)
+        return labels
+    if not is_concrete(labels):
+        return labels
+    import torch
+
+    bad = (labels < 0) | (labels >= num_classes)
+    if ignore is not None:
+        bad = bad & (labels != ignore)
+
+    def check(copies: dict[str, Any], where: str) -> None:
+        host = copies["labels"]
+        found = first_out_of_range(_numpy_namespace(), host.numpy(), num_classes, ignore)
+        if found is not None:
+            head = framework_message.format(value=found[0]) + " " if framework_message else ""
+            raise LossBridgeIndexError(
+                head + f"(In the loss call at {where}, checked after the device computed it: "
+                f"that call ignored these labels.) "
+                + label_range_message(arg, host, num_classes, found, ignore, ignore_arg)
+            )
+
+    _deferred.defer(check, {"labels": labels})
+    return torch.where(bad, torch.full_like(labels, 0 if ignore is None else ignore), labels)
 
 
 def require_floating(ns: Namespace, x: Any, *, arg: str, what: str, fix: str) -> None:

@@ -114,7 +114,8 @@ from typing import Any
 
 import numpy as np
 
-from ._backend import Namespace, array_kind, describe, get_namespace, is_concrete
+from . import _deferred
+from ._backend import Namespace, _numpy_namespace, array_kind, describe, get_namespace, is_concrete
 from ._config import _LEVELS, _set_level, check_level
 from ._errors import LossBridgeError, LossBridgeTypeError, LossBridgeWarning
 from ._warnings import warn
@@ -264,6 +265,19 @@ class checks:  # noqa: N801 - used like a function
         """The current level."""
         return check_level()
 
+    @staticmethod
+    def flush() -> None:
+        """Run now the checks that earlier calls on accelerator tensors left pending.
+
+        At the default level a loss call on accelerator tensors (CUDA, XPU, MPS, ...) never
+        waits for the device: its label checks run on an asynchronous host copy at a later
+        call, which raises (labels out of range) or warns then, naming the call that caused
+        it.  ``flush()`` waits for those copies and runs their checks at once; it
+        synchronises with the device, so call it where a sync is free (after a step, at the
+        end of an epoch).  On CPU tensors, NumPy and JAX arrays nothing is ever pending.
+        """
+        _deferred.flush(wait=True)
+
     def __enter__(self) -> checks:
         return self
 
@@ -395,6 +409,13 @@ def _profile(dialect: str, name: str, config: dict[str, Any], pred: str | None, 
 
 def _is_array(x: Any) -> bool:
     return hasattr(x, "shape") and hasattr(x, "dtype")
+
+
+def _isnan(x: Any) -> bool:
+    """NaN test of a 0-d result of any kind, read on the host (one scalar read)."""
+    if hasattr(x, "detach"):
+        x = x.detach()
+    return math.isnan(x.item() if hasattr(x, "item") else float(x))
 
 
 def _floating(ns: Namespace, x: Any) -> bool:
@@ -584,11 +605,12 @@ def _labels(p: _Profile, a: dict[str, Any], ns: Namespace, ctx: dict[str, Any]) 
                 "categorical (one-hot) form of the loss.",
             )
         labels = xp.astype(xp.where(finite, labels, xp.zeros_like(labels)), xp.int32)
-    ignored = labels == ignore if ignore is not None else None
+    ignored = None
     out = None
     if "LB014" not in ctx.get("skip", ()):
         out = (labels < 0) | (labels >= c)
-        if ignored is not None:
+        if ignore is not None:
+            ignored = labels == ignore
             out = out & ~ignored
     if out is not None and bool(xp.any(out)):
         pos = _first(ns, out)
@@ -611,8 +633,14 @@ def _labels(p: _Profile, a: dict[str, Any], ns: Namespace, ctx: dict[str, Any]) 
     red = p.config.get("reduction", "mean" if p.dialect == "torch" else None)
     means = ("mean",) if p.dialect == "torch" else ("sum_over_batch_size", "mean", "mean_with_sample_weight")
     # only where a mean divides by zero (torch: NaN; Keras: a silent 0); a sum or per-element
-    # values of an empty batch are simply 0
-    if ignored is not None and red in means and bool(xp.all(ignored)):
+    # values of an empty batch are simply 0.  A torch mean that is a number had a target:
+    # the labels are read only when the call's result is NaN.
+    result = ctx.get("result")
+    possible = not (p.dialect == "torch" and _is_array(result) and result.ndim == 0
+                    and not bool(_isnan(result)))
+    if ignore is not None and red in means and possible:
+        ignored = labels == ignore if ignored is None else ignored
+    if ignored is not None and red in means and possible and bool(xp.all(ignored)):
         effect = (
             "torch's reduction='mean' divides 0 by 0 and returns NaN"
             if p.dialect == "torch" and red == "mean"
@@ -898,14 +926,19 @@ def _nonfinite(p: _Profile, a: dict[str, Any], ns: Namespace, ctx: dict[str, Any
             )
 
 
+# The cheap detectors that read values (the labels): run on the host, at once or deferred on
+# accelerators; the others read shapes only, and their findings are cached per shape.
+_VALUE_DETECTORS = frozenset({_labels, _kl_target})
+_SHAPE_DETECTORS = frozenset(d for level, d in _DETECTORS if level == "cheap") - _VALUE_DETECTORS
+
 # ------------------------------------------------------------------ running
 
 
 def _run(profile: _Profile, arrays: dict[str, Any], ns: Namespace, levels: tuple[str, ...],
-         ctx: dict[str, Any]) -> list[Finding]:
+         ctx: dict[str, Any], only: Any = None) -> list[Finding]:
     found: list[Finding] = []
     for level, detector in _DETECTORS:
-        if level in levels:
+        if level in levels and (only is None or detector in only):
             found.extend(detector(profile, arrays, ns, ctx))
     return sorted(found, key=lambda f: f.code)
 
@@ -950,40 +983,131 @@ def _host_view(ns: Namespace, x: Any) -> Any:
 
 
 def _host_namespace(ns: Namespace) -> Namespace:
-    if ns.kind != "jax":
-        return ns
-    import array_api_compat.numpy as compat_numpy
-
-    return Namespace(compat_numpy, "numpy")
+    return _numpy_namespace() if ns.kind == "jax" else ns
 
 
 def check_call(loss_id: str, ns: Namespace, arrays: dict[str, Any], config: dict[str, Any],
-               values_shape: tuple[int, ...] | None = None) -> None:
+               values_shape: tuple[int, ...] | None = None, *, result: Any = None,
+               concrete: bool = False) -> None:
     """The dialects' hook: warn about the findings of the current check level.
 
     ``loss_id`` is ``"dialect:name"``; ``arrays`` the call's arrays by argument
     name (torch: ``input``/``target``/``weight``; Keras: ``y_true``/``y_pred``/
-    ``sample_weight``); ``config`` the loss' settings.  Nothing runs at level
-    ``"off"`` or on traced (abstract) arrays.
+    ``sample_weight``); ``config`` the loss' settings; ``result`` the loss the call
+    computed, when the hook runs after it (torch: a NaN mean is how an all-ignored batch
+    shows, so the labels are read only then); ``concrete``: the caller knows that the
+    arrays are not traced.  Nothing runs at level ``"off"`` or on
+    traced (abstract) arrays.
+
+    At the default level the detectors that read only shapes run once per shape and
+    configuration (their findings are cached); the ones that read values (the labels) run
+    on the host at once, or, on accelerator tensors, on an asynchronous host copy at a
+    later call (:mod:`lossbridge._deferred`): no call waits for the device.
     """
     level = check_level()
     if level == "off":
         return
-    if not all(is_concrete(v) for v in arrays.values() if _is_array(v)):
-        return
-    arrays = {k: _host_view(ns, v) for k, v in arrays.items()}
-    if any(v is _ABSTRACT for v in arrays.values()):
-        return
-    ns = _host_namespace(ns)
+    if _deferred.pending():
+        _deferred.flush()
+    try:
+        _check_call(loss_id, ns, arrays, config, values_shape, result, concrete, level)
+    finally:
+        _deferred.commit()  # this call's deferred checks run at a later call
+
+
+def _check_call(loss_id: str, ns: Namespace, arrays: dict[str, Any], config: dict[str, Any],
+                values_shape: tuple[int, ...] | None, result: Any, concrete: bool,
+                level: str) -> None:
     dialect, _, name = loss_id.partition(":")
     pred, target = ("y_pred", "y_true") if dialect == "keras" else ("input", "target")
-    profile = _profile(dialect, name, config, pred, target)
-    if profile.kind is None and level != "full":
+    if not concrete and not all(
+            is_concrete(arrays[k]) for k in (pred, target) if _is_array(arrays.get(k))):
         return
-    levels = ("cheap",) if level == "cheap" else ("cheap", "full")
     skip = _EMITTED_BY_DIALECT.get(dialect, set()) | _RAISED_BY_DIALECT.get(dialect, set())
-    ctx = {"values_shape": values_shape, "hook": True, "skip": skip}
-    for f in _run(profile, arrays, ns, levels, ctx):
+    ctx: dict[str, Any] = {"values_shape": values_shape, "hook": True, "skip": skip}
+    if level == "full":
+        _emit(_run(_profile(dialect, name, config, pred, target), _host_arrays(ns, arrays),
+                   _host_namespace(ns), ("cheap", "full"), {**ctx, "result": result}), skip)
+        return
+    # the names of a loss' config and arrays are fixed: their values make the key
+    key = (loss_id, values_shape, *map(_freeze, config.values()), *map(_freeze, arrays.values()))
+    profile = _PROFILES.get(key)
+    if profile is None:
+        profile = _profile(dialect, name, config, pred, target)
+        _PROFILES[key] = profile
+        _SHAPE_FINDINGS[key] = [] if profile.kind is None else _run(
+            profile, arrays, ns, ("cheap",), ctx, _SHAPE_DETECTORS)
+    _emit(_SHAPE_FINDINGS[key], skip)
+    if profile.kind is None:
+        return
+    value_arrays = {k: v for k, v in arrays.items() if k == target and _is_array(v)}
+    if not value_arrays:
+        return
+    if any(_deferred.on_accelerator(ns, v) for v in value_arrays.values()):
+        shapes = {k: (tuple(v.shape), str(v.dtype)) for k, v in arrays.items()
+                  if _is_array(v) and k not in value_arrays}
+        copies = dict(value_arrays)
+        if _is_array(result) and result.ndim == 0:
+            copies["__result__"] = result
+
+        def later(host: dict[str, Any], where: str) -> None:
+            host_arrays = {k: v.numpy() for k, v in host.items() if k != "__result__"}
+            for k, (shape, _) in shapes.items():
+                host_arrays[k] = np.broadcast_to(np.zeros((), np.float32), shape)
+            res = host["__result__"].numpy() if "__result__" in host else None
+            found = _run(profile, host_arrays, _numpy_namespace(), ("cheap",),
+                         {**ctx, "result": res}, _VALUE_DETECTORS)
+            _emit([Finding(f.code, f"(in the loss call at {where}) {f.message}", f.fix)
+                   for f in found], skip)
+
+        _deferred.defer(later, copies)
+        return
+    if not _reads_values(profile, result):
+        return
+    host = {**{k: v for k, v in arrays.items() if k not in value_arrays},
+            **_host_arrays(ns, value_arrays)}
+    if any(v is _ABSTRACT for v in host.values()):
+        return
+    _emit(_run(profile, host, _host_namespace(ns), ("cheap",), {**ctx, "result": result},
+               _VALUE_DETECTORS), skip)
+
+
+_PROFILES: dict[Any, _Profile] = {}
+_SHAPE_FINDINGS: dict[Any, list[Finding]] = {}
+
+
+def _freeze(v: Any) -> Any:
+    """A hashable key of a config value or an array (its type, shape and dtype)."""
+    if v is None or isinstance(v, (bool, int, float, str)):
+        return v
+    shape = getattr(v, "shape", None)
+    if shape is not None:
+        return (type(v), tuple(shape), v.dtype)
+    try:
+        hash(v)
+        return v
+    except TypeError:
+        return repr(v)
+
+
+def _reads_values(p: _Profile, result: Any) -> bool:
+    """Whether the value detectors can find anything in this call.  torch raises for labels
+    out of range (LB014 is its error, not a warning), so a torch call's labels matter only for
+    LB016 (every target ignored), whose mean is NaN: a torch mean that is a number needs no
+    read of the labels; KL targets (LB006) are always read."""
+    if p.dialect != "torch" or p.kind == "kl":
+        return True
+    if p.config.get("reduction", "mean") != "mean":
+        return False
+    return not (_is_array(result) and result.ndim == 0 and not bool(_isnan(result)))
+
+
+def _host_arrays(ns: Namespace, arrays: dict[str, Any]) -> dict[str, Any]:
+    return {k: _host_view(ns, v) for k, v in arrays.items()}
+
+
+def _emit(findings: list[Finding], skip: set[str]) -> None:
+    for f in findings:
         if f.code not in skip:
             warn(f"{f.code}: {f.message} Fix: {f.fix}", f.category)
 

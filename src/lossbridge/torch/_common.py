@@ -9,15 +9,22 @@ choice between torch's kernel and the generic Array API code, and the
 from __future__ import annotations
 
 import contextlib
+import sys
 import warnings
 from collections.abc import Iterator, Sequence
 from typing import Any
 
-from .. import ops
+from .. import _deferred, ops
 from .._backend import Namespace, describe
 from .._checks import is_floating
 from .._diagnostics import LossBridgeShapeWarning
-from .._errors import LossBridgeNotImplementedError, LossBridgeRuntimeError
+from .._errors import (
+    LossBridgeError,
+    LossBridgeIndexError,
+    LossBridgeNotImplementedError,
+    LossBridgeRuntimeError,
+    LossBridgeTypeError,
+)
 from .._warnings import warn
 from ._reduction import torch_size
 
@@ -28,11 +35,54 @@ __all__ = [
     "clamp_min0",
     "convert",
     "native",
+    "plain_cpu_tensors",
+    "run_native",
     "shape_hint",
     "size_warning",
     "torch_dtype_name",
     "torch_size_warning_silenced",
+    "wrap_torch_error",
 ]
+
+
+def plain_cpu_tensors(*arrays: Any) -> bool:
+    """True when every array of a call is a plain host ``torch.Tensor`` (None allowed) and native
+    kernels are on: such a call goes straight to torch's kernel, whose own checks raise first
+    (lossbridge's checks then run only to word the error; see :func:`run_native`)."""
+    torch = sys.modules.get("torch")
+    if torch is None or not ops._NATIVE:
+        return False
+    tensor = torch.Tensor
+    accelerators = _deferred.ACCELERATOR_DEVICE_TYPES
+    for x in arrays:
+        if x is not None and (type(x) is not tensor or x.device.type in accelerators):
+            return False
+    return True
+
+
+def run_native(kernel: Any, checked: Any, *args: Any, **kwargs: Any) -> Any:
+    """``kernel(*args, **kwargs)`` (torch's own function); when it raises, ``checked()`` (the
+    dialect's validating path) runs to raise lossbridge's error for the same input (torch's
+    message first, then the arguments and the fix); if it finds nothing to say, torch's
+    error is raised as a lossbridge error of torch's type."""
+    try:
+        return kernel(*args, **kwargs)
+    except Exception as e:
+        if isinstance(e, LossBridgeError) or sys.modules["torch"].compiler.is_compiling():
+            raise
+        error = e
+    checked()
+    raise wrap_torch_error(error) from None
+
+
+def wrap_torch_error(e: Exception) -> Exception:
+    """torch's exception as the lossbridge error of the same built-in type."""
+    for base, ours in ((IndexError, LossBridgeIndexError), (TypeError, LossBridgeTypeError),
+                       (NotImplementedError, LossBridgeNotImplementedError),
+                       (RuntimeError, LossBridgeRuntimeError)):
+        if isinstance(e, base):
+            return ours(str(e))
+    return LossBridgeError(str(e))
 
 
 def native(ns: Namespace) -> bool:

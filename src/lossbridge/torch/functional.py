@@ -21,12 +21,13 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from .. import _diagnostics, ops
+from .. import _deferred, _diagnostics, ops
 from .._backend import Namespace, describe, is_concrete, quiet, torch_namespace
-from .._checks import check_label_range, is_floating, is_integral
+from .._checks import check_label_range, checked_labels, is_floating, is_integral
 from .._config import check_level
 from .._errors import (
     LossBridgeError,
+    LossBridgeIndexError,
     LossBridgeNotImplementedError,
     LossBridgeRuntimeError,
 )
@@ -36,6 +37,8 @@ from ._common import broadcast_weight as _broadcast_weight
 from ._common import check_floating_input as _check_floating_input
 from ._common import convert as _convert
 from ._common import native as _native
+from ._common import plain_cpu_tensors as _plain_cpu_tensors
+from ._common import run_native as _run_native
 from ._common import shape_hint as _shape_hint
 from ._common import torch_dtype_name as _torch_dtype_name
 from ._common import torch_size_warning_silenced as _torch_size_warning_silenced
@@ -184,14 +187,40 @@ def _check_weight(
     return weight
 
 
-def _check_range(ns: Namespace, target: Any, num_classes: int, ignore_index: int) -> None:
-    # torch raises IndexError on CPU and a device-side assert on CUDA: check on the host.
+def _check_range(ns: Namespace, target: Any, num_classes: int, ignore_index: int) -> Any:
+    """The label-range check of torch's kernels (IndexError on CPU, a device-side assert on
+    CUDA), made before the kernel: returns ``target``, or on accelerator tensors a copy whose
+    out-of-range labels are ``ignore_index`` (the error follows at a later call: see
+    :mod:`lossbridge._deferred`)."""
     if ns.kind == "torch" and check_level() == "off":
-        return
-    check_label_range(
+        return target
+    return checked_labels(
         ns, target, num_classes, arg="target", ignore=ignore_index,
         framework_message="Target {value} is out of bounds.",
     )
+
+
+def _native_with_index_check(
+    ns: Namespace, fn: Any, target: Any, num_classes: int, ignore: int, *args: Any,
+    **kwargs: Any,
+) -> Any:
+    """torch's kernel ``fn(*args, **kwargs)`` on CPU tensors, whose own range check replaces
+    lossbridge's pass over the labels: its IndexError becomes lossbridge's (same type, with
+    the label, its position, the valid range and the fix)."""
+    try:
+        return fn(*args, **kwargs)
+    except IndexError as e:
+        check_label_range(
+            ns, target, num_classes, arg="target", ignore=ignore,
+            framework_message="Target {value} is out of bounds.",
+        )
+        raise LossBridgeIndexError(f"{e} `target` is a {describe(target)}.") from None
+
+
+def _kernel_checks_range(ns: Namespace, target: Any) -> bool:
+    """True when torch's own kernel will raise IndexError for a label out of range (CPU
+    tensors, native kernels on, outside traces), so that lossbridge reads no label."""
+    return _native(ns) and not _deferred.on_accelerator(ns, target) and is_concrete(target)
 
 
 def _weighted_nll(
@@ -261,7 +290,8 @@ def _label_smoothing(label_smoothing: float) -> float:
 
 
 def _cross_entropy_checks(
-    ns: Namespace, input: Any, target: Any, weight: Any, ignore_index: int, label_smoothing: float
+    ns: Namespace, input: Any, target: Any, weight: Any, ignore_index: int, label_smoothing: float,
+    check_range: bool = True,
 ) -> tuple[bool, Any, float]:
     """torch's checks of ``cross_entropy(input, target, weight, ...)``, in torch's order.
 
@@ -297,7 +327,7 @@ def _cross_entropy_checks(
         _check_index_target(ns, input, target, "cross_entropy")
     # torch's probability-target kernel prefixes its message with "cross_entropy: "
     weight = _check_weight(ns, weight, input, num_classes, "cross_entropy: " if prob else "")
-    if not prob:
+    if not prob and check_range:
         _check_range(ns, target, num_classes, ignore_index)
     return prob, weight, label_smoothing
 
@@ -348,28 +378,76 @@ def cross_entropy(
     See also: :class:`lossbridge.torch.CrossEntropyLoss`,
     ``lossbridge.keras.sparse_categorical_crossentropy(from_logits=True)``.
     """
+    if size_average is None and reduce is None and _plain_cpu_tensors(input, target, weight):
+        import torch
+
+        out = _run_native(
+            torch.nn.functional.cross_entropy,
+            lambda: _cross_entropy_checked(input, target, weight, None, ignore_index, None,
+                                           reduction, label_smoothing),
+            input, target, weight, ignore_index=ignore_index, reduction=reduction,
+            label_smoothing=label_smoothing,
+        )
+        if check_level() != "off":
+            _diagnostics.check_call(
+                "torch:cross_entropy", torch_namespace({"input": input}),
+                {"input": input, "target": target, "weight": weight},
+                {"ignore_index": ignore_index, "reduction": reduction, "weight": weight},
+                result=out, concrete=not torch.compiler.is_compiling(),
+            )
+        return out
+    return _cross_entropy_checked(input, target, weight, size_average, ignore_index, reduce,
+                                  reduction, label_smoothing)
+
+
+def _cross_entropy_checked(
+    input: Any, target: Any, weight: Any, size_average: Any, ignore_index: int, reduce: Any,
+    reduction: str, label_smoothing: float,
+) -> Any:
+    """:func:`cross_entropy` through lossbridge's checks (every array kind)."""
     reduction = resolve_reduction(size_average, reduce, reduction)
     ns = torch_namespace({"input": input, "target": target, "weight": weight})
-    xp = ns.xp
     input = _convert(ns, input)
     target = _convert(ns, target)
     weight = _convert(ns, weight, like=input)
     prob, weight, label_smoothing = _cross_entropy_checks(
-        ns, input, target, weight, ignore_index, label_smoothing
+        ns, input, target, weight, ignore_index, label_smoothing, check_range=False
     )
     cdim = _class_dim(input)
     num_classes = input.shape[cdim]
-    _diagnostics.check_call(
-        "torch:cross_entropy", ns, {"input": input, "target": target, "weight": weight},
-        {"ignore_index": ignore_index, "reduction": reduction, "weight": weight},
-    )
+    config = {"ignore_index": ignore_index, "reduction": reduction, "weight": weight}
+    arrays = {"input": input, "target": target, "weight": weight}
     if _native(ns):
         import torch
 
-        return torch.nn.functional.cross_entropy(
-            input, target, weight, ignore_index=ignore_index, reduction=reduction,
-            label_smoothing=label_smoothing,
-        )
+        kwargs = {"ignore_index": ignore_index, "reduction": reduction,
+                  "label_smoothing": label_smoothing}
+        if not prob and _kernel_checks_range(ns, target):
+            out = _native_with_index_check(
+                ns, torch.nn.functional.cross_entropy, target, num_classes, ignore_index,
+                input, target, weight, **kwargs,
+            )
+        else:
+            if not prob:
+                target = _check_range(ns, target, num_classes, ignore_index)
+            out = torch.nn.functional.cross_entropy(input, target, weight, **kwargs)
+        _diagnostics.check_call("torch:cross_entropy", ns, arrays, config, result=out)
+        return out
+    if not prob:
+        target = _check_range(ns, target, num_classes, ignore_index)
+    out = _cross_entropy_generic(ns, input, target, weight, ignore_index, reduction,
+                                 label_smoothing, prob)
+    _diagnostics.check_call("torch:cross_entropy", ns, arrays, config, result=out)
+    return out
+
+
+def _cross_entropy_generic(
+    ns: Namespace, input: Any, target: Any, weight: Any, ignore_index: int, reduction: str,
+    label_smoothing: float, prob: bool,
+) -> Any:
+    xp = ns.xp
+    cdim = _class_dim(input)
+    num_classes = input.shape[cdim]
     logp = ops.log_softmax(input, axis=cdim)
     if not prob:
         return _weighted_nll(ns, logp, target, weight, ignore_index, reduction, label_smoothing)
@@ -426,18 +504,27 @@ def nll_loss(
     _check_index_target(ns, input, target, "nll_loss")
     num_classes = input.shape[_class_dim(input)]
     weight = _check_weight(ns, weight, input, num_classes)
-    _check_range(ns, target, num_classes, ignore_index)
-    _diagnostics.check_call(
-        "torch:nll_loss", ns, {"input": input, "target": target, "weight": weight},
-        {"ignore_index": ignore_index, "reduction": reduction, "weight": weight},
-    )
+    config = {"ignore_index": ignore_index, "reduction": reduction, "weight": weight}
+    arrays = {"input": input, "target": target, "weight": weight}
     if _native(ns):
         import torch
 
-        return torch.nn.functional.nll_loss(
-            input, target, weight, ignore_index=ignore_index, reduction=reduction
-        )
-    return _weighted_nll(ns, input, target, weight, ignore_index, reduction)
+        if _kernel_checks_range(ns, target):
+            out = _native_with_index_check(
+                ns, torch.nn.functional.nll_loss, target, num_classes, ignore_index,
+                input, target, weight, ignore_index=ignore_index, reduction=reduction,
+            )
+        else:
+            target = _check_range(ns, target, num_classes, ignore_index)
+            out = torch.nn.functional.nll_loss(
+                input, target, weight, ignore_index=ignore_index, reduction=reduction
+            )
+        _diagnostics.check_call("torch:nll_loss", ns, arrays, config, result=out)
+        return out
+    target = _check_range(ns, target, num_classes, ignore_index)
+    out = _weighted_nll(ns, input, target, weight, ignore_index, reduction)
+    _diagnostics.check_call("torch:nll_loss", ns, arrays, config, result=out)
+    return out
 
 
 # ------------------------------------------------------------------ binary

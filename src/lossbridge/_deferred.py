@@ -1,0 +1,112 @@
+"""Checks that never stall an accelerator.
+
+On a GPU every host read of a tensor (``bool(t)``, ``t.item()``, ``int(t)``) waits for the
+device to finish all the work queued before it: one per loss call removes the CPU's lead over
+the device.  So at the default check level, on accelerator tensors, lossbridge reads nothing
+during the call:
+
+* the values its cheap checks need (the labels) are copied to the host **asynchronously**
+  (``non_blocking=True``) and an event is recorded after the copy;
+* out-of-range labels are replaced, on the device, by ``ignore_index`` before the kernel runs,
+  so the device never hits torch's device-side assert (which would end the process);
+* at a later lossbridge call, once the event says that the copy has completed (a query, not a
+  wait), the checks run on the host copy and raise or warn **then**, naming the earlier call
+  (its loss and the file and line that made it).  ``lossbridge.checks.flush()`` waits for the
+  pending copies and runs their checks now (it synchronises: call it where a sync is free,
+  for example at the end of an epoch).
+
+On CPU tensors, NumPy arrays and concrete JAX arrays the checks run immediately, as before.
+``lossbridge.checks("full")`` checks immediately on accelerators too (one sync per call).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Callable
+from typing import Any
+
+from ._backend import Namespace
+
+__all__ = ["ACCELERATOR_DEVICE_TYPES", "Pending", "defer", "flush", "on_accelerator", "pending"]
+
+#: torch device types whose tensors are checked without a host read.  The CPU is not one;
+#: the tests add "cpu" here to run the accelerator path on this machine.
+ACCELERATOR_DEVICE_TYPES: set[str] = {"cuda", "xpu", "mps", "hpu", "xla", "privateuseone", "mtia"}
+
+
+def on_accelerator(ns: Namespace, x: Any) -> bool:
+    """True when ``x`` is a torch tensor on an accelerator (see the module docstring)."""
+    return ns.kind == "torch" and x.device.type in ACCELERATOR_DEVICE_TYPES
+
+
+class Pending:
+    """One call's checks waiting for their host copies."""
+
+    __slots__ = ("check", "copies", "event", "where")
+
+    def __init__(self, check: Callable[[dict[str, Any], str], None], copies: dict[str, Any],
+                 event: Any, where: str) -> None:
+        self.check = check
+        self.copies = copies
+        self.event = event
+        self.where = where
+
+    def ready(self) -> bool:
+        return self.event is None or bool(self.event.query())
+
+
+_PENDING: list[Pending] = []  # earlier calls' checks
+_STAGED: list[Pending] = []  # this call's: they join _PENDING when the call ends (commit)
+_PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
+
+
+def pending() -> int:
+    """The number of checks that have not run yet."""
+    return len(_PENDING) + len(_STAGED)
+
+
+def commit() -> None:
+    """End of a loss call: its deferred checks wait for the next call (or :func:`flush`)."""
+    if _STAGED:
+        _PENDING.extend(_STAGED)
+        _STAGED.clear()
+
+
+def _user_line() -> str:
+    frame = sys._getframe(1)
+    while frame is not None:
+        filename = os.path.abspath(frame.f_code.co_filename)
+        if not filename.startswith(_PACKAGE_DIR + os.sep):
+            return f"{frame.f_code.co_filename}:{frame.f_lineno}"
+        frame = frame.f_back  # type: ignore[assignment]
+    return "<unknown>"
+
+
+def defer(check: Callable[[dict[str, Any], str], None], arrays: dict[str, Any]) -> None:
+    """Copy ``arrays`` (accelerator tensors) to the host without waiting, and run
+    ``check(host_copies, where)`` at a later call once the copies have completed."""
+    import torch
+
+    copies = {k: v.detach().to("cpu", non_blocking=True) for k, v in arrays.items()}
+    device = next(iter(arrays.values())).device
+    event = None
+    if device.type != "cpu":
+        event = torch.Event(device=device)
+        event.record()
+    _STAGED.append(Pending(check, copies, event, _user_line()))
+
+
+def flush(wait: bool = False) -> None:
+    """Run the checks of earlier calls whose copies have completed (all of them, waiting for
+    the device, with ``wait``).  The first failing check raises; the others stay queued."""
+    if wait:
+        commit()
+    while _PENDING:
+        item = _PENDING[0]
+        if not wait and not item.ready():
+            return
+        if item.event is not None:
+            item.event.synchronize()  # a no-op once ready() said so
+        _PENDING.pop(0)
+        item.check(item.copies, item.where)

@@ -1,0 +1,160 @@
+"""No host synchronisation on accelerator tensors at the default check level (issue 12).
+
+No GPU is lent to this project, so the accelerator path runs on the CPU: the tests put "cpu"
+into ``lossbridge._deferred.ACCELERATOR_DEVICE_TYPES``, which makes lossbridge treat CPU
+tensors exactly as it treats CUDA ones.  A ``TorchDispatchMode`` counts every operation that
+reads a tensor's value on the host (``aten._local_scalar_dense``, behind ``.item()``,
+``bool()``, ``int()``, ``float()``; ``aten.is_nonzero``; ``aten.equal``) during a loss call.
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pytest
+
+import lossbridge as lb
+from harness.backends import require
+
+require("torch")
+import torch  # noqa: E402
+from torch.utils._python_dispatch import TorchDispatchMode  # noqa: E402
+
+from lossbridge import _deferred  # noqa: E402
+
+HOST_READS = {"_local_scalar_dense", "is_nonzero", "item", "equal"}
+
+
+class CountHostReads(TorchDispatchMode):
+    def __init__(self) -> None:
+        super().__init__()
+        self.reads: list[str] = []
+        self.ops = 0
+
+    def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+        self.ops += 1
+        if func.overloadpacket.__name__ in HOST_READS:
+            self.reads.append(str(func))
+        return func(*args, **(kwargs or {}))
+
+
+@pytest.fixture
+def accelerator(monkeypatch):
+    """CPU tensors treated as accelerator tensors; no check left pending afterwards."""
+    monkeypatch.setattr(_deferred, "ACCELERATOR_DEVICE_TYPES", {"cpu"})
+    _deferred._PENDING.clear()
+    _deferred._STAGED.clear()
+    yield
+    _deferred._PENDING.clear()
+    _deferred._STAGED.clear()
+
+
+def _reads(fn):
+    with CountHostReads() as mode:
+        out = fn()
+    return out, mode
+
+
+R = np.random.default_rng(0)
+X = torch.tensor(R.normal(size=(16, 5)), dtype=torch.float32, requires_grad=True)
+T = torch.tensor(R.integers(0, 5, 16))
+SEG_X = torch.tensor(R.normal(size=(2, 5, 4, 4)), dtype=torch.float32)
+SEG_T = torch.tensor(R.integers(0, 5, (2, 4, 4)))
+F = lb.torch.functional
+
+CALLS = {
+    "cross_entropy": lambda: F.cross_entropy(X, T),
+    "cross_entropy ignore_index": lambda: F.cross_entropy(X, T, ignore_index=2),
+    "cross_entropy weight + smoothing": lambda: F.cross_entropy(
+        X, T, weight=torch.arange(1.0, 6.0), label_smoothing=0.1),
+    "cross_entropy segmentation": lambda: F.cross_entropy(SEG_X, SEG_T),
+    "CrossEntropyLoss": lambda: lb.torch.CrossEntropyLoss()(X, T),
+    "nll_loss": lambda: F.nll_loss(torch.log_softmax(X, 1), T),
+    "NLLLoss sum": lambda: lb.torch.NLLLoss(reduction="sum")(torch.log_softmax(X, 1), T),
+    "mse_loss": lambda: F.mse_loss(X, X.detach() + 1),
+    "binary_cross_entropy_with_logits": lambda: F.binary_cross_entropy_with_logits(
+        X, (X.detach() > 0).float()),
+}
+
+
+@pytest.mark.parametrize("name", list(CALLS))
+def test_default_level_reads_nothing_on_accelerator_tensors(name, accelerator):
+    out, mode = _reads(CALLS[name])
+    assert mode.ops > 0  # the mode saw the call's operations
+    assert mode.reads == [], f"{name}: host reads {mode.reads}"
+    # and the value is torch's
+    with lb.checks("off"):
+        _deferred.ACCELERATOR_DEVICE_TYPES.clear()
+        expected = CALLS[name]()
+    torch.testing.assert_close(out, expected)
+
+
+def test_the_host_reads_are_counted_on_cpu_tensors():
+    """The counter counts: on CPU tensors the checks read on the host at once (a NaN test of
+    the mean), and torch's own .item() is one read."""
+    _, mode = _reads(lambda: torch.ones(3).sum().item())
+    assert len(mode.reads) == 1
+    _, mode = _reads(lambda: F.cross_entropy(X, T))
+    assert mode.reads, "the CPU path reads the result's NaN flag"
+
+
+def test_out_of_range_label_raises_at_the_next_call(accelerator):
+    bad = T.clone()
+    bad[3] = 7
+    out, mode = _reads(lambda: F.cross_entropy(X, bad))
+    assert mode.reads == []
+    # the call that had the bad label ignored it (no device-side assert) ...
+    with lb.checks("off"):
+        _deferred.ACCELERATOR_DEVICE_TYPES.clear()
+        keep = torch.ones(16, dtype=torch.bool)
+        keep[3] = False
+        expected = torch.nn.functional.cross_entropy(X[keep], T[keep])
+        _deferred.ACCELERATOR_DEVICE_TYPES.add("cpu")
+    torch.testing.assert_close(out, expected)
+    # ... and the next call raises torch's IndexError text, the label, and the earlier call's line
+    with pytest.raises(lb.LossBridgeIndexError) as e:
+        F.cross_entropy(X, T)
+    msg = str(e.value)
+    assert isinstance(e.value, IndexError)
+    assert msg.startswith("Target 7 is out of bounds.")
+    assert "test_no_sync.py" in msg and "position [3]" in msg and "[0, 4]" in msg
+
+
+def test_flush_raises_the_pending_error_now(accelerator):
+    bad = T.clone()
+    bad[0] = -3
+    F.nll_loss(torch.log_softmax(X, 1), bad)
+    assert _deferred.pending() >= 1
+    with pytest.raises(lb.LossBridgeIndexError, match="Target -3 is out of bounds"):
+        lb.checks.flush()
+    lb.checks.flush()  # the call's other checks (its labels' warnings) find nothing more
+    assert _deferred.pending() == 0
+
+
+def test_all_ignored_warning_is_deferred_too(accelerator):
+    ignored = torch.full((16,), -100)
+    _, mode = _reads(lambda: F.cross_entropy(X, ignored))
+    assert mode.reads == []
+    with pytest.warns(lb.LossBridgeTargetWarning, match=r"LB016: \(in the loss call at .*test_no_sync"):
+        lb.checks.flush()
+
+
+def test_full_level_checks_at_once_on_accelerators(accelerator):
+    bad = T.clone()
+    bad[1] = 9
+    with lb.checks("full"), pytest.raises(lb.LossBridgeIndexError, match="Target 9"):
+        F.cross_entropy(X, bad)
+    assert _deferred.pending() == 0
+
+
+def test_cpu_tensors_keep_immediate_errors():
+    bad = T.clone()
+    bad[5] = 5
+    with pytest.raises(lb.LossBridgeIndexError) as e:
+        F.cross_entropy(X, bad)
+    assert str(e.value).startswith("Target 5 is out of bounds.")
+    assert "position [5]" in str(e.value)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        F.cross_entropy(X, T)  # no warning on a correct call
