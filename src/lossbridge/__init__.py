@@ -78,6 +78,11 @@ _LAZY: dict[str, tuple[str, str | None]] = {
 
 def __getattr__(name: str) -> object:
     if name not in _LAZY:
+        if name.startswith("_") and not name.startswith("__"):  # lossbridge._backend & co
+            try:
+                return importlib.import_module(f"{__name__}.{name}")
+            except ModuleNotFoundError:
+                pass
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
     module_name, attr = _LAZY[name]
     module = importlib.import_module(f"{__name__}.{module_name}")

@@ -139,6 +139,66 @@ class Namespace:
         return f"Namespace(kind={self.kind!r})"
 
 
+class _NoCopy:
+    """An array namespace whose ``astype`` does not copy an array already of the dtype.
+
+    The standard's ``astype`` copies by default (array-api-compat follows it for NumPy and
+    torch); lossbridge never writes into an array, so a cast to the same dtype is the array
+    itself (a copy of y_true and of the values on every Keras call otherwise)."""
+
+    def __init__(self, xp: Any) -> None:
+        self._xp = xp
+        self.__name__ = xp.__name__
+
+    def __getattr__(self, name: str) -> Any:
+        value = getattr(self._xp, name)
+        setattr(self, name, value)  # next time a plain attribute
+        return value
+
+    def astype(self, x: Any, dtype: Any, /, *, copy: bool = False, device: Any = None) -> Any:
+        if device is None:
+            return self._xp.astype(x, dtype, copy=copy)
+        return self._xp.astype(x, dtype, copy=copy, device=device)
+
+    def __repr__(self) -> str:
+        return f"<{self.__name__} (astype without copies)>"
+
+
+class _NumPy(_NoCopy):
+    """NumPy's namespace, with the ml_dtypes floats (bfloat16, which JAX and Keras use on
+    NumPy arrays) known to ``isdtype`` and ``finfo``, and ``bfloat16`` as a dtype name
+    where ml_dtypes is installed."""
+
+    def isdtype(self, dtype: Any, kind: Any) -> bool:
+        if _is_ml_float(dtype):
+            kinds = kind if isinstance(kind, tuple) else (kind,)
+            return any(k in ("real floating", "numeric") or k == dtype for k in kinds)
+        return bool(self._xp.isdtype(dtype, kind))
+
+    def clip(self, x: Any, /, min: Any = None, max: Any = None) -> Any:
+        if _is_ml_float(x.dtype):  # Python bounds take the array's dtype (JAX's weak types)
+            lo = None if min is None else np.asarray(min, dtype=x.dtype)
+            hi = None if max is None else np.asarray(max, dtype=x.dtype)
+            return np.clip(x, lo, hi)
+        return self._xp.clip(x, min, max)
+
+    def __getattr__(self, name: str) -> Any:
+        if name == "bfloat16":
+            import ml_dtypes
+
+            return np.dtype(ml_dtypes.bfloat16)
+        return super().__getattr__(name)
+
+
+def _is_ml_float(dtype: Any) -> bool:
+    """True for ml_dtypes' floating types (their NumPy kind is 'V')."""
+    try:
+        dt = np.dtype(dtype)
+    except TypeError:
+        return False
+    return dt.kind == "V" and "float" in dt.name
+
+
 _XP_BY_KIND: dict[str, Any] = {}
 _NAMESPACES: dict[str, Namespace] = {}
 
@@ -149,7 +209,7 @@ def _numpy_namespace() -> Namespace:
     if ns is None:
         import array_api_compat.numpy as compat_numpy
 
-        ns = _NAMESPACES["numpy"] = Namespace(compat_numpy, "numpy")
+        ns = _NAMESPACES["numpy"] = Namespace(_NumPy(compat_numpy), "numpy")
     return ns
 
 
@@ -196,6 +256,8 @@ def get_namespace(arrays: Mapping[str, Any], *, numpy_joins: bool = True) -> Nam
                 f"`{first_name}` is a {describe(first)}, which lossbridge cannot compute with: "
                 f"{e}. Pass a NumPy array, a torch tensor, a JAX array or another Array API array."
             ) from None
+        if kind == "torch":
+            xp = _NoCopy(xp)
         if kind in ("torch", "jax"):
             _XP_BY_KIND[kind] = xp
     return Namespace(xp, kind, first.device if kind == "torch" else None)

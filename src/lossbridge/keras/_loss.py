@@ -117,10 +117,15 @@ def xp_dtype(ns: Namespace, name: str) -> Any:
             import jax.numpy as jnp
 
             return jnp.bfloat16
-        raise LossBridgeTypeError(
-            "dtype='bfloat16' needs torch tensors or JAX arrays: NumPy has no bfloat16. "
-            "Convert the inputs, or use dtype='float16' or 'float32'."
-        )
+        try:
+            import ml_dtypes  # NumPy's bfloat16, as Keras and JAX use it (installed with jax)
+        except ImportError:
+            raise LossBridgeTypeError(
+                "dtype='bfloat16' on NumPy arrays needs the ml_dtypes package (it comes with "
+                "jax): pip install ml_dtypes, convert the inputs to torch tensors or JAX arrays, "
+                "or use dtype='float16' or 'float32'."
+            ) from None
+        return np.dtype(ml_dtypes.bfloat16)
     return getattr(ns.xp, name)
 
 

@@ -15,8 +15,15 @@ from typing import Any
 
 from .. import ops
 from .._backend import Namespace, describe, quiet
-from .._checks import check_label_range, first_out_of_range, is_floating, label_range_message
+from .._checks import (
+    check_label_range,
+    checked_labels,
+    first_out_of_range,
+    is_floating,
+    label_range_message,
+)
 from .._config import check_level
+from .._deferred import on_accelerator
 from .._diagnostics import LossBridgeTargetWarning
 from .._errors import (
     LossBridgeError,
@@ -104,6 +111,15 @@ def clipped_probabilities(ns: Namespace, y_pred: Any, axis: int) -> Any:
     return xp.clip(p, EPSILON, 1.0 - EPSILON)
 
 
+def _torch_kernel(ns: Namespace, y_true: Any, y_pred: Any) -> bool:
+    """torch's BCE kernels compute Keras 3's torch-backend values (they are what it calls)
+    for same-shape, same-dtype torch tensors whose target needs no gradient (torch has no
+    BCE gradient for the target)."""
+    return (ns.kind == "torch" and ops._NATIVE and flavor() != "tf_keras"
+            and tuple(y_true.shape) == tuple(y_pred.shape) and y_true.dtype == y_pred.dtype
+            and not y_true.requires_grad)
+
+
 def bce_elementwise(ns: Namespace, y_true: Any, y_pred: Any, from_logits: bool) -> Any:
     """Keras' backend ``binary_crossentropy``: the element-wise loss, no reduction.
 
@@ -112,6 +128,15 @@ def bce_elementwise(ns: Namespace, y_true: Any, y_pred: Any, from_logits: bool) 
     (no epsilon inside the log).  tf.keras 2 (``flavor() == "tf_keras"``) adds one:
     ``-(y log(p + EPSILON) + (1 - y) log(1 - p + EPSILON))``.
     """
+    if _torch_kernel(ns, y_true, y_pred):
+        # Keras 3's torch backend computes with these very kernels: one fused pass
+        import torch
+
+        if from_logits:
+            return torch.nn.functional.binary_cross_entropy_with_logits(
+                y_pred, y_true, reduction="none")
+        return torch.nn.functional.binary_cross_entropy(
+            torch.clip(y_pred, EPSILON, 1.0 - EPSILON), y_true, reduction="none")
     if from_logits:
         return -y_true * ops.log_sigmoid(y_pred) - (1.0 - y_true) * ops.log_sigmoid(-y_pred)
     xp = ns.xp
@@ -312,6 +337,12 @@ def _sparse_categorical_crossentropy(
                 LossBridgeTargetWarning,
             )
         in_range = (labels >= 0) & (labels < num_classes)
+    elif ns.kind == "torch" and ops._NATIVE and flavor() != "tf_keras":
+        res = _torch_nll(ns, log_probabilities(ns, y_pred, from_logits, class_axis), labels,
+                         class_axis, num_classes)
+        if valid is not None:
+            res = xp.where(valid, res, xp.zeros_like(res))
+        return res, valid
     else:
         check_label_range(
             ns, labels, num_classes, arg="y_true", ignore=None, ignore_arg="ignore_class",
@@ -334,6 +365,26 @@ def _sparse_categorical_crossentropy(
     if valid is not None:
         res = xp.where(valid, res, xp.zeros_like(res))
     return res, valid
+
+
+def _torch_nll(ns: Namespace, logp: Any, labels: Any, class_axis: int, num_classes: int) -> Any:
+    """Keras 3's torch backend: ``nll_loss(log_prob, target, reduction="none")`` with the class
+    axis moved to 1.  torch's kernel checks the label range on CPU tensors (its IndexError
+    reworded by lossbridge's check); on accelerators the labels are checked without a sync
+    (:func:`lossbridge._checks.checked_labels`)."""
+    import torch
+
+    message = "Target {value} is out of bounds."
+    labels = checked_labels(ns, labels, num_classes, arg="y_true", ignore_arg="ignore_class",
+                            framework_message=message) if on_accelerator(ns, labels) else labels
+    x, t = (logp[None], labels[None]) if logp.ndim == 1 else (logp.movedim(class_axis, 1), labels)
+    try:
+        res = torch.nn.functional.nll_loss(x, t, reduction="none")
+    except IndexError:
+        check_label_range(ns, labels, num_classes, arg="y_true", ignore_arg="ignore_class",
+                          framework_message=message)
+        raise
+    return res[0] if logp.ndim == 1 else res
 
 
 @with_mask(_sparse_categorical_crossentropy)
