@@ -28,19 +28,20 @@ NAMES = [
 ]
 
 _ORACLE = """
+NAMES = {names!r}
 import json, os, sys
 os.environ["KERAS_BACKEND"] = "jax"
 import numpy as np, keras
 yt, yp, labels = (np.asarray(a, dtype=d) for a, d in zip(json.loads(sys.stdin.read()),
                                                            ("float32", "float32", "int64")))
 out = {}
-for name in %r:
+for name in NAMES:
     v = getattr(keras.losses, name)(dtype="bfloat16")(yt, yp)
     out[name] = [float(keras.ops.convert_to_numpy(v).astype("float32")), keras.backend.standardize_dtype(v.dtype)]
 v = keras.losses.SparseCategoricalCrossentropy(dtype="bfloat16")(labels, yp)
 out["SparseCategoricalCrossentropy"] = [float(keras.ops.convert_to_numpy(v).astype("float32")), keras.backend.standardize_dtype(v.dtype)]
 print(json.dumps(out))
-""" % (NAMES,)
+""".replace("{names!r}", repr(NAMES))
 
 
 @pytest.fixture(scope="module")
