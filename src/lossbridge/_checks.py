@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
+
 from . import _deferred
 from ._backend import Namespace, _numpy_namespace, describe, is_concrete
 from ._config import check_level
@@ -36,12 +38,16 @@ def first_out_of_range(
     if not is_concrete(labels):
         return None
     if ns.kind == "jax":
-        # Concrete labels closed over by a jitted function: operations on them would be
-        # traced; evaluate them now instead.
+        # Read on the host with NumPy: JAX operations here would compile for every new shape
+        # (the first call's cost) or be traced inside a jitted function.
         import jax
 
-        with jax.ensure_compile_time_eval():
-            return _first_out_of_range(ns, labels, num_classes, ignore)
+        try:
+            host = np.asarray(labels)
+        except (jax.errors.TracerArrayConversionError, jax.errors.ConcretizationTypeError):
+            with jax.ensure_compile_time_eval():
+                return _first_out_of_range(ns, labels, num_classes, ignore)
+        return _first_out_of_range(_numpy_namespace(), host, num_classes, ignore)
     return _first_out_of_range(ns, labels, num_classes, ignore)
 
 

@@ -1033,6 +1033,9 @@ def _check_call(loss_id: str, ns: Namespace, arrays: dict[str, Any], config: dic
     key = (loss_id, values_shape, *map(_freeze, config.values()), *map(_freeze, arrays.values()))
     profile = _PROFILES.get(key)
     if profile is None:
+        if len(_PROFILES) > 4096:  # many shapes (variable sequence lengths): start afresh
+            _PROFILES.clear()
+            _SHAPE_FINDINGS.clear()
         profile = _profile(dialect, name, config, pred, target)
         _PROFILES[key] = profile
         _SHAPE_FINDINGS[key] = [] if profile.kind is None else _run(
