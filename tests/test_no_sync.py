@@ -75,6 +75,12 @@ CALLS = {
     "mse_loss": lambda: F.mse_loss(X, X.detach() + 1),
     "binary_cross_entropy_with_logits": lambda: F.binary_cross_entropy_with_logits(
         X, (X.detach() > 0).float()),
+    "binary_cross_entropy": lambda: F.binary_cross_entropy(
+        torch.sigmoid(X), (X.detach() > 0).float()),
+    "keras SparseCategoricalCrossentropy": lambda: lb.keras.SparseCategoricalCrossentropy(
+        from_logits=True)(T, X),
+    "keras BinaryCrossentropy": lambda: lb.keras.BinaryCrossentropy()(
+        (X.detach() > 0).float(), torch.sigmoid(X)),
 }
 
 

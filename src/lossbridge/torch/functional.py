@@ -217,6 +217,15 @@ def _native_with_index_check(
         raise LossBridgeIndexError(f"{e} `target` is a {describe(target)}.") from None
 
 
+def _fast(*arrays: Any) -> bool:
+    """A call that goes straight to torch's kernel: plain CPU tensors of one shape, the default
+    or "off" check level (the "full" level reads values first).  lossbridge's cheap checks of
+    such a call can find nothing that torch's kernel does not raise itself (a pointwise loss
+    warns only about shapes that differ), so they run only to word torch's error."""
+    return check_level() != "full" and _plain_cpu_tensors(*arrays) and all(
+        a.shape == arrays[0].shape for a in arrays[1:])
+
+
 def _kernel_checks_range(ns: Namespace, target: Any) -> bool:
     """True when torch's own kernel will raise IndexError for a label out of range (CPU
     tensors, native kernels on, outside traces), so that lossbridge reads no label."""
@@ -490,6 +499,30 @@ def nll_loss(
         >>> lb.torch.functional.nll_loss(logp, np.array([1, 2]), reduction="none").round(7).tolist()
         [0.0512933, 2.3025851]
     """
+    if size_average is None and reduce is None and _plain_cpu_tensors(input, target, weight):
+        import torch
+
+        out = _run_native(
+            torch.nn.functional.nll_loss,
+            lambda: _nll_loss_checked(input, target, weight, None, ignore_index, None, reduction),
+            input, target, weight, ignore_index=ignore_index, reduction=reduction,
+        )
+        if check_level() != "off":
+            _diagnostics.check_call(
+                "torch:nll_loss", torch_namespace({"input": input}),
+                {"input": input, "target": target, "weight": weight},
+                {"ignore_index": ignore_index, "reduction": reduction, "weight": weight},
+                result=out, concrete=not torch.compiler.is_compiling(),
+            )
+        return out
+    return _nll_loss_checked(input, target, weight, size_average, ignore_index, reduce, reduction)
+
+
+def _nll_loss_checked(
+    input: Any, target: Any, weight: Any, size_average: Any, ignore_index: int, reduce: Any,
+    reduction: str,
+) -> Any:
+    """:func:`nll_loss` through lossbridge's checks (every array kind)."""
     reduction = resolve_reduction(size_average, reduce, reduction)
     ns = torch_namespace({"input": input, "target": target, "weight": weight})
     input = _convert(ns, input)
@@ -558,7 +591,8 @@ def _check_binary_dtypes(ns: Namespace, input: Any, target: Any, logits: bool) -
 
 
 def _check_unit_interval(ns: Namespace, x: Any, arg: str) -> None:
-    if not is_concrete(x):
+    # on accelerators at the default level no value is read (torch's kernel asserts there)
+    if not is_concrete(x) or (_deferred.on_accelerator(ns, x) and check_level() != "full"):
         return
     xp = ns.xp
     ok = (x >= 0) & (x <= 1)
@@ -611,6 +645,26 @@ def binary_cross_entropy(
         >>> lb.torch.functional.binary_cross_entropy(p, np.array([1.0, 1.0, 1.0]), reduction="none").round(4).tolist()
         [100.0, 0.6931, -0.0]
     """
+    if size_average is None and reduce is None and weight is None and _fast(input, target):
+        import torch
+
+        return _run_native(
+            torch.nn.functional.binary_cross_entropy,
+            lambda: _binary_cross_entropy_checked(input, target, weight, size_average, reduce, reduction),
+            input, target, reduction=reduction,
+        )
+    return _binary_cross_entropy_checked(input, target, weight, size_average, reduce, reduction)
+
+
+def _binary_cross_entropy_checked(
+    input: Any,
+    target: Any,
+    weight: Any = None,
+    size_average: bool | None = None,
+    reduce: bool | None = None,
+    reduction: str = "mean",
+) -> Any:
+    """The path of the public function above through lossbridge's checks."""
     reduction = resolve_reduction(size_average, reduce, reduction)
     ns = torch_namespace({"input": input, "target": target, "weight": weight})
     xp = ns.xp
@@ -673,6 +727,28 @@ def binary_cross_entropy_with_logits(
         >>> round(float(f(np.array([0.0]), np.array([1.0]), pos_weight=np.array([3.0]))), 4)
         2.0794
     """
+    if (size_average is None and reduce is None and weight is None and pos_weight is None
+            and _fast(input, target)):
+        import torch
+
+        return _run_native(
+            torch.nn.functional.binary_cross_entropy_with_logits,
+            lambda: _binary_cross_entropy_with_logits_checked(input, target, weight, size_average, reduce, reduction, pos_weight),
+            input, target, reduction=reduction,
+        )
+    return _binary_cross_entropy_with_logits_checked(input, target, weight, size_average, reduce, reduction, pos_weight)
+
+
+def _binary_cross_entropy_with_logits_checked(
+    input: Any,
+    target: Any,
+    weight: Any = None,
+    size_average: bool | None = None,
+    reduce: bool | None = None,
+    reduction: str = "mean",
+    pos_weight: Any = None,
+) -> Any:
+    """The path of the public function above through lossbridge's checks."""
     reduction = resolve_reduction(size_average, reduce, reduction)
     ns = torch_namespace(
         {"input": input, "target": target, "weight": weight, "pos_weight": pos_weight}
@@ -792,6 +868,26 @@ def mse_loss(
         >>> float(lb.torch.functional.mse_loss(np.array([1.0, 2.0]), np.array([0.0, 0.0])))
         2.5
     """
+    if size_average is None and reduce is None and weight is None and _fast(input, target):
+        import torch
+
+        return _run_native(
+            torch.nn.functional.mse_loss,
+            lambda: _mse_loss_checked(input, target, size_average, reduce, reduction, weight),
+            input, target, reduction=reduction,
+        )
+    return _mse_loss_checked(input, target, size_average, reduce, reduction, weight)
+
+
+def _mse_loss_checked(
+    input: Any,
+    target: Any,
+    size_average: bool | None = None,
+    reduce: bool | None = None,
+    reduction: str = "mean",
+    weight: Any = None,
+) -> Any:
+    """The path of the public function above through lossbridge's checks."""
     ns, input, target, weight, reduction = _pointwise(
         "mse_loss", input, target, size_average, reduce, reduction, weight
     )
@@ -825,6 +921,26 @@ def l1_loss(
         >>> float(lb.torch.functional.l1_loss(np.array([1.0, 2.0]), np.array([0.0, 0.0])))
         1.5
     """
+    if size_average is None and reduce is None and weight is None and _fast(input, target):
+        import torch
+
+        return _run_native(
+            torch.nn.functional.l1_loss,
+            lambda: _l1_loss_checked(input, target, size_average, reduce, reduction, weight),
+            input, target, reduction=reduction,
+        )
+    return _l1_loss_checked(input, target, size_average, reduce, reduction, weight)
+
+
+def _l1_loss_checked(
+    input: Any,
+    target: Any,
+    size_average: bool | None = None,
+    reduce: bool | None = None,
+    reduction: str = "mean",
+    weight: Any = None,
+) -> Any:
+    """The path of the public function above through lossbridge's checks."""
     ns, input, target, weight, reduction = _pointwise(
         "l1_loss", input, target, size_average, reduce, reduction, weight
     )
