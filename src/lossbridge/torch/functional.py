@@ -397,12 +397,12 @@ def cross_entropy(
             input, target, weight, ignore_index=ignore_index, reduction=reduction,
             label_smoothing=label_smoothing,
         )
-        if check_level() != "off":
+        if check_level() != "off" and not torch.compiler.is_compiling():
             _diagnostics.check_call(
                 "torch:cross_entropy", torch_namespace({"input": input}),
                 {"input": input, "target": target, "weight": weight},
                 {"ignore_index": ignore_index, "reduction": reduction, "weight": weight},
-                result=out, concrete=not torch.compiler.is_compiling(),
+                result=out, concrete=True,
             )
         return out
     return _cross_entropy_checked(input, target, weight, size_average, ignore_index, reduce,
@@ -507,12 +507,12 @@ def nll_loss(
             lambda: _nll_loss_checked(input, target, weight, None, ignore_index, None, reduction),
             input, target, weight, ignore_index=ignore_index, reduction=reduction,
         )
-        if check_level() != "off":
+        if check_level() != "off" and not torch.compiler.is_compiling():
             _diagnostics.check_call(
                 "torch:nll_loss", torch_namespace({"input": input}),
                 {"input": input, "target": target, "weight": weight},
                 {"ignore_index": ignore_index, "reduction": reduction, "weight": weight},
-                result=out, concrete=not torch.compiler.is_compiling(),
+                result=out, concrete=True,
             )
         return out
     return _nll_loss_checked(input, target, weight, size_average, ignore_index, reduce, reduction)
