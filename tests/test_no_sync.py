@@ -164,3 +164,26 @@ def test_cpu_tensors_keep_immediate_errors():
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         F.cross_entropy(X, T)  # no warning on a correct call
+
+
+def test_index_target_calls_have_no_shape_findings():
+    """The fast path of cross_entropy / nll_loss runs the diagnostics hook only when the mean
+    is NaN (LB016): that is right only while no other cheap finding exists for an index
+    target, which this test keeps true over shapes and options (through the checked path,
+    which always runs the hook)."""
+    from lossbridge import _diagnostics
+
+    _diagnostics._PROFILES.clear()
+    _diagnostics._SHAPE_FINDINGS.clear()
+    r = np.random.default_rng(1)
+    for shape in [(5,), (4, 5), (2, 5, 3), (2, 5, 3, 2)]:
+        x = r.normal(size=shape)
+        t = r.integers(0, 5, shape[:1] + shape[2:]) if len(shape) > 1 else np.array(2)
+        for kwargs in ({}, {"ignore_index": 1}, {"reduction": "sum"}, {"label_smoothing": 0.2},
+                       {"weight": np.arange(1.0, 6.0)}):
+            F.cross_entropy(x, t, **kwargs)
+            if "label_smoothing" not in kwargs:
+                F.nll_loss(x, t, **kwargs)
+    keys = [k for k in _diagnostics._SHAPE_FINDINGS if k[0] in ("torch:cross_entropy", "torch:nll_loss")]
+    assert len(keys) >= 30
+    assert all(_diagnostics._SHAPE_FINDINGS[k] == [] for k in keys)
