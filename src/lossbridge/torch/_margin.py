@@ -19,6 +19,7 @@ from .. import ops
 from .._backend import Namespace, describe, quiet, torch_namespace
 from .._checks import first_out_of_range, is_floating, is_integral, label_range_message
 from .._config import check_level
+from .._deferred import on_accelerator
 from .._errors import LossBridgeError, LossBridgeIndexError, LossBridgeRuntimeError
 from ._common import (
     broadcast_shape,
@@ -196,9 +197,16 @@ def _check_long_target(ns: Namespace, target: Any, who: str) -> None:
         )
 
 
-def _range_error(ns: Namespace, target: Any, low: int, high: int, message: str, who: str) -> None:
-    """Raise torch's RuntimeError for a target outside ``[low, high)`` (concrete targets only)."""
-    if ns.kind == "torch" and check_level() == "off":
+def _range_error(ns: Namespace, target: Any, low: int, high: int, message: str, who: str,
+                 kernel_checks: bool = False) -> None:
+    """Raise torch's RuntimeError for a target outside ``[low, high)`` (concrete targets only).
+
+    Skipped where torch's own kernel checks the range (``kernel_checks``: CPU tensors with
+    native kernels; the kernel's error is reworded by :func:`_native_range`), at level "off"
+    on torch tensors, and on accelerator tensors below level "full" (no host read: torch's
+    device-side assert, as in torch)."""
+    if ns.kind == "torch" and (kernel_checks or check_level() == "off" or (
+            on_accelerator(ns, target) and check_level() != "full")):
         return
     found = first_out_of_range(ns, target - low, high - low)
     if found is not None:
@@ -209,6 +217,21 @@ def _range_error(ns: Namespace, target: Any, low: int, high: int, message: str, 
             + label_range_message("target", target, high, found)
             + (" (-1 ends a sample's list of labels.)" if low == -1 else "")
         )
+
+
+def _kernel_checks(ns: Namespace, nframe: int) -> bool:
+    # torch's CPU kernels check the target range (a RuntimeError); empty inputs go generic
+    return native(ns) and nframe > 0 and ns.device is not None and ns.device.type == "cpu"
+
+
+def _native_range(kernel: Any, ns: Namespace, target: Any, low: int, high: int, message: str,
+                  who: str) -> Any:
+    """``kernel()``, with its range error worded by :func:`_range_error`."""
+    try:
+        return kernel()
+    except RuntimeError:
+        _range_error(ns, target, low, high, message, who)
+        raise
 
 
 def multi_margin_loss(
@@ -285,12 +308,15 @@ def multi_margin_loss(
                 )
             weight = xp.astype(weight, input.dtype)
     check_floating_input(ns, input, "multi_margin_loss_cpu_kernel")
-    _range_error(ns, target, 0, dim, "target out of range", "multi_margin_loss")
+    kernel_checks = _kernel_checks(ns, nframe)
+    _range_error(ns, target, 0, dim, "target out of range", "multi_margin_loss", kernel_checks)
     if native(ns) and nframe > 0:  # torch's kernel returns uninitialised memory when empty
         import torch
 
-        return torch.nn.functional.multi_margin_loss(
-            input, target, p=p, margin=margin, weight=weight, reduction=reduction
+        return _native_range(
+            lambda: torch.nn.functional.multi_margin_loss(
+                input, target, p=p, margin=margin, weight=weight, reduction=reduction),
+            ns, target, 0, dim, "target out of range", "multi_margin_loss",
         )
     x = xp.reshape(input, (nframe, dim))
     t = xp.reshape(target, (nframe,))
@@ -362,12 +388,16 @@ def multilabel_margin_loss(
         )
     _check_long_target(ns, target, "multilabel_margin_loss")
     check_floating_input(ns, input, "multilabel_margin_loss_forward_out_frame")
-    _range_error(ns, target, -1, dim, "argument #2 'target' is out of range",
-                 "multilabel_margin_loss")
+    message = "argument #2 'target' is out of range"
+    kernel_checks = _kernel_checks(ns, nframe)
+    _range_error(ns, target, -1, dim, message, "multilabel_margin_loss", kernel_checks)
     if native(ns) and nframe > 0:  # torch's kernel returns uninitialised memory when empty
         import torch
 
-        return torch.nn.functional.multilabel_margin_loss(input, target, reduction=reduction)
+        return _native_range(
+            lambda: torch.nn.functional.multilabel_margin_loss(input, target, reduction=reduction),
+            ns, target, -1, dim, message, "multilabel_margin_loss",
+        )
     x = xp.reshape(input, (nframe, dim))
     y = xp.reshape(target, (nframe, dim))
     # position j is listed while no negative label came at or before it
