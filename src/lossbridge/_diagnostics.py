@@ -104,6 +104,7 @@ Example:
 
 from __future__ import annotations
 
+import functools
 import inspect
 import math
 import re
@@ -356,6 +357,7 @@ _EMITTED_BY_DIALECT = {"torch": {"LB020", "LB030"}, "keras": {"LB014"}}
 _RAISED_BY_DIALECT = {"torch": {"LB010", "LB012", "LB014"}, "keras": {"LB010", "LB011"}}
 
 
+@functools.lru_cache(maxsize=1024)
 def _snake(name: str) -> str:
     name = re.sub("(.)([A-Z][a-z]+)", r"\1_\2", name)
     return re.sub("([a-z])([A-Z])", r"\1_\2", name).lower()

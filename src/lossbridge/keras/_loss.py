@@ -264,6 +264,11 @@ def reduce_values(
     if reduction in ("sum_over_batch_size", "mean", "mean_with_sample_weight"):
         if reduction == "mean_with_sample_weight" and sample_weight is not None:
             divisor = xp.astype(xp.sum(sample_weight), loss.dtype)
+        elif all(d is not None for d in values.shape):
+            # a static count: one division (divide_no_nan's 0 for an empty loss, without its
+            # five kernels); the count is cast to the loss' dtype either way
+            n = _numel(tuple(values.shape))
+            return loss / float(n) if n else xp.zeros_like(loss)
         else:
             divisor = _size(ns, values, loss.dtype)
         loss = divide_no_nan(xp, loss, divisor)

@@ -92,8 +92,10 @@ def poisson_nll_loss(
 # ----------------------------------------------------------------- Gaussian
 
 
-def _gaussian_var(ns: Namespace, input: Any, var: Any) -> Any:
-    """torch's checks of ``var`` (sign, then shape); returns ``var`` ready to broadcast."""
+def _gaussian_var(ns: Namespace, input: Any, var: Any, check_sign: bool = True) -> Any:
+    """torch's checks of ``var`` (sign, then shape); returns ``var`` ready to broadcast.
+    ``check_sign=False``: torch's own function checks the sign (a pass over var that
+    lossbridge then does not repeat; see :func:`gaussian_nll_loss`)."""
     xp = ns.xp
     if isinstance(var, float):
         if var < 0:
@@ -108,7 +110,7 @@ def _gaussian_var(ns: Namespace, input: Any, var: Any) -> Any:
             f"{var!r}: torch's gaussian_nll_loss accepts a float or an array, pass {float(var)!r}."
         )
     var = convert(ns, var)
-    if is_concrete(var) and bool(xp.any(var < 0)):
+    if check_sign and is_concrete(var) and bool(xp.any(var < 0)):
         raise LossBridgeError(
             f"var has negative entry/entries. `var` is a {describe(var)} holding "
             f"{int(xp.sum(xp.astype(var < 0, xp.int32)))} negative values: variances must be >= 0 "
@@ -172,7 +174,8 @@ def gaussian_nll_loss(
     xp = ns.xp
     input = convert(ns, input)
     target = convert(ns, target, like=input)
-    var = _gaussian_var(ns, input, var)
+    given = var
+    var = _gaussian_var(ns, input, var, check_sign=not native(ns))
     if reduction not in ("none", "mean", "sum"):
         raise LossBridgeError(
             f"{reduction} is not valid. Use reduction='none', 'mean' or 'sum'."
@@ -188,9 +191,13 @@ def gaussian_nll_loss(
     if native(ns):
         import torch
 
-        return torch.nn.functional.gaussian_nll_loss(
-            input, target, var, full=full, eps=eps, reduction=reduction
-        )
+        try:  # torch checks var's sign itself: its ValueError, worded by lossbridge
+            return torch.nn.functional.gaussian_nll_loss(
+                input, target, var, full=full, eps=eps, reduction=reduction
+            )
+        except ValueError:
+            _gaussian_var(ns, input, given)
+            raise
     # max(var, eps) in value, var in gradient (torch's clamp_ under no_grad); an
     # infinite var passes no gradient (the torch value there is 0 as well).
     clamped = ops.stop_gradient(xp.clip(var, eps, None))

@@ -17,6 +17,8 @@ from ._common import (
     broadcast_shape,
     convert,
     native,
+    run_native,
+    same_shape_fast,
     size_warning,
     torch_dtype_name,
     torch_size_warning_silenced,
@@ -86,6 +88,25 @@ def huber_loss(
     See also: :class:`lossbridge.torch.HuberLoss`, :func:`smooth_l1_loss`,
     ``lossbridge.optax.huber_loss``, ``lossbridge.keras.Huber``.
     """
+    if weight is None and same_shape_fast(input, target):
+        import torch
+
+        return run_native(
+            torch.nn.functional.huber_loss,
+            lambda: _huber_loss_checked(input, target, reduction, delta, weight),
+            input, target, reduction=reduction, delta=delta,
+        )
+    return _huber_loss_checked(input, target, reduction, delta, weight)
+
+
+def _huber_loss_checked(
+    input: Any,
+    target: Any,
+    reduction: str = "mean",
+    delta: float = 1.0,
+    weight: Any = None,
+) -> Any:
+    """The path of the public function above through lossbridge's checks."""
     ns = torch_namespace({"input": input, "target": target, "weight": weight})
     xp = ns.xp
     input = convert(ns, input)
@@ -160,6 +181,26 @@ def smooth_l1_loss(
     See also: :class:`lossbridge.torch.SmoothL1Loss`, :func:`huber_loss`,
     :func:`l1_loss`.
     """
+    if size_average is None and reduce is None and same_shape_fast(input, target):
+        import torch
+
+        return run_native(
+            torch.nn.functional.smooth_l1_loss,
+            lambda: _smooth_l1_loss_checked(input, target, size_average, reduce, reduction, beta),
+            input, target, reduction=reduction, beta=beta,
+        )
+    return _smooth_l1_loss_checked(input, target, size_average, reduce, reduction, beta)
+
+
+def _smooth_l1_loss_checked(
+    input: Any,
+    target: Any,
+    size_average: bool | None = None,
+    reduce: bool | None = None,
+    reduction: str = "mean",
+    beta: float = 1.0,
+) -> Any:
+    """The path of the public function above through lossbridge's checks."""
     if beta == 0.0:  # torch dispatches to l1_loss
         from .functional import l1_loss
 

@@ -39,6 +39,7 @@ from ._common import convert as _convert
 from ._common import native as _native
 from ._common import plain_cpu_tensors as _plain_cpu_tensors
 from ._common import run_native as _run_native
+from ._common import same_shape_fast as _fast
 from ._common import shape_hint as _shape_hint
 from ._common import torch_dtype_name as _torch_dtype_name
 from ._common import torch_size_warning_silenced as _torch_size_warning_silenced
@@ -215,15 +216,6 @@ def _native_with_index_check(
             framework_message="Target {value} is out of bounds.",
         )
         raise LossBridgeIndexError(f"{e} `target` is a {describe(target)}.") from None
-
-
-def _fast(*arrays: Any) -> bool:
-    """A call that goes straight to torch's kernel: plain CPU tensors of one shape, the default
-    or "off" check level (the "full" level reads values first).  lossbridge's cheap checks of
-    such a call can find nothing that torch's kernel does not raise itself (a pointwise loss
-    warns only about shapes that differ), so they run only to word torch's error."""
-    return check_level() != "full" and _plain_cpu_tensors(*arrays) and all(
-        a.shape == arrays[0].shape for a in arrays[1:])
 
 
 def _kernel_checks_range(ns: Namespace, target: Any) -> bool:
