@@ -180,6 +180,11 @@ class _NumPy(_NoCopy):
             lo = None if min is None else np.asarray(min, dtype=x.dtype)
             hi = None if max is None else np.asarray(max, dtype=x.dtype)
             return np.clip(x, lo, hi)
+        if (x.dtype.kind == "f" and isinstance(min, (float, int, type(None)))
+                and isinstance(max, (float, int, type(None))) and (min, max) != (None, None)):
+            # NumPy's own clip, one pass (array-api-compat's generic one makes copies); Python
+            # bounds are weak under NEP 50, so the array's dtype is kept as the standard says
+            return np.clip(x, min, max)
         return self._xp.clip(x, min, max)
 
     def __getattr__(self, name: str) -> Any:
