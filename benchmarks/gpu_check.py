@@ -73,7 +73,6 @@ def check_cuda() -> int:
 def check_jax() -> int:
     try:
         import jax
-        import jax.numpy as jnp
     except ImportError:
         print("jax not installed")
         return 0
@@ -83,7 +82,7 @@ def check_jax() -> int:
     W = jax.random.normal(jax.random.PRNGKey(1), (1000, 32)) / 4
     t = jax.random.randint(jax.random.PRNGKey(2), (257,), 0, 1000)
     f = jax.jit(jax.value_and_grad(lambda h, W: linear_cross_entropy(h, W, t, chunk_size=64), argnums=(0, 1)))
-    val, (gh, gw) = f(h, W)
+    val, (_gh, gw) = f(h, W)
     ht = torch.tensor(jax.device_get(h).tolist(), dtype=torch.float64, requires_grad=True)
     Wt = torch.tensor(jax.device_get(W).tolist(), dtype=torch.float64, requires_grad=True)
     r = F.cross_entropy(ht @ Wt.T, torch.tensor(jax.device_get(t).tolist()))
@@ -102,9 +101,9 @@ def timing(n=8192, d=4096, v=131072):
         W = (torch.randn(v, d, device=dev) / d**0.5).to(dtype).requires_grad_()
         y = torch.randint(0, v, (n,), device=dev)
         methods = {
-            "naive": lambda: F.cross_entropy(h @ W.T, y),
-            "naive_up": lambda: F.cross_entropy((h @ W.T).float(), y),
-            "fused": lambda: linear_cross_entropy(h, W, y),
+            "naive": lambda h=h, W=W, y=y: F.cross_entropy(h @ W.T, y),
+            "naive_up": lambda h=h, W=W, y=y: F.cross_entropy((h @ W.T).float(), y),
+            "fused": lambda h=h, W=W, y=y: linear_cross_entropy(h, W, y),
         }
         for name, fn in methods.items():
             h.grad = W.grad = None

@@ -7,6 +7,8 @@ import json
 
 import numpy as np
 import pytest
+from l1_mse import L1MSE  # examples/: the documented losses are the ones tested
+from rmse import rmse
 
 import lossbridge as lb
 from harness.backends import (
@@ -18,8 +20,6 @@ from harness.backends import (
     value_and_grad,
 )
 from harness.compare import assert_close
-from l1_mse import L1MSE  # examples/: the documented losses are the ones tested
-from rmse import rmse
 
 BACKENDS = available_backends()
 

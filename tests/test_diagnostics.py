@@ -9,6 +9,7 @@ from __future__ import annotations
 import importlib.util
 import json
 import os
+import pathlib
 import re
 import subprocess
 import sys
@@ -42,7 +43,7 @@ def _codes(findings):
 
 
 def test_every_code_is_documented_and_has_a_case():
-    readme = open(os.path.join(ROOT, "README.md")).read()
+    readme = pathlib.Path(ROOT, "README.md").read_text()
     doc = _diagnostics.__doc__
     assert set(fpr.CASES) == set(lb.CODES)
     for code, info in lb.CODES.items():
@@ -200,7 +201,7 @@ def test_diagnose_errors():
 
 def test_diagnose_errors_on_mixed_and_traced_arrays():
     torch = pytest.importorskip("torch")
-    with pytest.raises(lb.LossBridgeTypeError, match="must be Tensor, not numpy.ndarray"):
+    with pytest.raises(lb.LossBridgeTypeError, match=r"must be Tensor, not numpy\.ndarray"):
         lb.diagnose("torch:cross_entropy", P, torch.tensor([0, 1]))
     jax = pytest.importorskip("jax")
 
@@ -208,7 +209,7 @@ def test_diagnose_errors_on_mixed_and_traced_arrays():
         lb.diagnose("torch:cross_entropy", x, jax.numpy.asarray([0, 1]))
         return x
 
-    with pytest.raises(lb.LossBridgeError, match="outside jax.jit"):
+    with pytest.raises(lb.LossBridgeError, match=r"outside jax\.jit"):
         jax.jit(traced)(jax.numpy.asarray(P))
     # under jax.grad (no jit) the values are concrete: diagnose reads the primal values
     out = jax.grad(lambda x: (lb.diagnose("torch:cross_entropy", x, jax.numpy.asarray([0, 1])), x.sum())[1])(
@@ -241,7 +242,7 @@ def test_checks_sets_the_level_globally_and_as_a_context():
 
 
 def test_cheap_checks_warn_at_the_default_level():
-    T, K = lb.torch, lb.keras  # noqa: N806
+    T, K = lb.torch, lb.keras
     with pytest.warns(lb.LossBridgeTargetWarning, match=r"^LB016: every one of the 2 labels") as w:
         out = T.CrossEntropyLoss(ignore_index=1)(LOGITS, np.array([1, 1]))
     assert np.isnan(out) and w[0].filename == __file__
@@ -275,7 +276,7 @@ def test_keras_on_jax_out_of_range_warning_has_its_code():
 @pytest.mark.parametrize("backend", BACKENDS)
 def test_full_checks_warn_only_at_full(backend):
     conv = lambda x: fpr.convert(np.asarray(x), backend)  # noqa: E731
-    T, K, F = lb.torch, lb.keras, lb.torch.functional  # noqa: N806
+    T, K, F = lb.torch, lb.keras, lb.torch.functional
     calls = [
         (lb.LossBridgeDomainWarning, "LB001", lambda: T.CrossEntropyLoss()(conv(P), conv([0, 1]))),
         (lb.LossBridgeDomainWarning, "LB001", lambda: T.BCEWithLogitsLoss()(conv(np.full((4, 4), 0.5)), conv(np.ones((4, 4))))),

@@ -65,13 +65,13 @@ def test_cli_compare_runs_without_frameworks():
         "real = builtins.__import__\n"
         "def guard(name, globals=None, locals=None, fromlist=(), level=0):\n"
         "    # only absolute imports can reach a framework; 'from ..keras import x' is lossbridge's own\n"
-        "    if level == 0 and name.split('.')[0] in %r: raise ImportError('blocked ' + name)\n"
+        f"    if level == 0 and name.split('.')[0] in {FRAMEWORKS!r}: raise ImportError('blocked ' + name)\n"
         "    return real(name, globals, locals, fromlist, level)\n"
         "builtins.__import__ = guard\n"
         "from lossbridge.cli import main\n"
         "rc = main(['compare'])\n"
         "assert rc == 0, rc\n"
-    ) % (FRAMEWORKS,)
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert out.returncode == 0, out.stderr
     assert "torch nn.CrossEntropyLoss()(logits, labels)" in out.stdout

@@ -97,7 +97,7 @@ def test_xlogy_gradient_is_finite_where_x_is_zero(backend):
     def f(x, y):
         return ops.xlogy(x, y).sum()
 
-    value, (gx, gy) = value_and_grad(
+    value, (_gx, gy) = value_and_grad(
         f, [np.array([0.0, 0.0, 2.0]), np.array([0.0, 3.0, np.e])], backend, wrt=(0, 1), dtype="float64"
     )
     assert value == pytest.approx(2.0)

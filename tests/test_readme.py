@@ -4,6 +4,7 @@ runs exactly its test command."""
 from __future__ import annotations
 
 import os
+import pathlib
 import re
 import subprocess
 import sys
@@ -11,7 +12,7 @@ import sys
 import pytest
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-README = open(os.path.join(ROOT, "README.md")).read()
+README = pathlib.Path(ROOT, "README.md").read_text()
 
 
 def test_python_examples_run():
@@ -40,7 +41,7 @@ def test_readme_numbers():
 
 
 def test_ci_runs_the_readme_test_command():
-    ci = open(os.path.join(ROOT, ".ci", "run")).read()
+    ci = pathlib.Path(ROOT, ".ci", "run").read_text()
     assert "<!-- test-command -->" in ci and "README.md" in ci
     (block,) = re.findall(r"<!-- test-command -->\n```bash\n(.*?)\n```\n<!-- /test-command -->", README, re.S)
     assert "pytest" in block and "-c constraints.txt" in block
@@ -53,7 +54,7 @@ def test_the_compare_command_runs():
 
 
 def test_constraints_pin_the_cpu_torch():
-    text = open(os.path.join(ROOT, "constraints.txt")).read()
+    text = pathlib.Path(ROOT, "constraints.txt").read_text()
     assert re.search(r"^torch==2\.13\.0$", text, re.M)
 
 

@@ -5,7 +5,6 @@ difference; bad arguments raise errors that name the argument and list the valid
 
 from __future__ import annotations
 
-import functools
 import importlib.util
 import subprocess
 import sys
@@ -368,7 +367,7 @@ def test_missing_dialect_loss_names_the_native_targets():
     if hasattr(lb.keras, "LogCosh"):
         assert not lb.translate("keras:LogCosh", "torch").native
         return
-    with pytest.raises(lb.LossBridgeNotImplementedError, match="lossbridge.keras has no LogCosh yet.*optax"):
+    with pytest.raises(lb.LossBridgeNotImplementedError, match=r"lossbridge\.keras has no LogCosh yet.*optax"):
         lb.translate("keras:LogCosh", "torch")
 
 

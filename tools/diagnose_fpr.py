@@ -104,12 +104,12 @@ def _lb002(r: np.random.Generator, bad: bool) -> Call:
     form = r.integers(3)
     if form == 0:
         p = x if bad else _softmax(x, -1)
-        if bad and 0 <= p.min() and p.max() <= 1:
+        if bad and p.min() >= 0 and p.max() <= 1:
             return _lb002(r, bad)
         return "keras:CategoricalCrossentropy()", (np.eye(c)[_labels(r, n, c)], _float(r, p)), {}
     if form == 1:
         p = x if bad else 1 / (1 + np.exp(-x))
-        if bad and 0 <= p.min() and p.max() <= 1:
+        if bad and p.min() >= 0 and p.max() <= 1:
             return _lb002(r, bad)
         y = (r.uniform(size=(n, c)) < 0.5).astype(float)
         return "keras:BinaryCrossentropy()", (y, _float(r, p)), {}
@@ -129,7 +129,7 @@ def _lb003(r: np.random.Generator, bad: bool) -> Call:
 def _lb004(r: np.random.Generator, bad: bool) -> Call:
     n, c = _shape(r)
     x = _logits(r, (n, c))
-    if bad and x.max() <= 0 or bad and (x.min() >= 0 and x.max() <= 1):
+    if (bad and x.max() <= 0) or (bad and (x.min() >= 0 and x.max() <= 1)):
         x = x + 2.0 - x.min()  # raw scores with positive values, not probabilities
         x[0, 0] = -1.0
     lp = x if bad else _log_softmax(x, 1)

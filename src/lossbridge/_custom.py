@@ -50,7 +50,7 @@ import functools
 import inspect
 import os
 from collections.abc import Callable
-from typing import Any
+from typing import Any, cast
 
 # Absolute imports for the dialects: a relative `from .torch...` is the import name
 # "torch._modules", which tests/test_import.py's framework guard blocks.
@@ -116,7 +116,7 @@ def _numpy_failure(exc: BaseException) -> bool:
 
 def _run(name: str, fn: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
     """Call a custom loss' definition; NumPy-only code on torch/JAX arrays gets a clear error."""
-    kinds = {array_kind(a) for a in args} - {None}
+    kinds = {k for a in args if (k := array_kind(a)) is not None}
     foreign = sorted(k for k in kinds if k != "numpy")
     try:
         values = fn(*args, **kwargs)
@@ -371,7 +371,7 @@ def custom_config(custom: _Custom) -> dict[str, Any]:
     """The registry key and configuration of a custom loss."""
     if isinstance(custom, FunctionLoss):
         return custom.get_config()
-    return {"class": _key(type(custom)), "config": custom.get_config()}
+    return {"class": _key(type(custom)), "config": cast(Any, custom).get_config()}
 
 
 def _lookup(key: str) -> Any:

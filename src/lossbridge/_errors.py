@@ -16,15 +16,15 @@ category.
 from __future__ import annotations
 
 __all__ = [
+    "LossBridgeDeprecationWarning",
     "LossBridgeError",
+    "LossBridgeFutureWarning",
     "LossBridgeIndexError",
     "LossBridgeNotImplementedError",
     "LossBridgeRuntimeError",
+    "LossBridgeSyntaxWarning",
     "LossBridgeTypeError",
     "LossBridgeWarning",
-    "LossBridgeSyntaxWarning",
-    "LossBridgeFutureWarning",
-    "LossBridgeDeprecationWarning",
 ]
 
 

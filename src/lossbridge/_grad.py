@@ -80,7 +80,7 @@ def _jax_attach(value: Any, pairs: tuple[tuple[Any, Any], ...]) -> Any:
             value, xs, gs = res
             return (
                 jnp.zeros_like(value),
-                tuple((ct * g).astype(x.dtype) for x, g in zip(xs, gs)),
+                tuple((ct * g).astype(x.dtype) for x, g in zip(xs, gs, strict=False)),
                 tuple(jnp.zeros_like(g) for g in gs),
             )
 

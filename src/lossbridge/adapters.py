@@ -190,8 +190,8 @@ def _source(loss: Any, kwargs: dict[str, Any], framework: str) -> _Source:
                 "turn into torch/Keras parameters. Use torch.nn.LinearCrossEntropyLoss in torch, "
                 "or a Dense layer followed by an adapted CrossEntropyLoss."
             )
-        dialect = "keras" if isinstance(loss, KerasDialectLoss) else "torch"
-        return _Source(copy.copy(loss), dialect, True, {})
+        return _Source(copy.copy(loss), "keras" if isinstance(loss, KerasDialectLoss) else "torch",
+                       True, {})
     dialect = _dialect_of_function(loss) if callable(loss) else None
     if dialect is None:
         raise LossBridgeTypeError(
@@ -219,10 +219,11 @@ def _encode(value: Any, where: str) -> Any:
     if kind is not None:
         arr = _to_numpy(value)
         return {"__array__": arr.tolist(), "dtype": str(arr.dtype)}
-    if callable(value) and _dialect_of_function(value) is not None:
-        dialect = _dialect_of_function(value)
-        if getattr(_function_home(dialect), value.__name__, None) is value:
-            return {"__function__": f"{dialect}:{value.__name__}"}
+    dialect = _dialect_of_function(value) if callable(value) else None
+    if dialect is not None:
+        name = getattr(value, "__name__", "")
+        if getattr(_function_home(dialect), name, None) is value:
+            return {"__function__": f"{dialect}:{name}"}
     raise LossBridgeTypeError(
         f"{where} = {value!r} cannot be serialised: a loss configuration holds numbers, strings, "
         "booleans, None, lists, dicts, arrays and lossbridge functions only. Pass one of those "

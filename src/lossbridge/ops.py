@@ -281,7 +281,7 @@ def take_along_axis(x: Any, indices: Any, axis: int = -1) -> Any:
     return xp.take_along_axis(x, indices, axis=axis)
 
 
-def clip(x: Any, min: Any = None, max: Any = None) -> Any:  # noqa: A002 - Array API name
+def clip(x: Any, min: Any = None, max: Any = None) -> Any:
     """``min(max(x, min), max)``, with the gradient passed where ``min <= x <= max``.
 
     Example:

@@ -16,10 +16,10 @@ import os
 import sys
 
 import numpy as np
-
-import lossbridge as lb
 from l1_mse import L1MSE  # examples/ (on PYTHONPATH): the documented custom losses
 from rmse import rmse
+
+import lossbridge as lb
 
 
 def main() -> None:

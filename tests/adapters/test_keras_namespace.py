@@ -8,7 +8,6 @@ import subprocess
 import sys
 
 import lossbridge
-
 from harness.backends import require
 
 SRC = os.path.dirname(lossbridge.__file__)

@@ -8,6 +8,7 @@ oracle, and commit the result.
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import os
 import sys
@@ -54,10 +55,8 @@ def record(lib: str) -> int:
     }[lib]()
     versions = {}
     for pkg in ("keras", "jax", "torch", "optax"):
-        try:
+        with contextlib.suppress(md.PackageNotFoundError):
             versions[pkg] = md.version(pkg)
-        except md.PackageNotFoundError:
-            pass
     if lib == "tf_keras":
         versions = oracle.exec(
             "import tensorflow as tf\nresult = {'tensorflow': tf.__version__, 'tf_keras': tf_keras.__version__}")

@@ -134,7 +134,7 @@ def _jax_value_and_grad(fn, args, wrt, cotangent, dtype):
 
     def f(*diff):
         merged = list(conv)
-        for i, d in zip(wrt, diff):
+        for i, d in zip(wrt, diff, strict=False):
             merged[i] = d
         return fn(*merged)
 

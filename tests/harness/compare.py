@@ -83,10 +83,10 @@ def summary_lines() -> list[str]:
     backends = sorted({b for c in per.values() for b in c})
     width = max(len(k) for k in per) + 2
     cols = [max(8, len(b) + 2) for b in backends]  # a column never runs into its neighbour
-    lines = [f"{'loss':<{width}}" + "".join(f"{b:>{w}}" for b, w in zip(backends, cols))]
+    lines = [f"{'loss':<{width}}" + "".join(f"{b:>{w}}" for b, w in zip(backends, cols, strict=False))]
     for loss in sorted(per):
         lines.append(f"{loss:<{width}}"
-                     + "".join(f"{per[loss][b]:>{w}}" for b, w in zip(backends, cols)))
+                     + "".join(f"{per[loss][b]:>{w}}" for b, w in zip(backends, cols, strict=False)))
     total = sum(CONFORMANCE.values())
     lines.append(f"total comparisons against the real frameworks: {total}")
     return lines

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import warnings
 from collections.abc import Sequence
 from typing import Any
@@ -56,10 +57,8 @@ def check(
                          oracle_by_name, pending, lb)
     finally:
         for waiting in pending.values():  # collect every answer, even after a failure
-            try:
+            with contextlib.suppress(Exception):
                 waiting()
-            except Exception:
-                pass
 
 
 def _check_dtype(
@@ -115,7 +114,7 @@ def _check_dtype(
             kind = "torch" if backend == "torch-generic" else backend
             paired = getattr(oracle_by_name[name], "backend", kind) in (kind, None)
             if backend != "numpy" and exp_grads and paired:
-                for i, g, eg in zip(wrt, grads, exp_grads):
+                for i, g, eg in zip(wrt, grads, exp_grads, strict=False):
                     if eg is None:
                         continue
                     assert g is not None, f"{where}: no gradient for argument {i}"

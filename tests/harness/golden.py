@@ -24,7 +24,7 @@ GOLDEN_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file
 
 
 def encode(x: Any) -> Any:
-    if isinstance(x, np.ndarray) or isinstance(x, np.generic):
+    if isinstance(x, (np.ndarray, np.generic)):
         x = np.asarray(x)
         data = [v if isinstance(v, (int, bool)) or math.isfinite(v) else repr(float(v)) for v in x.ravel().tolist()]
         return {"__array__": True, "dtype": x.dtype.name, "shape": list(x.shape), "data": data}

@@ -83,7 +83,7 @@ def _run_jax(build, spec, req, dtype):
 
     def f(*diff):
         merged = list(args)
-        for i, d in zip(wrt, diff):
+        for i, d in zip(wrt, diff, strict=False):
             merged[i] = d
         return fn(*merged)
 

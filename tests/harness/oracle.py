@@ -119,7 +119,7 @@ def _trim(args: list[Any]) -> list[Any]:
 # ------------------------------------------------------------------ in-process
 
 
-def _as_oracle_error(e: Exception) -> "OracleError":
+def _as_oracle_error(e: Exception) -> OracleError:
     return OracleError(type(e).__name__, str(e), [c.__name__ for c in type(e).__mro__])
 
 

@@ -58,7 +58,7 @@ def test_get_other_identifiers():
     assert obj.from_logits is True
     with pytest.raises(lb.LossBridgeError, match="Could not interpret loss identifier: 'nope'"):
         K.get("nope")
-    with pytest.raises(lb.LossBridgeError, match="tf.keras 2 identifier: use 'log_cosh'"):
+    with pytest.raises(lb.LossBridgeError, match=r"tf.keras 2 identifier: use 'log_cosh'"):
         K.get("logcosh")
     with pytest.raises(lb.LossBridgeError, match="Could not interpret loss identifier"):
         K.get(3)
@@ -119,7 +119,7 @@ def test_names_are_made_unique_like_keras():
 
 
 def test_reduction_and_dtype_arguments():
-    with pytest.raises(lb.LossBridgeError, match="'auto' is tf.keras 2's reduction"):
+    with pytest.raises(lb.LossBridgeError, match=r"'auto' is tf.keras 2's reduction"):
         K.CategoricalCrossentropy(reduction="auto")
     with pytest.raises(lb.LossBridgeError, match="Invalid value for argument `reduction`"):
         K.MeanSquaredError(reduction="avg")

@@ -73,7 +73,7 @@ class JitOptaxOracle:
             full, it = [], iter(arrays)
             for i, a in enumerate(args):
                 full.append(next(it) if is_array[i] else a)
-            for i, d in zip(wrt, diff or ()):
+            for i, d in zip(wrt, diff or (), strict=False):
                 full[i] = d
             return loss(*full, **kw_arrays, **dict(static))
 

@@ -42,7 +42,7 @@ def test_signatures_match_optax():
         ours = inspect.signature(getattr(lb.optax, name)).parameters
         theirs = inspect.signature(getattr(optax.losses, name)).parameters
         assert list(ours) == list(theirs), name
-        for p, q in zip(ours.values(), theirs.values()):
+        for p, q in zip(ours.values(), theirs.values(), strict=False):
             assert p.kind == q.kind, (name, p.name)
             if name == "ranking_softmax_loss" and p.name == "reduce_fn":
                 assert q.default.__name__ == "mean" and p.default is lb.optax._ranking.mean

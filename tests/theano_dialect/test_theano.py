@@ -11,9 +11,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import lossbridge as lb
-from harness.backends import require
 from harness import strategies as S
-from harness.backends import available_backends, to_numpy, value_and_grad
+from harness.backends import available_backends, require, to_numpy, value_and_grad
 from harness.compare import assert_close, record
 
 TH = lb.theano

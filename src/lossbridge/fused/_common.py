@@ -152,7 +152,7 @@ def check_num_items(num_items_in_batch: Any, reduction: str, *, concrete: bool) 
             f"`num_items_in_batch` must be a positive number (the global count of target tokens), "
             f"got {describe(num_items_in_batch)}."
         )
-    if not (value > 0 and math.isfinite(value)):
+    if not (float(value) > 0 and math.isfinite(value)):
         raise LossBridgeError(
             f"`num_items_in_batch` must be > 0 (the number of non-ignored target tokens across all "
             f"micro-batches and ranks), got {value!r}. Count the tokens whose target != ignore_index."

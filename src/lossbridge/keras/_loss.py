@@ -276,10 +276,7 @@ def reduce_values(
 
 
 def _broadcastable(a: tuple[int, ...], b: tuple[int, ...]) -> bool:
-    for x, y in zip(reversed(a), reversed(b)):
-        if x != y and x != 1 and y != 1:
-            return False
-    return True
+    return all(not (x != y and x != 1 and y != 1) for x, y in zip(reversed(a), reversed(b), strict=False))
 
 
 def _check_weight_fits(values: Any, sample_weight: Any, sw_given: Any) -> None:

@@ -16,7 +16,7 @@ from __future__ import annotations
 import inspect
 import sys
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import Any, cast
 
 from .._errors import LossBridgeError
 from ._loss import Loss, LossFunctionWrapper
@@ -171,7 +171,7 @@ def deserialize_with(config: Any, lookup: Callable[[str], Any], base: type, dial
             raise LossBridgeError(
                 f"{class_name!r} does not name a lossbridge {dialect} loss class (it is {cls!r})."
             )
-        return cls.from_config(dict(inner or {}))
+        return cast(Any, cls).from_config(dict(inner or {}))
     if callable(config):
         return config
     raise LossBridgeError(f"Could not interpret serialized loss: {config!r}.")

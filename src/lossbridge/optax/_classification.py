@@ -376,10 +376,10 @@ def softmax_cross_entropy_with_integer_labels(
         batch = tuple(a for a in range(logits.ndim) if a not in logit_axes)
         perm = batch + logit_axes
         logits = xp.permute_dims(logits, perm)
-        logits = xp.reshape(logits, tuple(logits.shape[: len(batch)]) + (-1,))
+        logits = xp.reshape(logits, (*tuple(logits.shape[:len(batch)]), -1))
         if where is not None:
             where = xp.permute_dims(where, perm)
-            where = xp.reshape(where, tuple(where.shape[: len(batch)]) + (-1,))
+            where = xp.reshape(where, (*tuple(where.shape[:len(batch)]), -1))
         axis_ = len(batch)
     if labels.ndim + 1 != logits.ndim:
         raise LossBridgeError(
@@ -391,8 +391,8 @@ def softmax_cross_entropy_with_integer_labels(
     index = xp.expand_dims(labels, axis=axis_)
     batch_shape = _broadcast_batch(logits, index, axis_)
     num_classes = logits.shape[axis_]
-    full = batch_shape[:axis_] + (num_classes,) + batch_shape[axis_:]
-    index = xp.broadcast_to(index, full[:axis_] + (1,) + full[axis_ + 1 :])
+    full = (*batch_shape[:axis_], num_classes, *batch_shape[axis_:])
+    index = xp.broadcast_to(index, (*full[:axis_], 1, *full[axis_ + 1:]))
     label_logits = xp.squeeze(_take(ns, xp.broadcast_to(logits, full), index, axis_), axis=axis_)
     log_normalizers = logsumexp(ns, logits, (axis_,), where=where)
     out = log_normalizers - label_logits

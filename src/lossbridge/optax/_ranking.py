@@ -35,7 +35,7 @@ def mean(a: Any, where: Any = None) -> Any:
         return _mean(ns, a, where)
 
 
-def sum(a: Any, where: Any = None) -> Any:  # noqa: A001 - jnp.sum's name
+def sum(a: Any, where: Any = None) -> Any:
     """``jnp.sum(a, where=where)`` on any array.
 
     Example:

@@ -68,7 +68,7 @@ def squared_error(predictions: Any, targets: Any | None = None) -> Any:
         :func:`l2_loss` (half of it); :func:`lossbridge.torch.functional.mse_loss`
         with ``reduction="none"``.
     """
-    ns, errors = _errors(predictions, targets, same_shape=True)
+    _ns, errors = _errors(predictions, targets, same_shape=True)
     return errors**2
 
 

@@ -13,7 +13,14 @@ from typing import Any
 from .. import ops
 from .._backend import Namespace, get_namespace, is_concrete, quiet
 from .._errors import LossBridgeError
-from ._utils import canonicalize_axes, check_rank, check_shapes_equal, masked_sum, quiet_numpy, softmax
+from ._utils import (
+    canonicalize_axes,
+    check_rank,
+    check_shapes_equal,
+    masked_sum,
+    quiet_numpy,
+    softmax,
+)
 
 __all__ = ["binary_dice_loss", "dice_loss", "multiclass_generalized_dice_loss"]
 

@@ -9,7 +9,15 @@ from .. import ops
 from .._backend import get_namespace, quiet
 from .._errors import LossBridgeError
 from ._regression import cosine_similarity_core
-from ._utils import broadcast_shapes, canonicalize_axes, check_subdtype, jit_on_jax, maximum, quiet_numpy, scalar
+from ._utils import (
+    broadcast_shapes,
+    canonicalize_axes,
+    check_subdtype,
+    jit_on_jax,
+    maximum,
+    quiet_numpy,
+    scalar,
+)
 
 __all__ = ["ntxent", "triplet_margin_loss"]
 

@@ -25,9 +25,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from lossbridge.keras import _loss as k  # absolute: "keras" alone would name the framework
+
 from .._backend import Namespace, describe, quiet
 from .._errors import LossBridgeError, LossBridgeRuntimeError
-from lossbridge.keras import _loss as k  # absolute: "keras" alone would name the framework
 
 __all__ = ["REDUCTIONS", "Loss", "LossFunctionWrapper", "compute_weighted_loss", "validate_reduction"]
 
@@ -152,7 +153,7 @@ class Loss(k.Loss):
 
     def __init__(self, reduction: Any = "auto", name: str | None = None) -> None:
         self.reduction = validate_reduction(reduction)
-        self.name = name
+        self.name = name  # type: ignore[assignment]  # tf.keras 2 keeps name=None (no auto name)
 
     @property
     def dtype(self) -> None:  # type: ignore[override]

@@ -12,7 +12,6 @@ tf.keras 2 accepts the names of its classes and functions and the aliases ``bce`
 
 from __future__ import annotations
 
-import inspect
 from collections.abc import Callable, Mapping
 from typing import Any
 

@@ -55,7 +55,7 @@ _CTC = ("ctc_log_probs", "ctc_targets", "ctc_input_lengths", "ctc_target_lengths
 _TRIPLET = ("anchors", "positives", "negatives")
 
 # (class, function, input roles, summary, catalog defaults)
-_ENTRIES: list[tuple[str, str | None, tuple[str, ...], str, dict]] = [
+_ENTRIES: list[tuple[str | None, str | None, tuple[str, ...], str, dict]] = [
     ("CrossEntropyLoss", "cross_entropy", ("logits", "labels"),
      "logits and class indices (or probabilities); weighted mean", {}),
     ("NLLLoss", "nll_loss", ("log_probs", "labels"),

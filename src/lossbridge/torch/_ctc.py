@@ -328,7 +328,7 @@ def _scan(
     return carry, ns.xp.stack(out, axis=0)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _jax_ctc(blank: int) -> Any:
     """``_ctc_generic`` on JAX arrays, jitted (shapes are static, so is the loop over T)."""
     import jax

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
@@ -58,7 +58,7 @@ class _Loss:
     """Base of the torch dialect's losses (``torch.nn.modules.loss._Loss``)."""
 
     reduction: str
-    __constants__ = ["reduction"]
+    __constants__: ClassVar[list[str]] = ["reduction"]
 
     def __init__(self, size_average: bool | None = None, reduce: bool | None = None,
                  reduction: str = "mean") -> None:
@@ -100,7 +100,7 @@ class L1Loss(_Loss):
         1.5
     """
 
-    __constants__ = ["reduction"]
+    __constants__: ClassVar[list[str]] = ["reduction"]
 
     def __init__(self, size_average: bool | None = None, reduce: bool | None = None,
                  reduction: str = "mean") -> None:
@@ -120,7 +120,7 @@ class MSELoss(_Loss):
         2.5
     """
 
-    __constants__ = ["reduction"]
+    __constants__: ClassVar[list[str]] = ["reduction"]
 
     def __init__(self, size_average: bool | None = None, reduce: bool | None = None,
                  reduction: str = "mean") -> None:
@@ -141,7 +141,7 @@ class NLLLoss(_WeightedLoss):
         0.490415
     """
 
-    __constants__ = ["ignore_index", "reduction"]
+    __constants__: ClassVar[list[str]] = ["ignore_index", "reduction"]
 
     def __init__(self, weight: Any = None, size_average: bool | None = None,
                  ignore_index: int = -100, reduce: bool | None = None,
@@ -179,7 +179,7 @@ class CrossEntropyLoss(_WeightedLoss):
         1.288674
     """
 
-    __constants__ = ["ignore_index", "reduction", "label_smoothing"]
+    __constants__: ClassVar[list[str]] = ["ignore_index", "reduction", "label_smoothing"]
 
     def __init__(self, weight: Any = None, size_average: bool | None = None,
                  ignore_index: int = -100, reduce: bool | None = None,
@@ -213,7 +213,7 @@ class BCELoss(_WeightedLoss):
         100.0
     """
 
-    __constants__ = ["reduction"]
+    __constants__: ClassVar[list[str]] = ["reduction"]
 
     def __init__(self, weight: Any = None, size_average: bool | None = None,
                  reduce: bool | None = None, reduction: str = "mean") -> None:
@@ -299,7 +299,7 @@ class PoissonNLLLoss(_Loss):
         [1.648721, 1.367879, 1.389056]
     """
 
-    __constants__ = ["log_input", "full", "eps", "reduction"]
+    __constants__: ClassVar[list[str]] = ["log_input", "full", "eps", "reduction"]
 
     def __init__(self, log_input: bool = True, full: bool = False,
                  size_average: bool | None = None, eps: float = 1e-8,
@@ -330,7 +330,7 @@ class GaussianNLLLoss(_Loss):
         0.846574
     """
 
-    __constants__ = ["full", "eps", "reduction"]
+    __constants__: ClassVar[list[str]] = ["full", "eps", "reduction"]
 
     def __init__(self, *, full: bool = False, eps: float = 1e-6, reduction: str = "mean") -> None:
         super().__init__(None, None, reduction)
@@ -359,7 +359,7 @@ class KLDivLoss(_Loss):
         0.255953
     """
 
-    __constants__ = ["reduction"]
+    __constants__: ClassVar[list[str]] = ["reduction"]
 
     def __init__(self, size_average: bool | None = None, reduce: bool | None = None,
                  reduction: str = "mean", log_target: bool = False) -> None:
@@ -385,7 +385,7 @@ class HuberLoss(_Loss):
         4.0
     """
 
-    __constants__ = ["reduction", "delta"]
+    __constants__: ClassVar[list[str]] = ["reduction", "delta"]
 
     def __init__(self, reduction: str = "mean", delta: float = 1.0) -> None:
         if not isinstance(delta, (float, int)):
@@ -414,7 +414,7 @@ class SmoothL1Loss(_Loss):
         2.0
     """
 
-    __constants__ = ["reduction"]
+    __constants__: ClassVar[list[str]] = ["reduction"]
 
     def __init__(self, size_average: bool | None = None, reduce: bool | None = None,
                  reduction: str = "mean", beta: float = 1.0) -> None:
@@ -437,7 +437,7 @@ class SoftMarginLoss(_Loss):
         0.693147
     """
 
-    __constants__ = ["reduction"]
+    __constants__: ClassVar[list[str]] = ["reduction"]
 
     def __init__(self, size_average: bool | None = None, reduce: bool | None = None,
                  reduction: str = "mean") -> None:
@@ -461,7 +461,7 @@ class MultiLabelSoftMarginLoss(_WeightedLoss):
         0.377779
     """
 
-    __constants__ = ["reduction"]
+    __constants__: ClassVar[list[str]] = ["reduction"]
 
     def __init__(self, weight: Any = None, size_average: bool | None = None,
                  reduce: bool | None = None, reduction: str = "mean") -> None:
@@ -488,7 +488,7 @@ class MultiMarginLoss(_WeightedLoss):
         0.325
     """
 
-    __constants__ = ["p", "margin", "reduction"]
+    __constants__: ClassVar[list[str]] = ["p", "margin", "reduction"]
 
     def __init__(self, p: int = 1, margin: float = 1.0, weight: Any = None,
                  size_average: bool | None = None, reduce: bool | None = None,
@@ -522,7 +522,7 @@ class MultiLabelMarginLoss(_Loss):
         0.85
     """
 
-    __constants__ = ["reduction"]
+    __constants__: ClassVar[list[str]] = ["reduction"]
 
     def __init__(self, size_average: bool | None = None, reduce: bool | None = None,
                  reduction: str = "mean") -> None:
@@ -546,7 +546,7 @@ class MarginRankingLoss(_Loss):
         1.5
     """
 
-    __constants__ = ["margin", "reduction"]
+    __constants__: ClassVar[list[str]] = ["margin", "reduction"]
 
     def __init__(self, margin: float = 0.0, size_average: bool | None = None,
                  reduce: bool | None = None, reduction: str = "mean") -> None:
@@ -570,7 +570,7 @@ class HingeEmbeddingLoss(_Loss):
         0.75
     """
 
-    __constants__ = ["margin", "reduction"]
+    __constants__: ClassVar[list[str]] = ["margin", "reduction"]
 
     def __init__(self, margin: float = 1.0, size_average: bool | None = None,
                  reduce: bool | None = None, reduction: str = "mean") -> None:
@@ -596,7 +596,7 @@ class CosineEmbeddingLoss(_Loss):
         1.0
     """
 
-    __constants__ = ["margin", "reduction"]
+    __constants__: ClassVar[list[str]] = ["margin", "reduction"]
 
     def __init__(self, margin: float = 0.0, size_average: bool | None = None,
                  reduce: bool | None = None, reduction: str = "mean") -> None:
@@ -625,7 +625,7 @@ class TripletMarginLoss(_Loss):
         0.5
     """
 
-    __constants__ = ["margin", "p", "eps", "swap", "reduction"]
+    __constants__: ClassVar[list[str]] = ["margin", "p", "eps", "swap", "reduction"]
 
     def __init__(self, margin: float = 1.0, p: float = 2.0, eps: float = 1e-6, swap: bool = False,
                  size_average: bool | None = None, reduce: bool | None = None,
@@ -664,7 +664,7 @@ class TripletMarginWithDistanceLoss(_Loss):
         0.5
     """
 
-    __constants__ = ["margin", "swap", "reduction"]
+    __constants__: ClassVar[list[str]] = ["margin", "swap", "reduction"]
 
     def __init__(self, *, distance_function: Callable[[Any, Any], Any] | None = None,
                  margin: float = 1.0, swap: bool = False, reduction: str = "mean") -> None:
@@ -705,7 +705,7 @@ class CTCLoss(_Loss):
         0.287682
     """
 
-    __constants__ = ["blank", "reduction"]
+    __constants__: ClassVar[list[str]] = ["blank", "reduction"]
 
     def __init__(self, blank: int = 0, reduction: str = "mean", zero_infinity: bool = False) -> None:
         super().__init__(reduction=reduction)
@@ -775,7 +775,7 @@ class LinearCrossEntropyLoss(_WeightedLoss):
         0.317107
     """
 
-    __constants__ = ["num_classes", "out_features", "reduction", "ignore_index", "label_smoothing"]
+    __constants__: ClassVar[list[str]] = ["num_classes", "out_features", "reduction", "ignore_index", "label_smoothing"]
 
     def __init__(self, in_features: int, num_classes: int, *, out_features: tuple[int, ...] = (),
                  bias: bool = False, device: Any = None, dtype: Any = None,

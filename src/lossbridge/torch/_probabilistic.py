@@ -79,10 +79,7 @@ def poisson_nll_loss(
             input, target, log_input=log_input, full=full, eps=eps, reduction=reduction
         )
     with quiet(ns):  # log(0) and log of negatives: torch's own inf / NaN
-        if log_input:
-            loss = xp.exp(input) - target * input
-        else:
-            loss = input - target * xp.log(input + eps)
+        loss = xp.exp(input) - target * input if log_input else input - target * xp.log(input + eps)
         if full:
             stirling = target * xp.log(target) - target + 0.5 * xp.log((2 * math.pi) * target)
             loss = loss + xp.where(target <= 1, xp.zeros_like(stirling), stirling)
@@ -121,7 +118,7 @@ def _gaussian_var(ns: Namespace, input: Any, var: Any, check_sign: bool = True) 
         if ishape[:-1] == vshape:
             var = xp.expand_dims(var, axis=-1)
         elif not (
-            input.ndim == var.ndim and sum(v for i, v in zip(ishape, vshape) if i != v) == 1
+            input.ndim == var.ndim and sum(v for i, v in zip(ishape, vshape, strict=False) if i != v) == 1
         ):
             raise LossBridgeError(
                 f"var is of incorrect size. `input` has shape {ishape} and `var` {vshape}: give "

@@ -137,7 +137,7 @@ def _huber_loss_checked(
         import torch
 
         with torch_size_warning_silenced(input, target):
-            return torch.nn.functional.huber_loss(
+            return torch.nn.functional.huber_loss(  # type: ignore[call-arg]  # torch 2.13 takes weight= (its .pyi lags)
                 input, target, reduction=reduction, delta=delta, weight=weight
             )
     d, ad = _abs_diff(ns, input, target)

@@ -425,7 +425,7 @@ def _cross_entropy_checked(
     if _native(ns):
         import torch
 
-        kwargs = {"ignore_index": ignore_index, "reduction": reduction,
+        kwargs: dict[str, Any] = {"ignore_index": ignore_index, "reduction": reduction,
                   "label_smoothing": label_smoothing}
         if not prob and _kernel_checks_range(ns, target):
             out = _native_with_index_check(
@@ -753,7 +753,6 @@ def _binary_cross_entropy_with_logits_checked(
     ns = torch_namespace(
         {"input": input, "target": target, "weight": weight, "pos_weight": pos_weight}
     )
-    xp = ns.xp
     input = _convert(ns, input)
     target = _convert(ns, target, like=input)
     weight = _convert(ns, weight, like=input)
@@ -895,7 +894,7 @@ def _mse_loss_checked(
         import torch
 
         with _torch_size_warning_silenced(input, target):
-            return torch.nn.functional.mse_loss(input, target, reduction=reduction, weight=weight)
+            return torch.nn.functional.mse_loss(input, target, reduction=reduction, weight=weight)  # type: ignore[call-arg]
     loss = (input - target) ** 2
     if weight is not None:
         return _weighted_reduce(ns, loss, weight, reduction)
@@ -948,7 +947,7 @@ def _l1_loss_checked(
         import torch
 
         with _torch_size_warning_silenced(input, target):
-            return torch.nn.functional.l1_loss(input, target, reduction=reduction, weight=weight)
+            return torch.nn.functional.l1_loss(input, target, reduction=reduction, weight=weight)  # type: ignore[call-arg]
     diff = input - target
     # d * sign(d) == |d| exactly, and its derivative is sign(d): 0 at d == 0, as in
     # torch (JAX's own |d| has derivative 1 there).
