@@ -256,6 +256,8 @@ def split_call(text: str) -> Call:
                 f"Cannot read the arguments of {_show(text)}: '**' unpacking is not accepted; write each "
                 "argument as key=value."
             )
+        if kw.arg in kwargs:  # Python's compiler refuses it; ast.parse does not
+            raise LossBridgeError(f"Cannot read the arguments of {_show(text)}: {kw.arg}= is given twice; give it once.")
         kwargs[kw.arg] = _literal(kw.value, src, f"argument {kw.arg}=", text)
     return Call(head, tuple(args), kwargs)
 

@@ -177,7 +177,7 @@ def load(path: str, max_bytes: int | None = None) -> dict[str, np.ndarray]:
         # a truncated or corrupt archive, an unsupported compression
         text = " ".join(str(e).split()) or type(e).__name__
         if "pickle" in text:  # numpy's advice to unpickle is never ours: lossbridge reads plain arrays only
-            text = "a member is not a plain NumPy array (an oversized or pickled .npy header)"
+            text = "a member is not a plain NumPy array (its .npy header is oversized or holds Python objects)"
         raise LossBridgeError(f"{where} as an .npz file of arrays: {text}.") from None
 
 

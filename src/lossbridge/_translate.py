@@ -562,7 +562,8 @@ def _read(loss: Any) -> _Source:
             except Exception as e:  # the constructor refuses a value (the names were checked)
                 kind = LossBridgeTypeError if isinstance(e, TypeError) else LossBridgeError
                 raise kind(
-                    f"translate(loss={loss!r:.120}): building {entry.id} raises {type(e).__name__}: "
+                    f"translate(loss={loss!r:.120}): building {entry.id}"
+                    f"({', '.join(f'{k}={v!r}' for k, v in kwargs.items())[:200]}) raises {type(e).__name__}: "
                     f"{' '.join(str(e).split())}. The arguments of {entry.id} are: "
                     f"{', '.join(inspect.signature(obj).parameters)}."
                 ) from None
