@@ -25,7 +25,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-import lossbridge  # noqa: F401 - registers every dialect
+import lossbridge
 from lossbridge import _catalog, _sample
 from lossbridge.cli import main
 
@@ -74,6 +74,7 @@ BAD_STRINGS = [
      ["text after the call", "(reduction='sum')", "every argument inside one pair of parentheses"]),
     ("torch:CrossEntropyLoss(label_smoothing=0.1).weight", ["text after the call", "'.weight'"]),
     ("torch:CrossEntropyLoss()[0]", ["text after the call", "'[0]'"]),
+    ("torch:CrossEntropyLoss(label_smoothing=0.1) # 0.2", ["text after the call", "'# 0.2'"]),
     ("torch:CrossEntropyLoss() if True else 1", ["text after the call"]),
     ("torch:CrossEntropyLoss(nope=1)",
      ["torch:CrossEntropyLoss has no argument 'nope'", "Its arguments are: weight, size_average, ignore_index"]),
@@ -98,6 +99,9 @@ BAD_STRINGS = [
                                      "its arguments are: full, eps, reduction"]),
     ("keras:CategoricalCrossentropy(True, 0.1, -1, 'sum', 'n', None, 7)",
      ["takes at most 6 positional arguments (from_logits, label_smoothing, axis, reduction, name, dtype), 7 given"]),
+    ("torch:CrossEntropyLoss(weight=[1.0, 'a', 3.0])",
+     ["weight=[1.0, 'a', 3.0]", "is not a tensor of numbers", "weight=[1.0, 2.0, 3.0]"]),
+    ("torch:CrossEntropyLoss(" + "[" * 80 + "]" * 80 + ")", ["is not a tensor of numbers"]),
     ("optax:smooth_labels(0.1)", ["positional arguments of optax:smooth_labels are its inputs (labels)"]),
 ]
 
@@ -140,6 +144,21 @@ def test_a_positional_weight_is_what_torch_takes_first():
         assert json.loads(out)["results"][0]["mean"] == pytest.approx(expected, rel=1e-12)
     status, out, _ = cli("explain", "torch:CrossEntropyLoss([1.0, 2.0, 3.0])", "--json")
     assert status == 0 and json.loads(out)["config"]["weight"] == weight
+
+
+def test_torch_refuses_the_tensors_the_parser_refuses():
+    with pytest.raises((TypeError, ValueError)):  # no tensor of numbers
+        torch.tensor([1.0, "a", 3.0])
+    deep = torch.tensor(ast.literal_eval("[" * 80 + "]" * 80))  # a tensor (NumPy refuses > 64 dimensions) ...
+    s = _sample.sample()
+    with pytest.raises(RuntimeError, match="weight tensor should be defined"):  # ... that no call takes
+        torch.nn.CrossEntropyLoss(weight=deep)(torch.tensor(s["logits"]), torch.tensor(s["labels"]))
+
+
+def test_doctor_reports_a_call_error_the_diagnostics_cannot_read(sample_file):
+    """optax refuses a string axis; the diagnostics cannot even read the call: the call's error is the report."""
+    status, _, err = cli("doctor", "--loss", "optax:softmax_cross_entropy(axis='x')", "--data", sample_file)
+    assert_user_error(status, err, "`axis` must be an int", "axis='x'")
 
 
 def test_a_tensor_argument_of_a_torch_function_is_a_list():
@@ -350,9 +369,11 @@ _NAMES = sorted({n for e in _catalog.all_entries() for n in inspect.signature(e.
 _VALUES = st.one_of(
     st.none(), st.booleans(), st.integers(-5, 5), st.floats(allow_nan=True, allow_infinity=True),
     st.sampled_from(["'mean'", "'sum'", "'none'", "'bogus'", "[1.0, 2.0, 3.0]", "[1.0]", "()", "{}", "-1", "1e999",
-                     "f(x)", "**{}", "x", "'", "[[[", "(1, 2)", "{'a': 1}", "b'x'", "1j", "--", ""]),
+                     "f(x)", "**{}", "x", "'", "[[[", "(1, 2)", "{'a': 1}", "b'x'", "1j", "--", "", "[1.0, 'a']",
+                     "[[1.0]]", "9" * 30, "'x'", "float('nan')", "[" * 70 + "]" * 70, "[True, None]"]),
 ).map(lambda v: v if isinstance(v, str) else repr(v))
-_SUFFIXES = st.sampled_from(["", "", "", ")", "(", "()", "+f(x=1)", "(reduction='sum')", ".x", "[0]", " ", "\n", "#"])
+_SUFFIXES = st.sampled_from(["", "", "", ")", "(", "()", "+f(x=1)", "(reduction='sum')", ".x", "[0]", " ", "\n", "#",
+                             " # c"])
 
 
 @st.composite
@@ -366,7 +387,7 @@ def loss_strings(draw) -> str:
 
 
 def check_outcome(argv: list[str], allowed: tuple[int, ...]) -> None:
-    status, out, err = cli(*argv)
+    status, _, err = cli(*argv)
     assert status in allowed, (argv, status, err)
     if status == 2:
         assert err.startswith("lossbridge: error: ") and err.count("\n") == 1, (argv, err)

@@ -69,6 +69,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
+
 from ._errors import LossBridgeError, LossBridgeTypeError
 
 __all__ = ["Call", "Entry", "all_entries", "bind", "lookup", "parse", "register", "split_call"]
@@ -234,9 +236,9 @@ def split_call(text: str) -> Call:
     )
     if call is None:  # pragma: no cover - the text starts with the placeholder call
         raise LossBridgeError(f"Cannot read the arguments of {_show(text)}: {usage}.")
-    if call is not tree.body:
-        segment = ast.get_source_segment(src, call) or ""
-        after = src[len(segment):].strip()
+    segment = ast.get_source_segment(src, call) or ""
+    after = src[len(segment):].strip()
+    if call is not tree.body or after:  # an expression around the call, or a comment after it
         raise LossBridgeError(
             f"Cannot read the loss {_show(text)}: text after the call: {_show(after, 60)}. A loss string is "
             f"exactly one call: put every argument inside one pair of parentheses, {head}(key=value, ...)."
@@ -340,6 +342,14 @@ def bind(entry: Entry, call: Call, text: str = "") -> dict[str, Any]:
                     f"{said}: {name}={value!r} in {_show(text)}. In a loss string a tensor is written as a "
                     f"list: {name}=[1.0, 2.0, 3.0], one weight per class."
                 )
+            if name in names and value is not None:
+                try:
+                    np.asarray(value, dtype=np.float64)
+                except (TypeError, ValueError, OverflowError) as e:  # torch.tensor refuses it too
+                    raise LossBridgeTypeError(
+                        f"{name}={_show(repr(value), 80)} in {_show(text)} is not a tensor of numbers "
+                        f"({' '.join(str(e).split())}): write {name}=[1.0, 2.0, 3.0], one weight per class."
+                    ) from None
     return kwargs
 
 

@@ -466,17 +466,24 @@ def _doctor(loss: str, data_path: str, as_json: bool) -> int:
             )
         args.append(data[key])
         used[name] = key
-    extra = {k: data[k] for k in ("sample_weight", "weight") if k in data and k in names}
+    extra: dict[str, Any] = {k: data[k] for k in ("sample_weight", "weight") if k in data and k in names}
     twice = sorted(set(extra) & set(kwargs))
     if twice:
         raise LossBridgeError(
             f"{twice[0]} is given twice, in the loss string {loss!r} and as an array of {data_path}: keep one."
         )
     used.update({k: k for k in extra})
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # building a deprecated alias may warn
-        findings = diagnose(loss, *args, **extra)
     value, raised = _call(built, args, extra)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # building a deprecated alias may warn
+            findings = diagnose(loss, *args, **extra)
+    except LossBridgeError:
+        raise
+    except Exception:  # the diagnostics cannot read a call that fails: its error is the report
+        if raised is None:
+            raise
+        findings = []
     seen = ", ".join(f"{n}={k}{tuple(data[k].shape)}" if n != k else f"{n}{tuple(data[k].shape)}"
                      for n, k in used.items())
     if as_json:
