@@ -69,9 +69,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from ._errors import LossBridgeError
+import numpy as np
 
-__all__ = ["Entry", "all_entries", "lookup", "parse", "register"]
+from ._errors import LossBridgeError, LossBridgeTypeError
+
+__all__ = ["Call", "Entry", "all_entries", "bind", "lookup", "parse", "register", "split_call"]
 
 
 @dataclass(frozen=True)
@@ -115,8 +117,16 @@ class Entry:
         obj = self.obj()
         kwargs = {**self.defaults, **kwargs}
         if inspect.isclass(obj):
-            return obj(**kwargs)
-        return lambda *args: obj(*args, **kwargs)
+            try:
+                return obj(**kwargs)
+            except Exception as e:  # the constructor refuses the arguments: a user error
+                shown = ", ".join(f"{k}={v!r}" for k, v in kwargs.items())
+                error = e if isinstance(e, LossBridgeError) else None
+                kind = type(e) if error is not None else (
+                    LossBridgeTypeError if isinstance(e, TypeError) else LossBridgeError)
+                text = " ".join(str(e).split()) or type(e).__name__
+                raise kind(f"{text} (building {self.id}({shown[:200]}))") from None
+        return lambda *args, **more: obj(*args, **kwargs, **more)
 
 
 _CATALOG: dict[str, Entry] = {}
@@ -186,30 +196,181 @@ def lookup(name: str) -> Entry:
     )
 
 
+#: The placeholder that stands for the loss name while its arguments are parsed as a Python call.
+_CALL = "_lossbridge_call_"
+_LITERALS = "numbers, strings, True, False, None, and lists, tuples or dicts of them"
+
+
+@dataclass(frozen=True)
+class Call:
+    """A loss string read by :func:`split_call`: the name and the literal arguments."""
+
+    head: str
+    args: tuple[Any, ...] = ()
+    kwargs: dict[str, Any] = field(default_factory=dict)
+
+
+def _show(text: str, limit: int = 120) -> str:
+    """``repr(text)``, shortened: one line whatever the user typed."""
+    return repr(text) if len(text) <= limit else repr(text[: limit - 3]) + "..."
+
+
+def split_call(text: str) -> Call:
+    """Read ``"dialect:Name"`` or ``"dialect:Name(args)"`` strictly, without looking the name up.
+
+    Exactly one call and nothing after it; every argument a Python literal
+    (``ast.literal_eval``); no ``*``/``**`` unpacking.  Raises :class:`LossBridgeError`.
+    """
+    if not isinstance(text, str):
+        raise LossBridgeError(f"A loss string is expected, not {type(text).__name__}.")
+    text = text.strip()
+    usage = "write dialect:Name or dialect:Name(key=literal, ...), e.g. 'torch:CrossEntropyLoss(label_smoothing=0.1)'"
+    if "(" not in text:
+        if not text or ")" in text:
+            raise LossBridgeError(f"Cannot read the loss {_show(text)}: {usage}.")
+        return Call(text)
+    head, _, rest = text.partition("(")
+    head = head.strip()
+    if not head:
+        raise LossBridgeError(f"Cannot read the loss {_show(text)}: no loss name before '('; {usage}.")
+    src = f"{_CALL}({rest}"
+    try:
+        tree = ast.parse(src, mode="eval")
+    except SyntaxError as e:
+        raise LossBridgeError(f"Cannot read the arguments of {_show(text)}: {e.msg}; {usage}.") from None
+    except (ValueError, RecursionError, MemoryError) as e:  # null bytes, absurd nesting
+        raise LossBridgeError(f"Cannot read the arguments of {_show(text)}: {type(e).__name__}; {usage}.") from None
+    call = next(
+        (n for n in ast.walk(tree.body) if isinstance(n, ast.Call) and isinstance(n.func, ast.Name)
+         and n.func.id == _CALL and n.lineno == 1 and n.col_offset == 0),
+        None,
+    )
+    if call is None:  # pragma: no cover - the text starts with the placeholder call
+        raise LossBridgeError(f"Cannot read the arguments of {_show(text)}: {usage}.")
+    segment = ast.get_source_segment(src, call) or ""
+    after = src[len(segment):].strip()
+    if call is not tree.body or after:  # an expression around the call, or a comment after it
+        raise LossBridgeError(
+            f"Cannot read the loss {_show(text)}: text after the call: {_show(after, 60)}. A loss string is "
+            f"exactly one call: put every argument inside one pair of parentheses, {head}(key=value, ...)."
+        )
+    args = []
+    for i, node in enumerate(call.args):
+        if isinstance(node, ast.Starred):
+            raise LossBridgeError(
+                f"Cannot read the arguments of {_show(text)}: '*' unpacking is not accepted; write each "
+                "argument as a literal, by keyword: key=value."
+            )
+        args.append(_literal(node, src, f"positional argument {i + 1}", text))
+    kwargs: dict[str, Any] = {}
+    for kw in call.keywords:
+        if kw.arg is None:
+            raise LossBridgeError(
+                f"Cannot read the arguments of {_show(text)}: '**' unpacking is not accepted; write each "
+                "argument as key=value."
+            )
+        if kw.arg in kwargs:  # Python's compiler refuses it; ast.parse does not
+            raise LossBridgeError(f"Cannot read the arguments of {_show(text)}: {kw.arg}= is given twice; give it once.")
+        kwargs[kw.arg] = _literal(kw.value, src, f"argument {kw.arg}=", text)
+    return Call(head, tuple(args), kwargs)
+
+
+def _literal(node: ast.AST, src: str, what: str, text: str) -> Any:
+    try:
+        return ast.literal_eval(node)
+    except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
+        seen = ast.get_source_segment(src, node) or ""
+        raise LossBridgeError(
+            f"The {what} of {_show(text)} is not a Python literal: {_show(seen, 60)}. Arguments are "
+            f"literals only ({_LITERALS})."
+        ) from None
+
+
+#: torch arguments that are tensors: written as lists in a loss string
+_TORCH_TENSORS = ("weight", "pos_weight")
+
+
+def bind(entry: Entry, call: Call, text: str = "") -> dict[str, Any]:
+    """The keyword arguments of ``call`` for ``entry``, positional ones named as the signature
+    of the dialect object takes them; unknown names, inputs and extra positional arguments
+    raise :class:`LossBridgeError`."""
+    text = text or entry.id
+    obj = entry.obj()
+    try:
+        params = list(inspect.signature(obj).parameters.values())
+    except (TypeError, ValueError):  # pragma: no cover - every dialect object has a signature
+        params = []
+    inputs: list[str] = []
+    if not inspect.isclass(obj):
+        positional = [p for p in params if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+        inputs = [p.name for p in positional[: len(entry.roles)]]
+    options = [p for p in params if p.name not in inputs and p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)]
+    names = [p.name for p in options]
+    listing = f"its arguments are: {', '.join(names)}" if names else "it takes no arguments besides its inputs"
+    kwargs: dict[str, Any] = {}
+    if call.args:
+        if inputs:
+            raise LossBridgeTypeError(
+                f"{_show(text)} has a positional argument, but the positional arguments of {entry.id} are its "
+                f"inputs ({', '.join(inputs)}), which come from the data: give the options by keyword; {listing}."
+            )
+        slots = [p.name for p in options if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+        if len(call.args) > len(slots):
+            takes = (f"at most {len(slots)} positional argument{'s' if len(slots) != 1 else ''} "
+                     f"({', '.join(slots)})" if slots else "no positional argument")
+            raise LossBridgeTypeError(
+                f"{entry.id} takes {takes}, {len(call.args)} given in {_show(text)}: give the others "
+                f"by keyword; {listing}."
+            )
+        kwargs.update(zip(slots, call.args, strict=False))  # slots may outnumber the arguments
+    var_keyword = any(p.kind is p.VAR_KEYWORD for p in params)
+    for name, value in call.kwargs.items():
+        if name in kwargs:
+            raise LossBridgeTypeError(
+                f"{name} is given twice in {_show(text)}, by position ({kwargs[name]!r}) and by keyword "
+                f"({name}={value!r}): give it once."
+            )
+        if name in inputs:
+            raise LossBridgeTypeError(
+                f"{name}= is an input of {entry.id} (the {entry.roles[inputs.index(name)]} array of the data), "
+                f"not an option: remove it from {_show(text)}; {listing}."
+            )
+        if name not in names and not var_keyword:
+            close = difflib.get_close_matches(name, names, n=1, cutoff=0.6)
+            hint = f" Did you mean {close[0]}=?" if close else ""
+            raise LossBridgeTypeError(
+                f"{entry.id} has no argument {name!r} (in {_show(text)}).{hint} {listing.capitalize()}."
+            )
+        kwargs[name] = value
+    if entry.dialect == "torch":
+        for name in _TORCH_TENSORS:
+            value = kwargs.get(name)
+            if name in names and value is not None and not isinstance(value, (list, tuple)):
+                said = (f"cannot assign '{type(value).__name__}' object to buffer '{name}' (torch Tensor or None "
+                        "required)" if inspect.isclass(obj) else
+                        f"argument '{name}' must be Tensor, not {type(value).__name__}")
+                raise LossBridgeTypeError(
+                    f"{said}: {name}={value!r} in {_show(text)}. In a loss string a tensor is written as a "
+                    f"list: {name}=[1.0, 2.0, 3.0], one weight per class."
+                )
+            if name in names and value is not None:
+                try:
+                    np.asarray(value, dtype=np.float64)
+                except (TypeError, ValueError, OverflowError) as e:  # torch.tensor refuses it too
+                    raise LossBridgeTypeError(
+                        f"{name}={_show(repr(value), 80)} in {_show(text)} is not a tensor of numbers "
+                        f"({' '.join(str(e).split())}): write {name}=[1.0, 2.0, 3.0], one weight per class."
+                    ) from None
+    return kwargs
+
+
 def parse(text: str) -> tuple[Entry, dict[str, Any]]:
     """``"keras:CategoricalCrossentropy(from_logits=True)"`` -> (entry, kwargs).
 
-    The arguments must be Python literals.
+    The one reader of loss strings (``lossbridge`` commands, ``translate``, ``diagnose``):
+    exactly one call, literal arguments, keyword names of the dialect object's
+    signature, positional arguments bound as that signature binds them.
     """
-    text = text.strip()
-    if "(" not in text:
-        return lookup(text), {}
-    if not text.endswith(")"):
-        raise LossBridgeError(f"Cannot read {text!r}: write NAME or NAME(key=literal, ...).")
-    head, _, args = text.partition("(")
-    try:
-        call = ast.parse(f"f({args}", mode="eval").body
-    except SyntaxError as e:
-        raise LossBridgeError(f"Cannot read the arguments of {text!r}: {e.msg}.") from None
-    assert isinstance(call, ast.Call)
-    if call.args:
-        raise LossBridgeError(f"Give the arguments of {text!r} by keyword (key=value).")
-    kwargs = {}
-    for kw in call.keywords:
-        try:
-            kwargs[kw.arg] = ast.literal_eval(kw.value)
-        except ValueError:
-            raise LossBridgeError(
-                f"The argument {kw.arg}= of {text!r} is not a Python literal."
-            ) from None
-    return lookup(head), kwargs
+    call = split_call(text)
+    entry = lookup(call.head)
+    return entry, bind(entry, call, text.strip())

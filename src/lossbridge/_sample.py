@@ -11,7 +11,9 @@ far below float precision, and a probability of 0 becomes the finite logit -69.
 
 from __future__ import annotations
 
+import math
 import zipfile
+import zlib
 from typing import Any
 
 import numpy as np
@@ -108,13 +110,100 @@ def _more_roles(onehot: np.ndarray) -> dict[str, np.ndarray]:
     }
 
 
-def load(path: str) -> dict[str, np.ndarray]:
-    """Arrays by role from an ``.npz`` file (its keys are role names)."""
+#: The most bytes ``--data`` may declare in all (a file declaring more is refused before reading).
+MAX_BYTES = 2**31
+_NUMERIC_KINDS = "biufc"  # bool, int, uint, float, complex
+
+
+def load(path: str, max_bytes: int | None = None) -> dict[str, np.ndarray]:
+    """Arrays by role from an ``.npz`` file (its keys are role names).
+
+    Never unpickles: each member's ``.npy`` header is read first (its dtype must be
+    numeric and its declared size, in all, at most ``max_bytes``, default
+    :data:`MAX_BYTES`), then the arrays.  Every problem is a one-line
+    :class:`LossBridgeError` naming the file.
+    """
+    limit = MAX_BYTES if max_bytes is None else max_bytes
+    where = f"Cannot read {path!r}"
     try:
-        with np.load(path, allow_pickle=False) as data:
-            return {k: np.asarray(data[k]) for k in data.files}
-    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as e:  # a truncated or corrupt archive
-        raise LossBridgeError(f"Cannot read {path!r} as an .npz file of arrays: {e}") from None
+        with open(path, "rb") as f:
+            magic = f.read(6)
+    except OSError as e:
+        raise LossBridgeError(f"{where}: {e.strerror or e}.") from None
+    if magic.startswith(b"\x93NUMPY"):
+        raise LossBridgeError(
+            f"{where}: it is a single .npy array; --data takes an .npz archive of arrays named by role "
+            "or argument, e.g. np.savez('batch.npz', logits=logits, labels=labels)."
+        )
+    if not magic.startswith((b"PK\x03\x04", b"PK\x05\x06")):
+        raise LossBridgeError(
+            f"{where}: not a NumPy .npz file (it does not start like a zip archive). Save the arrays with "
+            "np.savez('batch.npz', logits=logits, labels=labels)."
+        )
+    try:
+        with zipfile.ZipFile(path) as archive:
+            members = [m for m in archive.infolist() if not m.is_dir()]
+            total = 0
+            headers = {}
+            for member in members:
+                key = member.filename.removesuffix(".npy")
+                if not member.filename.endswith(".npy"):
+                    raise LossBridgeError(
+                        f"{where}: its member {member.filename!r} is not a .npy array; an .npz file written by "
+                        "np.savez holds only .npy arrays."
+                    )
+                with archive.open(member) as fp:
+                    shape, dtype = _header(fp)
+                if dtype.hasobject or dtype.kind not in _NUMERIC_KINDS:
+                    raise LossBridgeError(
+                        f"{where}: the array {key!r} has dtype {dtype}; losses take numeric arrays (bool, "
+                        "integer, float or complex): save it as numbers."
+                    )
+                total += math.prod(shape) * dtype.itemsize
+                if total > limit:
+                    raise LossBridgeError(
+                        f"{where}: the array {key!r} declares shape {shape} of {dtype} ({_size(math.prod(shape) * dtype.itemsize)}); "
+                        f"the arrays may hold at most {_size(limit)} in all."
+                    )
+                headers[key] = member
+            out = {}
+            for key, member in headers.items():
+                with archive.open(member) as fp:
+                    out[key] = np.lib.format.read_array(fp, allow_pickle=False)
+            return out
+    except LossBridgeError:
+        raise
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile, zlib.error, NotImplementedError) as e:
+        # a truncated or corrupt archive, an unsupported compression
+        text = " ".join(str(e).split()) or type(e).__name__
+        if "pickle" in text:  # numpy's advice to unpickle is never ours: lossbridge reads plain arrays only
+            text = "a member is not a plain NumPy array (its .npy header is oversized or holds Python objects)"
+        raise LossBridgeError(f"{where} as an .npz file of arrays: {text}.") from None
+
+
+def _header(fp: Any) -> tuple[tuple[int, ...], np.dtype]:
+    """(shape, dtype) from the ``.npy`` header at ``fp``, read without reading the data."""
+    fmt = np.lib.format
+    version = fmt.read_magic(fp)
+    if version == (1, 0):
+        shape, _, dtype = fmt.read_array_header_1_0(fp)
+    elif version == (2, 0):
+        shape, _, dtype = fmt.read_array_header_2_0(fp)
+    elif version == (3, 0) and hasattr(fmt, "_read_array_header"):
+        shape, _, dtype = fmt._read_array_header(fp, version)
+    else:
+        raise ValueError(f"unsupported .npy format version {version}")
+    if any(d < 0 for d in shape):
+        raise ValueError(f"a negative dimension in the declared shape {shape}")
+    return tuple(shape), dtype
+
+
+def _size(n: int) -> str:
+    for unit in ("bytes", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB"):
+        if n < 1024 or unit == "EiB":
+            return f"{n} {unit}" if unit == "bytes" else f"{n:.3g} {unit}"
+        n /= 1024  # type: ignore[assignment]
+    return str(n)  # pragma: no cover
 
 
 def inputs(roles: tuple[str, ...], arrays: dict[str, Any]) -> list[Any]:

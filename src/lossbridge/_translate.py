@@ -533,12 +533,17 @@ def _read(loss: Any) -> _Source:
                     return _Source("keras", name, config, text=loss)
                 text = "keras:" + text
         try:
-            entry, kwargs = _catalog.parse(text)
+            call = _catalog.split_call(text)  # the one strict reader of loss strings
+            try:
+                entry = _catalog.lookup(call.head)
+            except LossBridgeError:
+                table_only = _table_only(call, text)
+                if table_only is not None:
+                    return table_only
+                raise
+            kwargs = _catalog.bind(entry, call, text)
         except LossBridgeError as e:
-            table_only = _table_only(text)
-            if table_only is not None:
-                return table_only
-            raise LossBridgeError(f"translate(loss={loss!r}): {e}") from None
+            raise type(e)(f"translate(loss={loss!r:.120}): {e}") from None
         obj = entry.obj()
         if entry.dialect == "keras" and not entry.is_class:
             name, config = _keras_fn_to_class(entry.name, kwargs)
@@ -552,9 +557,14 @@ def _read(loss: Any) -> _Source:
         if entry.is_class:
             try:
                 dialect = obj(**kwargs)
-            except TypeError as e:
-                raise LossBridgeTypeError(
-                    f"translate(loss={loss!r}): {e}. The arguments of {entry.id} are: "
+            except LossBridgeError as e:
+                raise type(e)(f"translate(loss={loss!r:.120}): {e}") from None
+            except Exception as e:  # the constructor refuses a value (the names were checked)
+                kind = LossBridgeTypeError if isinstance(e, TypeError) else LossBridgeError
+                raise kind(
+                    f"translate(loss={loss!r:.120}): building {entry.id}"
+                    f"({', '.join(f'{k}={v!r}' for k, v in kwargs.items())[:200]}) raises {type(e).__name__}: "
+                    f"{' '.join(str(e).split())}. The arguments of {entry.id} are: "
                     f"{', '.join(inspect.signature(obj).parameters)}."
                 ) from None
             if entry.dialect not in ("keras", "torch"):
@@ -627,21 +637,17 @@ def _read(loss: Any) -> _Source:
     )
 
 
-def _table_only(text: str) -> _Source | None:
-    """``"keras:Huber(delta=2.0)"`` for a loss of the table that no dialect has yet."""
-    import ast
-
-    head, _, rest = text.partition("(")
-    framework, _, name = head.partition(":")
+def _table_only(call: Any, text: str) -> _Source | None:
+    """``"keras:Huber(delta=2.0)"`` for a loss of the table that no dialect has yet
+    (``call``: the string read by ``_catalog.split_call``)."""
+    framework, _, name = call.head.partition(":")
     if not any(f.framework == framework and f.name == name for r in TABLE for f in r.forms):
         return None
-    kwargs: dict[str, Any] = {}
-    if rest:
-        try:
-            call = ast.parse(f"f({rest}", mode="eval").body
-            kwargs = {kw.arg: ast.literal_eval(kw.value) for kw in call.keywords}  # type: ignore[attr-defined]
-        except (SyntaxError, ValueError):
-            return None
+    if call.args:
+        raise LossBridgeError(
+            f"{text!r:.120}: lossbridge has no signature for {call.head}: give its arguments by keyword."
+        )
+    kwargs = dict(call.kwargs)
     if framework == "keras" and name[:1].islower():
         name, kwargs = _keras_fn_to_class(name, kwargs)
     return _Source(framework, name, kwargs, text=text)

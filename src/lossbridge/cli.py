@@ -8,8 +8,11 @@
     lossbridge doctor --loss LOSS --data FILE.npz [--json]
                                        the diagnostics (LB001...) of one loss call on saved arrays
 
-Exit status 0 on success, 2 with a one-line reason on bad arguments or files;
-``doctor`` exits 0 when it finds nothing, 1 when it reports findings.
+Exit status 0 on success, 2 with a one-line reason on stderr (``lossbridge: error: ...``)
+on bad arguments or files: a loss string that is not exactly one call with literal
+arguments the loss takes (``_catalog.parse``), a loss whose constructor or call (on
+the data) refuses its arguments, an unreadable ``.npz``; ``doctor`` exits 0 when
+it finds nothing, 1 when it reports findings.
 Tables use ``rich`` when it is installed and plain text otherwise; ``--json``
 prints machine-readable output.
 """
@@ -185,6 +188,13 @@ def _compare_family(as_json: bool) -> int:
     return 0
 
 
+def _build(entry: _catalog.Entry, kwargs: dict[str, Any]) -> Callable[..., Any]:
+    """The configured loss (a class is constructed, so that it refuses bad arguments here)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # building a deprecated alias warns
+        return entry.build(kwargs)
+
+
 def _json_default(o: Any) -> Any:
     if isinstance(o, float) and not math.isfinite(o):
         return str(o)
@@ -198,8 +208,9 @@ def _compare_losses(names: Sequence[str], data_path: str | None, as_json: bool) 
         entry, kwargs = _catalog.parse(name)
         roles = entry.resolved_roles(kwargs)
         args = _sample.inputs(roles, data)
-        # built inside _run: a constructor may warn (a deprecated alias) or refuse its arguments
-        value, error = _run(lambda entry=entry, kwargs=kwargs, args=args: entry.build(kwargs)(*args))
+        loss = _build(entry, kwargs)  # a constructor that refuses its arguments: exit 2
+        # what the call raises on this data is shown in the table
+        value, error = _run(lambda loss=loss, args=args: loss(*args))
         if isinstance(value, tuple):  # (loss, auxiliary outputs...): the loss is shown
             value = value[0]
         results.append({
@@ -213,7 +224,7 @@ def _compare_losses(names: Sequence[str], data_path: str | None, as_json: bool) 
         if divergence is not None:
             out["divergence"] = divergence
         print(json.dumps(out, indent=1, default=_json_default))
-        return 0
+        return _compare_status(results, data_path)
     rows = [
         (r["loss"], ", ".join(r["inputs"]), r["error"] or _fmt(r["returns"]),
          "" if r["mean"] is None else _num(r["mean"]))
@@ -223,6 +234,15 @@ def _compare_losses(names: Sequence[str], data_path: str | None, as_json: bool) 
            ["loss", "inputs", "returns", "batch mean"], rows)
     if divergence is not None:
         _print_divergence(names, divergence)
+    return _compare_status(results, data_path)
+
+
+def _compare_status(results: list[dict[str, Any]], data_path: str | None) -> int:
+    """0, or (after the table) the first loss that raised as a one-line error: exit status 2."""
+    failed = [r for r in results if r["error"] is not None]
+    if failed:
+        on = data_path or "the built-in sample"
+        raise LossBridgeError(f"{failed[0]['error']} (calling {failed[0]['loss']} on {on} raises this)")
     return 0
 
 
@@ -416,10 +436,13 @@ arrays of FILE.npz.  Each positional input of the loss is the array named like
 the loss' argument (torch: input, target; Keras: y_true, y_pred; optax: logits,
 labels, ...) or, failing that, like its catalog role (logits, probs, labels,
 onehot, ...; see `lossbridge list`); `sample_weight` and `weight` arrays are
-passed when the loss takes them.
+passed when the loss takes them.  The loss is then built and called on the
+arrays: what the call raises (a class weight of the wrong length, an argument
+out of its domain) is reported as an error.
 
-exit status: 0 no findings, 1 findings reported, 2 bad arguments or an unreadable
-file (one-line reason on stderr)."""
+exit status: 0 no findings, 1 findings reported, 2 bad arguments (a loss string
+the loss does not take, or a call that raises) or an unreadable file (one-line
+reason on stderr)."""
 
 
 def _doctor(loss: str, data_path: str, as_json: bool) -> int:
@@ -429,6 +452,7 @@ def _doctor(loss: str, data_path: str, as_json: bool) -> int:
 
     data = _sample.load(data_path)
     entry, kwargs = _catalog.parse(loss)
+    built = _build(entry, kwargs)  # a constructor that refuses its arguments: exit 2
     roles = entry.resolved_roles(kwargs)
     names = argument_names(loss)
     args, used = [], {}
@@ -442,28 +466,64 @@ def _doctor(loss: str, data_path: str, as_json: bool) -> int:
             )
         args.append(data[key])
         used[name] = key
-    extra = {k: data[k] for k in ("sample_weight", "weight") if k in data and k in names}
+    extra: dict[str, Any] = {k: data[k] for k in ("sample_weight", "weight") if k in data and k in names}
+    twice = sorted(set(extra) & set(kwargs))
+    if twice:
+        raise LossBridgeError(
+            f"{twice[0]} is given twice, in the loss string {loss!r} and as an array of {data_path}: keep one."
+        )
     used.update({k: k for k in extra})
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # building a deprecated alias may warn
-        findings = diagnose(loss, *args, **extra)
+    value, raised = _call(built, args, extra)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # building a deprecated alias may warn
+            findings = diagnose(loss, *args, **extra)
+    except LossBridgeError:
+        raise
+    except Exception:  # the diagnostics cannot read a call that fails: its error is the report
+        if raised is None:
+            raise
+        findings = []
+    seen = ", ".join(f"{n}={k}{tuple(data[k].shape)}" if n != k else f"{n}{tuple(data[k].shape)}"
+                     for n, k in used.items())
     if as_json:
         print(json.dumps({
             "loss": loss, "id": entry.id, "data": data_path,
             "inputs": {n: {"array": k, "shape": list(data[k].shape), "dtype": str(data[k].dtype)}
                        for n, k in used.items()},
             "findings": [f.as_dict() for f in findings],
-        }, indent=1))
-        return 1 if findings else 0
-    seen = ", ".join(f"{n}={k}{tuple(data[k].shape)}" if n != k else f"{n}{tuple(data[k].shape)}"
-                     for n, k in used.items())
-    if not findings:
-        print(f"lossbridge doctor: no problems found in {entry.id}({seen}) on {data_path}.")
-        return 0
-    render(f"lossbridge doctor: {len(findings)} finding(s) in {entry.id}({seen})",
-           ["code", "problem", "what was seen, and the fix"],
-           [(f.code, f.title, f"{f.message}\nFix: {f.fix}") for f in findings])
-    return 1
+            "call": ({"raises": type(raised).__name__, "message": str(raised)} if raised is not None else
+                     {"shape": list(value.shape), "mean": _mean(value)}),
+        }, indent=1, default=_json_default))
+    elif findings:
+        render(f"lossbridge doctor: {len(findings)} finding(s) in {entry.id}({seen})",
+               ["code", "problem", "what was seen, and the fix"],
+               [(f.code, f.title, f"{f.message}\nFix: {f.fix}") for f in findings])
+    if raised is not None:  # what calling the loss raises: a bad argument or array, exit 2
+        raise LossBridgeError(
+            f"{type(raised).__name__}: {raised} (calling {loss}({seen}) on {data_path} raises this)"
+        )
+    if findings:
+        return 1
+    if not as_json:
+        returns = _fmt(value) if value.size <= 8 else f"an array of shape {value.shape}, mean {_num(_mean(value))}"
+        print(f"lossbridge doctor: no problems found in {entry.id}({seen}) on {data_path}; it returns {returns}.")
+    return 0
+
+
+def _call(loss: Callable[..., Any], args: Sequence[Any], extra: dict[str, Any]) -> tuple[Any, Exception | None]:
+    """(the loss value as a float64 NumPy array, None) or (None, what the call raises)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the findings are reported by diagnose
+        try:
+            value = loss(*args, **extra)
+        except Exception as e:  # reported to the user: the call fails on these arrays
+            return None, e
+    if isinstance(value, tuple):  # (loss, auxiliary outputs...)
+        value = value[0]
+    if hasattr(value, "detach"):
+        value = value.detach().cpu().numpy()
+    return np.asarray(value, dtype=np.float64), None
 
 
 # ----------------------------------------------------------------------- main
@@ -512,7 +572,7 @@ def _parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``lossbridge`` command; returns the exit status."""
     args = _parser().parse_args(argv)
-    try:
+    try:  # the one error root: every user error is a LossBridgeError, one line, exit status 2
         if args.command == "compare":
             if args.losses:
                 return _compare_losses(args.losses, args.data, args.json)
@@ -526,7 +586,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "explain":
             return _explain(args.loss, args.to, args.json)
     except LossBridgeError as e:
-        print(f"lossbridge: error: {e}", file=sys.stderr)
+        print(f"lossbridge: error: {' '.join(str(e).split())}", file=sys.stderr)
         return 2
     return 0  # pragma: no cover
 
