@@ -61,7 +61,7 @@ def namespace(*arrays: Any) -> Any:
         >>> ops.namespace(np.ones(2), 1.0).__name__
         'array_api_compat.numpy'
     """
-    return get_namespace({f"arrays[{i}]": a for i, a in enumerate(arrays)}).xp
+    return get_namespace({f"arrays[{i}]": a for i, a in enumerate(arrays)}, numpy_joins=False).xp
 
 
 def _native(x: Any) -> str | None:

@@ -390,10 +390,11 @@ def cross_entropy(
             label_smoothing=label_smoothing,
         )
         # The cheap findings of an index-target call are errors torch raises itself, and
-        # LB016 (every target ignored), whose mean is NaN: the hook runs only then
-        # (tests/test_no_sync.py checks that the other findings stay empty).
-        if (reduction == "mean" and check_level() != "off" and not torch.compiler.is_compiling()
-                and math.isnan(out.detach().item())):
+        # LB016 (every target ignored), whose mean is NaN: at the default level the hook runs
+        # only then (tests/test_no_sync.py checks that the other findings stay empty).
+        level = check_level()
+        if not torch.compiler.is_compiling() and (level == "full" or (
+                level == "cheap" and reduction == "mean" and math.isnan(out.detach().item()))):
             _diagnostics.check_call(
                 "torch:cross_entropy", torch_namespace({"input": input}),
                 {"input": input, "target": target, "weight": weight},
@@ -504,10 +505,11 @@ def nll_loss(
             input, target, weight, ignore_index=ignore_index, reduction=reduction,
         )
         # The cheap findings of an index-target call are errors torch raises itself, and
-        # LB016 (every target ignored), whose mean is NaN: the hook runs only then
-        # (tests/test_no_sync.py checks that the other findings stay empty).
-        if (reduction == "mean" and check_level() != "off" and not torch.compiler.is_compiling()
-                and math.isnan(out.detach().item())):
+        # LB016 (every target ignored), whose mean is NaN: at the default level the hook runs
+        # only then (tests/test_no_sync.py checks that the other findings stay empty).
+        level = check_level()
+        if not torch.compiler.is_compiling() and (level == "full" or (
+                level == "cheap" and reduction == "mean" and math.isnan(out.detach().item()))):
             _diagnostics.check_call(
                 "torch:nll_loss", torch_namespace({"input": input}),
                 {"input": input, "target": target, "weight": weight},
