@@ -54,6 +54,7 @@ _LAZY = {
     "adapters": None,
     "translate": "_translate",  # translate imports no framework until it builds a loss
     "Translation": "_translate",
+    "port": "_port",  # imports libcst when it runs
 }
 
 
@@ -107,6 +108,7 @@ __all__ = [
     "loss",
     "ops",
     "optax",
+    "port",
     "tf_keras",
     "theano",
     "to_keras_loss",
