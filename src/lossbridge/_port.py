@@ -127,14 +127,17 @@ def _use_real_keras() -> bool:
     return True
 
 
-def _build(code: str, roles: tuple[str, ...], src_roles: tuple[str, ...], real_keras: bool) -> tuple[Any, tuple[str, ...]]:
+def _build(code: str, roles: tuple[str, ...], real_keras: bool) -> tuple[Any, tuple[str, ...]]:
     if not real_keras and "keras" in code:
         code = code.replace("import keras\n", "import lossbridge.keras\n").replace("keras.losses.", "lossbridge.keras.")
         code = code.replace("import lossbridge.lossbridge.keras", "import lossbridge.keras")
         code = code.replace("lossbridge.lossbridge.keras.", "lossbridge.keras.")
-        if "lossbridge.to_keras_loss(" in code:
+        if "lossbridge.to_keras_loss(lossbridge.keras." in code:
+            code = code.replace("lossbridge.to_keras_loss(", "(")  # the Keras dialect itself, Keras order
+        elif "lossbridge.to_keras_loss(" in code:
+            # a torch dialect loss holding NumPy arrays: the torch adapter, in torch's order
             code = code.replace("lossbridge.to_keras_loss(", "lossbridge.to_torch_module(")
-            roles = src_roles  # the inner dialect loss, in its own call order
+            roles = tuple(reversed(roles))
     scope: dict[str, Any] = {}
     exec(compile(code, "<port check>", "exec"), scope)
     return scope["loss"], roles
@@ -181,9 +184,9 @@ def check_site(original: str, ported: str, to: str, n: int = 6, n_classes: int =
     t = (torch.rand(n, n_classes, generator=gen, dtype=torch.float32) > 0.5).float()
     if "targets" in src_roles and "bin_targets" not in src_roles:
         t = torch.randn(n, n_classes, generator=gen, dtype=torch.float32)
-    original_loss, o_roles = _build(own.code, own.call, own.call, real_keras)
+    original_loss, o_roles = _build(own.code, own.call, real_keras)
     t_to = translate(ported, to)
-    ported_loss, p_roles = _build(t_to.code, t_to.call, _match(_read(ported))[1].roles if _match(_read(ported)) else t_to.call, real_keras)
+    ported_loss, p_roles = _build(t_to.code, t_to.call, real_keras)
     results = []
     for loss, roles in ((original_loss, o_roles), (ported_loss, p_roles)):
         z = z0.clone().requires_grad_(True)
