@@ -120,11 +120,9 @@ def _use_real_keras() -> bool:
         return str(sys.modules["keras"].backend.backend()) == "torch"
     if os.environ.get("KERAS_BACKEND") != "torch":
         return False
-    try:
-        import keras  # noqa: F401
-    except ImportError:
-        return False
-    return True
+    import importlib.util
+
+    return importlib.util.find_spec("keras") is not None
 
 
 def _build(code: str, roles: tuple[str, ...], real_keras: bool) -> tuple[Any, tuple[str, ...]]:
@@ -234,7 +232,7 @@ def _code_expr(code: str) -> tuple[list[str], str]:
     """(import lines, the expression bound to ``loss``) of a Translation's code."""
     lines = code.strip().splitlines()
     imports = [ln for ln in lines if ln.startswith("import ")]
-    expr = [ln for ln in lines if ln.startswith("loss = ")][0][len("loss = "):]
+    expr = next(ln for ln in lines if ln.startswith("loss = "))[len("loss = "):]
     return imports, expr
 
 
@@ -372,11 +370,11 @@ class _KerasToTorchImpl(_Base):
                 return None, Site(line, "dynamic", text, "left", reason=f"{dotted} is a variable; port does not guess which loss it holds")
         if spec is None:
             return None, Site(line, "dynamic", text, "left", reason="not a loss port can read statically")
-        import lossbridge as lb
+        from ._translate import translate
 
         pre = ""
         try:
-            t0 = lb.translate(spec, "keras")
+            t0 = translate(spec, "keras")
         except LossBridgeError as e:
             return None, Site(line, "loss", text, "left", reason=str(e))
         use = spec
@@ -393,7 +391,7 @@ class _KerasToTorchImpl(_Base):
                 use = _spec("keras", klass, cfg)
                 self.drop.add(id(acts[0][0]))
         try:
-            t = lb.translate(use, "torch")
+            t = translate(use, "torch")
         except LossBridgeError as e:
             return None, Site(line, "loss", text, "left", reason=str(e))
         imports, expr = _code_expr(t.code)
@@ -443,7 +441,7 @@ class _KerasToTorchImpl(_Base):
                         f"{a.keyword.value}: build the criterion with reduction='none' and use "
                         "(criterion(logits, y) * w).sum() / len(y), where w = "
                         + ("class_weight[y] per sample " if a.keyword.value == "class_weight" else "the sample weights ")
-                        + 
+                        +
                         "(Keras divides by the batch size, torch's weight= by the sum of the weights)")))
             return updated
         if method != "compile":
@@ -561,11 +559,11 @@ class _TorchToKerasImpl(_Base):
         if kwargs is None:
             self.sites.append(Site(line, "dynamic", text, "left", reason="an argument is not a literal; port does not guess its value"))
             return updated
-        import lossbridge as lb
+        from ._translate import translate
 
         spec = _spec("torch", name, kwargs)
         try:
-            t = lb.translate(spec, "keras")
+            t = translate(spec, "keras")
         except LossBridgeError as e:
             self.sites.append(Site(line, "loss", text, "left", reason=str(e)))
             return updated
