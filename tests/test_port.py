@@ -64,6 +64,23 @@ def test_emitted_equivalence_tests_pass(tmp_path: Path) -> None:
     assert " passed" in run.stdout and "skipped" not in run.stdout
 
 
+def test_emitted_tests_pass_against_real_keras(tmp_path: Path) -> None:
+    """A few sites of each direction with real Keras (torch backend, one process) as the Keras side."""
+    pytest.importorskip("keras", reason="the real-Keras check needs keras installed")
+    files = []
+    for name in ("k01_mnist_sparse_softmax.py", "t06_weighted_ce.py"):
+        path = tmp_path / f"test_real_{name}"
+        path.write_text(lb.port((CORPUS / name).read_text(), _to(name)).emit_test()
+                        + "\n\ndef test_oracle_is_real_keras():\n    from lossbridge._port import _use_real_keras\n"
+                        "    assert _use_real_keras()\n")
+        files.append(str(path))
+    env = {**os.environ, "KERAS_BACKEND": "torch", "LOSSBRIDGE_PORT_ORACLE": "auto"}
+    run = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *files],
+                         capture_output=True, text=True, env=env, cwd=tmp_path)
+    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-2000:]
+    assert "4 passed" in run.stdout
+
+
 def test_check_site_fails_on_a_wrong_port() -> None:
     pytest.importorskip("torch", reason="check_site computes gradients with torch")
     os.environ["LOSSBRIDGE_PORT_ORACLE"] = "dialect"
