@@ -273,6 +273,7 @@ def port(source: str, to: str) -> PortResult:
     wrapper.visit(first)
     tr: Any = klass(cst, wrapper.module, PositionProvider)
     tr.drop = first.drop
+    tr.port_fns = first.port_fns
     new = wrapper.visit(tr)
     code = new.code
     if tr.imports:
@@ -339,7 +340,7 @@ class _KerasToTorchImpl(_Base):
                 if name == "Softmax":
                     self.activations.append((node, "softmax"))
         self.drop: set[int] = set()
-        self.drop_ids: dict[int, str] = {}
+        self.port_fns: set[str] = set()
 
     # ---- the loss expression of compile
     def _one(self, node: Any, line: int, out_name: str) -> tuple[str | None, Site]:
@@ -361,9 +362,19 @@ class _KerasToTorchImpl(_Base):
             dotted = _dotted(cst, node)
             name = dotted.rsplit(".", 1)[-1]
             if isinstance(node, cst.Name) and name in self.functions:
-                return None, Site(line, "custom", text, "left", reason=(
-                    f"custom loss function {name}: rewrite it with @lossbridge.loss (array operations through "
-                    "lossbridge's xp) to run it unchanged in torch; port does not rewrite function bodies yet"))
+                why = _unportable(cst, self.functions[name])
+                if why:
+                    return None, Site(line, "custom", text, "left", reason=(
+                        f"custom loss function {name}: {why}; rewrite it with @lossbridge.loss (array operations "
+                        "through lossbridge.ops.namespace) to run it unchanged in torch"))
+                self.port_fns.add(name)
+                self.imports.add("import lossbridge")
+                stmt = f"{out_name} = lossbridge.to_torch_module({name})"
+                return stmt, Site(line, "custom", text, "ported_with_conditions", stmt, True, False, [
+                    f"{name} now takes (y_pred, y_true) and runs through @lossbridge.loss: its mean over the "
+                    "batch is Keras' sum_over_batch_size (Keras also casts the inputs to float32 first)",
+                    "a Keras sample_weight has no argument here: weight the per-sample values yourself"],
+                    reason="keras.ops calls became the array namespace's (xp) functions of the same name")
             if dotted.split(".")[0] in _KERAS_ROOTS and "." in dotted:
                 spec = name
             else:
@@ -405,6 +416,29 @@ class _KerasToTorchImpl(_Base):
         status = "ported_with_conditions" if conditions else "ported"
         stmt = f"{out_name} = {expr}"
         return stmt, Site(line, "loss", text, status, stmt, t.exact, t.native, conditions, "", spec, pre, use)
+
+    def leave_FunctionDef(self, original: Any, updated: Any) -> Any:
+        cst = self.cst
+        if original.name.value not in self.port_fns:
+            return updated
+        params = list(updated.params.params)
+        first, second = params
+        params = [second.with_changes(comma=first.comma), first.with_changes(comma=second.comma)]
+
+        class Rename(cst.CSTTransformer):  # type: ignore[misc,name-defined]
+            def leave_Attribute(self, o: Any, u: Any) -> Any:
+                if _dotted(cst, o).rsplit(".", 1)[0] in _OPS_ROOTS and isinstance(o.value, (cst.Name, cst.Attribute)):
+                    return cst.Attribute(value=cst.Name("xp"), attr=u.attr)
+                return u
+
+        body = updated.body.visit(Rename())
+        xp = cst.parse_statement(f"xp = lossbridge.ops.namespace({params[0].name.value}, {params[1].name.value})\n")
+        stmts = list(body.body)
+        at = 1 if stmts and _is_docstring(cst, stmts[0]) else 0
+        body = body.with_changes(body=[*stmts[:at], xp, *stmts[at:]])
+        return updated.with_changes(
+            params=updated.params.with_changes(params=params), body=body,
+            decorators=[cst.Decorator(decorator=cst.parse_expression("lossbridge.loss")), *updated.decorators])
 
     def leave_Call(self, original: Any, updated: Any) -> Any:
         cst = self.cst
@@ -489,7 +523,37 @@ class _KerasToTorchImpl(_Base):
         comment = "# lossbridge port: the loss of the compile() below"
         stmts = [cst.parse_statement(s + "\n") for s in new_lines]
         stmts[0] = stmts[0].with_changes(leading_lines=[*original.leading_lines, cst.EmptyLine(comment=cst.Comment(comment.strip()))])
-        return cst.FlattenSentinel([*stmts, updated])
+        return cst.FlattenSentinel([*stmts, updated.with_changes(leading_lines=[])])
+
+
+_OPS_ROOTS = {"ops", "keras.ops", "K", "keras.backend"}
+#: keras.ops functions whose Array API namesake (xp.<name>) computes the same thing
+_ARRAY_OPS = {"abs", "mean", "sum", "sqrt", "square", "log", "log1p", "exp", "maximum", "minimum", "clip",
+              "where", "tanh", "max", "min", "sign", "cos", "sin"}
+
+
+def _is_docstring(cst: Any, stmt: Any) -> bool:
+    return (isinstance(stmt, cst.SimpleStatementLine) and isinstance(stmt.body[0], cst.Expr)
+            and isinstance(stmt.body[0].value, cst.SimpleString))
+
+
+def _unportable(cst: Any, fn: Any) -> str:
+    """Why a custom loss function cannot go through @lossbridge.loss unchanged ('' when it can)."""
+    p = fn.params
+    if len(p.params) != 2 or p.star_arg is not cst.MaybeSentinel.DEFAULT or p.kwonly_params or p.star_kwarg \
+            or any(x.default is not None for x in p.params) or fn.decorators:
+        return "it does not take exactly (y_true, y_pred)"
+    for node in _walk(cst, fn.body):
+        if isinstance(node, cst.Call):
+            dotted = _dotted(cst, node.func)
+            root, _, name = dotted.rpartition(".")
+            if root not in _OPS_ROOTS or name not in _ARRAY_OPS:
+                return f"it calls {dotted or cst.Module([]).code_for_node(node.func)}, not only keras.ops array operations"
+            if name in ("mean", "sum", "max", "min") and any(a.keyword and a.keyword.value == "keepdims" for a in node.args):
+                continue
+        if isinstance(node, (cst.Lambda, cst.FunctionDef, cst.Global, cst.Nonlocal)) and node is not fn:
+            return "it defines nested functions or uses global state"
+    return ""
 
 
 def _source_class(spec: str) -> str:
@@ -521,6 +585,7 @@ class _TorchToKerasImpl(_Base):
         cst.CSTTransformer.__init__(self)  # type: ignore[call-arg]
         self.criteria: dict[str, str] = {}  # variable -> torch class name (ported)
         self.drop: set[int] = set()
+        self.port_fns: set[str] = set()
         self.in_loop = 0
 
     def visit_For(self, node: Any) -> None:

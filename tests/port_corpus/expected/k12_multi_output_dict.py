@@ -5,7 +5,6 @@ import torch
 # lossbridge port: the loss of the compile() below
 criterion_digit = lossbridge.to_torch_module(lossbridge.keras.SparseCategoricalCrossentropy())
 criterion_box = torch.nn.MSELoss()
-
 model.compile(
     optimizer="adam",
     loss={"digit": "sparse_categorical_crossentropy", "box": "mse"},
