@@ -49,6 +49,7 @@ if TYPE_CHECKING:  # the names below are loaded on first use (PEP 562)
         checks,
         diagnose,
     )
+    from ._port import port
     from ._translate import Translation, translate
     from .adapters import to_keras_loss, to_torch_module
 
@@ -73,6 +74,7 @@ _LAZY: dict[str, tuple[str, str | None]] = {
     "to_keras_loss": ("adapters", "to_keras_loss"),
     "translate": ("_translate", "translate"),
     "Translation": ("_translate", "Translation"),
+    "port": ("_port", "port"),  # imports libcst when it runs
 }
 
 
@@ -132,6 +134,7 @@ __all__ = [
     "loss",
     "ops",
     "optax",
+    "port",
     "tf_keras",
     "theano",
     "to_keras_loss",

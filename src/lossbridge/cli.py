@@ -5,6 +5,8 @@
     lossbridge compare A B             ... and the first step of the cross-entropy pipeline where A and B differ
     lossbridge explain LOSS [--to FW]  exact semantics and the equivalents in the other frameworks
     lossbridge list [DIALECT]          every loss lossbridge knows
+    lossbridge port SCRIPT.py --to torch|keras [--write] [--json] [--emit-test PATH]
+                                       rewrite a script's loss sites, with a diff and a report
     lossbridge doctor --loss LOSS --data FILE.npz [--json]
                                        the diagnostics (LB001...) of one loss call on saved arrays
 
@@ -529,6 +531,29 @@ def _call(loss: Callable[..., Any], args: Sequence[Any], extra: dict[str, Any]) 
 # ----------------------------------------------------------------------- main
 
 
+def _port(path: str, to: str, write: bool, as_json: bool, emit_test: str | None) -> int:
+    from ._port import port
+
+    try:
+        with open(path, encoding="utf-8") as f:
+            source = f.read()
+    except (OSError, UnicodeDecodeError) as e:
+        raise LossBridgeError(f"cannot read {path}: {e}") from None
+    result = port(source, to)
+    if as_json:
+        print(result.json())
+    else:
+        print(result.diff(path), end="")
+        print(result.report(), end="")
+    if write and result.code != source:
+        with open(path, "w", encoding="utf-8") as f:
+            f.write(result.code)
+    if emit_test:
+        with open(emit_test, "w", encoding="utf-8") as f:
+            f.write(result.emit_test())
+    return 0
+
+
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> None:  # one line, exit status 2
         self.exit(2, f"lossbridge: error: {message}\n")
@@ -563,6 +588,16 @@ def _parser() -> argparse.ArgumentParser:
     explain.add_argument("loss", metavar="LOSS")
     explain.add_argument("--to", metavar="FRAMEWORK", help="only this framework (keras, torch, optax, theano)")
     explain.add_argument("--json", action="store_true", help="machine-readable output")
+    prt = sub.add_parser(
+        "port", help="rewrite a script's loss sites for the other framework (diff + report)",
+        description="Keras -> PyTorch (--to torch) or PyTorch -> Keras (--to keras): prints a unified diff "
+        "and a report per loss site (exact or not, conditions, what was left alone and why).",
+    )
+    prt.add_argument("script", metavar="SCRIPT.py")
+    prt.add_argument("--to", required=True, metavar="FRAMEWORK", help="torch or keras")
+    prt.add_argument("--write", action="store_true", help="apply the diff to SCRIPT.py")
+    prt.add_argument("--json", action="store_true", help="machine-readable report")
+    prt.add_argument("--emit-test", metavar="PATH", help="write a pytest file checking each ported loss")
     lst = sub.add_parser("list", help="every loss lossbridge knows")
     lst.add_argument("dialect", nargs="?")
     lst.add_argument("--json", action="store_true")
@@ -585,6 +620,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _doctor(args.loss, args.data, args.json)
         if args.command == "explain":
             return _explain(args.loss, args.to, args.json)
+        if args.command == "port":
+            return _port(args.script, args.to, args.write, args.json, args.emit_test)
     except LossBridgeError as e:
         print(f"lossbridge: error: {' '.join(str(e).split())}", file=sys.stderr)
         return 2

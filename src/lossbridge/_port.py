@@ -1,0 +1,680 @@
+"""``lossbridge.port``: rewrite a script's loss sites for the other framework.
+
+A concrete-syntax-tree rewrite (LibCST, imported only here, so comments and
+formatting survive) of the loss sites of a Keras script into PyTorch and of a
+PyTorch script into Keras.  Every loss site goes through :func:`lossbridge.translate`
+(the translation table): the report says per site what was rewritten, whether it is
+exact and native, the conditions the user must still meet, and what was left alone
+and why.  Dynamic code (a loss name in a variable, losses built in a loop) is
+reported, never guessed.
+
+Choices:
+
+* Keras -> torch, a probability loss after a final ``Dense(..., activation="softmax"|"sigmoid")``
+  or ``Softmax()`` layer of the same file: the activation is removed and the logits loss
+  (``from_logits=True``, native in torch) is used; the report says so.
+* torch -> Keras, ``softmax``/``sigmoid`` applied to the input of ``CrossEntropyLoss`` /
+  ``BCEWithLogitsLoss``: flagged (the original applies it twice) and removed.
+* A loss site becomes ``criterion = <translated loss>`` (Keras -> torch; the model and
+  training loop are the user's to port) or has its constructor replaced and its calls'
+  arguments swapped to Keras' ``(y_true, y_pred)`` order (torch -> Keras).
+"""
+
+from __future__ import annotations
+
+import ast
+import difflib
+import json
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from ._errors import LossBridgeError
+
+__all__ = ["PortResult", "Site", "port"]
+
+_KERAS_ROOTS = {"keras", "tf", "tensorflow", "losses"}
+_TORCH_LOSS_ROOTS = {"nn", "torch"}
+_ACCURACY = {
+    "BinaryCrossentropy": "binary_accuracy", "SparseCategoricalCrossentropy": "sparse_categorical_accuracy",
+    "CategoricalCrossentropy": "categorical_accuracy",
+}
+
+
+@dataclass
+class Site:
+    """One loss site of the script and what port did with it."""
+
+    line: int
+    kind: str  # "loss", "call", "activation", "metrics", "fit", "custom", "dynamic", "softmax"
+    original: str
+    status: str  # "ported" | "ported_with_conditions" | "left"
+    rewritten: str = ""
+    exact: bool | None = None
+    native: bool | None = None
+    conditions: list[str] = field(default_factory=list)
+    reason: str = ""
+    spec: str = ""  # the source loss as translate reads it
+    pre: str = ""  # activation the original applies to the logits before this loss ("softmax"/"sigmoid")
+    target_spec: str = ""  # the loss translated (differs from spec when the final activation was removed)
+
+
+@dataclass
+class PortResult:
+    """The ported source, the sites and the unified diff."""
+
+    source: str
+    code: str
+    to: str
+    sites: list[Site]
+
+    def diff(self, path: str = "script.py") -> str:
+        return "".join(difflib.unified_diff(
+            self.source.splitlines(keepends=True), self.code.splitlines(keepends=True),
+            f"a/{path}", f"b/{path}"))
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"to": self.to, "sites": [asdict(s) for s in self.sites]}
+
+    def report(self) -> str:
+        lines = []
+        for s in self.sites:
+            head = f"line {s.line}: {s.kind}: {s.status}"
+            if s.exact is not None:
+                head += f" (exact={s.exact}, native={s.native})"
+            lines.append(head)
+            lines.append(f"    was: {s.original}")
+            if s.rewritten:
+                lines.append(f"    now: {s.rewritten}")
+            if s.reason:
+                lines.append(f"    why: {s.reason}")
+            lines.extend(f"    condition: {c}" for c in s.conditions)
+        return "\n".join(lines) + ("\n" if lines else "no loss site found\n")
+
+    def json(self) -> str:
+        return json.dumps(self.to_dict(), indent=2)
+
+    def emit_test(self) -> str:
+        """A pytest file asserting that every ported loss site equals the original (values and gradients)."""
+        cases = [(s.spec, s.target_spec, self.to) for s in self.sites if s.kind == "loss" and s.target_spec]
+        body = "".join(f"    {c!r},\n" for c in cases)
+        return (
+            '"""Equivalence test emitted by `lossbridge port`: each ported loss against the original,\n'
+            "values and gradients on random data.  A framework that is not installed (or Keras on a\n"
+            'backend other than torch) is replaced by its lossbridge dialect, which mirrors it exactly."""\n'
+            "import pytest\n\n"
+            "from lossbridge._port import check_site\n\n"
+            f"SITES = [\n{body}]\n\n\n"
+            '@pytest.mark.parametrize("original, ported, to", SITES)\n'
+            "def test_ported_loss_equals_original(original, ported, to):\n"
+            "    check_site(original, ported, to)\n"
+        )
+
+
+def _use_real_keras() -> bool:
+    import os
+    import sys
+
+    if os.environ.get("LOSSBRIDGE_PORT_ORACLE", "auto") == "dialect":
+        return False
+    if "keras" in sys.modules:
+        return str(sys.modules["keras"].backend.backend()) == "torch"
+    if os.environ.get("KERAS_BACKEND") != "torch":
+        return False
+    import importlib.util
+
+    return importlib.util.find_spec("keras") is not None
+
+
+def _build(code: str, roles: tuple[str, ...], real_keras: bool) -> tuple[Any, tuple[str, ...]]:
+    if not real_keras and "keras" in code:
+        code = code.replace("import keras\n", "import lossbridge.keras\n").replace("keras.losses.", "lossbridge.keras.")
+        code = code.replace("import lossbridge.lossbridge.keras", "import lossbridge.keras")
+        code = code.replace("lossbridge.lossbridge.keras.", "lossbridge.keras.")
+        if "lossbridge.to_keras_loss(lossbridge.keras." in code:
+            code = code.replace("lossbridge.to_keras_loss(", "(")  # the Keras dialect itself, Keras order
+        elif "lossbridge.to_keras_loss(" in code:
+            # a torch dialect loss holding NumPy arrays: the torch adapter, in torch's order
+            code = code.replace("lossbridge.to_keras_loss(", "lossbridge.to_torch_module(")
+            roles = tuple(reversed(roles))
+    scope: dict[str, Any] = {}
+    exec(compile(code, "<port check>", "exec"), scope)
+    return scope["loss"], roles
+
+
+def _role_values(roles: tuple[str, ...], z: Any, y: Any, t: Any) -> list[Any]:
+    import torch
+
+    n_classes = z.shape[-1]
+    make = {
+        "logits": lambda: z, "bin_logits": lambda: z, "values": lambda: z,
+        "probs": lambda: torch.softmax(z, -1), "log_probs": lambda: torch.log_softmax(z, -1),
+        "bin_probs": lambda: torch.sigmoid(z), "labels": lambda: y,
+        "onehot": lambda: torch.nn.functional.one_hot(y, n_classes).float(),
+        "bin_targets": lambda: t, "targets": lambda: t, "dist": lambda: torch.softmax(t, -1),
+        "y_true": lambda: torch.softmax(t, -1), "y_pred": lambda: torch.softmax(z, -1),
+    }
+    return [make[r]() for r in roles]
+
+
+def check_site(original: str, ported: str, to: str, n: int = 6, n_classes: int = 4, seed: int = 0) -> None:
+    """Assert that the loss ``original`` (a translate spec) and its port to ``to`` agree.
+
+    The original gets the roles of its framework form computed from the same logits
+    ``z`` and labels as the ported one (probabilities are ``softmax(z)``: a removed final
+    activation is part of the original); values and ``d loss / d z`` must agree to rtol 1e-5
+    (float32).  Keras is real Keras on the torch backend when that is what is imported
+    (or ``KERAS_BACKEND=torch``), else ``lossbridge.keras``.  Needs torch.
+    """
+    import torch
+
+    from ._translate import _match, _read, translate
+
+    real_keras = _use_real_keras()
+    src = _read(original)
+    match = _match(src)
+    own = translate(original, src.framework)
+    if match is None and not own.call:
+        raise LossBridgeError(f"check_site: {original!r} has no known input roles")
+    src_roles = match[1].roles if match is not None else own.call
+    gen = torch.Generator().manual_seed(seed)
+    z0 = torch.randn(n, n_classes, generator=gen, dtype=torch.float32)
+    y = torch.randint(0, n_classes, (n,), generator=gen)
+    t = (torch.rand(n, n_classes, generator=gen, dtype=torch.float32) > 0.5).float()
+    if "targets" in src_roles and "bin_targets" not in src_roles:
+        t = torch.randn(n, n_classes, generator=gen, dtype=torch.float32)
+    original_loss, o_roles = _build(own.code, own.call, real_keras)
+    t_to = translate(ported, to)
+    ported_loss, p_roles = _build(t_to.code, t_to.call, real_keras)
+    results = []
+    for loss, roles in ((original_loss, o_roles), (ported_loss, p_roles)):
+        z = z0.clone().requires_grad_(True)
+        value = torch.as_tensor(loss(*_role_values(roles, z, y, t)))
+        (grad,) = torch.autograd.grad(value.sum(), z)
+        results.append((value.detach(), grad))
+    (v0, g0), (v1, g1) = results
+    assert v0.shape == v1.shape, (original, ported, v0.shape, v1.shape)
+    assert torch.allclose(v0.double(), v1.double(), rtol=1e-5, atol=1e-6), (original, ported, v0, v1)
+    assert torch.allclose(g0.double(), g1.double(), rtol=1e-5, atol=1e-6), (original, ported, g0, g1)
+
+
+def _literal_kwargs(cst: Any, call: Any, module: Any) -> dict[str, Any] | None:
+    """The call's keyword arguments as Python literals, or None when one is not literal."""
+    out: dict[str, Any] = {}
+    for arg in call.args:
+        if arg.keyword is None:
+            return None
+        text = module.code_for_node(arg.value)
+        for prefix in ("torch.tensor(", "torch.Tensor(", "torch.FloatTensor(", "np.array(", "numpy.array("):
+            if text.startswith(prefix) and text.endswith(")"):
+                text = text[len(prefix):-1].split(", dtype")[0]
+        try:
+            out[arg.keyword.value] = ast.literal_eval(text)
+        except (ValueError, SyntaxError):
+            return None
+    return out
+
+
+def _dotted(cst: Any, node: Any) -> str:
+    if isinstance(node, cst.Name):
+        return str(node.value)
+    if isinstance(node, cst.Attribute):
+        head = _dotted(cst, node.value)
+        return f"{head}.{node.attr.value}" if head else ""
+    return ""
+
+
+def _spec(framework: str, name: str, kwargs: dict[str, Any]) -> str:
+    args = ", ".join(f"{k}={v!r}" for k, v in kwargs.items())
+    return f"{framework}:{name}({args})" if args else f"{framework}:{name}"
+
+
+def _code_expr(code: str) -> tuple[list[str], str]:
+    """(import lines, the expression bound to ``loss``) of a Translation's code."""
+    lines = code.strip().splitlines()
+    imports = [ln for ln in lines if ln.startswith("import ")]
+    expr = next(ln for ln in lines if ln.startswith("loss = "))[len("loss = "):]
+    return imports, expr
+
+
+def port(source: str, to: str) -> PortResult:
+    """Rewrite the loss sites of a Keras script for PyTorch (``to="torch"``) or of a
+    PyTorch script for Keras (``to="keras"``).
+
+    Each site is translated with :func:`lossbridge.translate`; the result carries the
+    new source (``code``), the ``sites`` report and ``diff()``.  Needs ``libcst``
+    (``pip install lossbridge[port]``).
+
+    Example:
+        >>> import lossbridge as lb
+        >>> r = lb.port('criterion = nn.BCEWithLogitsLoss()\\nl = criterion(out, y)\\n', "keras")
+        >>> print(r.code, end="")
+        import keras
+        criterion = keras.losses.BinaryCrossentropy(from_logits=True)
+        l = criterion(y, out)
+        >>> r.sites[0].exact, r.sites[0].native
+        (True, True)
+    """
+    if to not in ("torch", "keras"):
+        raise LossBridgeError(f"port(to={to!r}): unknown target; port writes 'torch' (from Keras) or 'keras' (from PyTorch).")
+    try:
+        import libcst as cst
+    except ImportError as e:  # pragma: no cover - libcst is in the test extra
+        raise LossBridgeError("lossbridge port needs libcst: pip install 'lossbridge[port]'.") from e
+    try:
+        module = cst.parse_module(source)
+    except cst.ParserSyntaxError as e:
+        raise LossBridgeError(f"port: syntax error at line {e.raw_line}, column {e.raw_column}: {e.message}") from None
+    from libcst.metadata import MetadataWrapper, PositionProvider
+
+    wrapper = MetadataWrapper(module)
+    klass = _make_transformer(_KerasToTorchImpl if to == "torch" else _TorchToKerasImpl)
+    # two passes: the first finds the final activations the losses imply (they come before compile)
+    first: Any = klass(cst, wrapper.module, PositionProvider)
+    wrapper.visit(first)
+    tr: Any = klass(cst, wrapper.module, PositionProvider)
+    tr.drop = first.drop
+    tr.port_fns = first.port_fns
+    new = wrapper.visit(tr)
+    code = new.code
+    if tr.imports:
+        code = _add_imports(source, code, sorted(tr.imports))
+    tr.sites.sort(key=lambda s: s.line)
+    return PortResult(source, code, to, tr.sites)
+
+
+def _add_imports(source: str, code: str, imports: list[str]) -> str:
+    present = {ln.strip() for ln in code.splitlines()}
+    missing = [i for i in imports if i not in present]
+    if not missing:
+        return code
+    lines = code.splitlines(keepends=True)
+    last = -1
+    for i, ln in enumerate(lines):
+        if ln.startswith(("import ", "from ")):
+            last = i
+    at = last + 1
+    return "".join(lines[:at] + [m + "\n" for m in missing] + lines[at:])
+
+
+class _Base:
+    def __init__(self, cst: Any, module: Any, pos: Any):
+        self.cst = cst
+        self.module = module
+        self.pos = pos
+        self.sites: list[Site] = []
+        self.imports: set[str] = set()
+
+    def line(self, node: Any) -> int:
+        return int(self.get_metadata(self.pos, node).start.line)  # type: ignore[attr-defined]
+
+    def text(self, node: Any) -> str:
+        return " ".join(str(self.module.code_for_node(node)).split())
+
+
+def _make_transformer(base: type) -> type:
+    import libcst as cst
+    from libcst.metadata import PositionProvider
+
+    return type(base.__name__ + "T", (base, cst.CSTTransformer), {"METADATA_DEPENDENCIES": (PositionProvider,)})
+
+
+class _KerasToTorchImpl(_Base):
+    """Keras script -> torch: compile(loss=...) sites become ``criterion = ...``."""
+
+    def __init__(self, cst: Any, module: Any, pos: Any):
+        _Base.__init__(self, cst, module, pos)
+        cst.CSTTransformer.__init__(self)  # type: ignore[call-arg]
+        self.activations: list[tuple[Any, str]] = []  # (node, "softmax"/"sigmoid")
+        self.to_categorical = "to_categorical" in module.code
+        self.functions = {s.name.value: s for s in module.body if isinstance(s, cst.FunctionDef)}
+        self.pending: list[str] = []
+        self.loss_names: list[str] = []
+        for node in _walk(cst, module):
+            if isinstance(node, cst.Call):
+                name = _dotted(cst, node.func).rsplit(".", 1)[-1]
+                for arg in node.args:
+                    if (arg.keyword is not None and arg.keyword.value == "activation"
+                            and isinstance(arg.value, cst.SimpleString)
+                            and arg.value.evaluated_value in ("softmax", "sigmoid")):
+                        self.activations.append((node, str(arg.value.evaluated_value)))
+                if name == "Softmax":
+                    self.activations.append((node, "softmax"))
+        self.drop: set[int] = set()
+        self.port_fns: set[str] = set()
+
+    # ---- the loss expression of compile
+    def _one(self, node: Any, line: int, out_name: str) -> tuple[str | None, Site]:
+        cst = self.cst
+        text = self.text(node)
+        spec = None
+        if isinstance(node, cst.SimpleString):
+            spec = str(node.evaluated_value)
+        elif isinstance(node, cst.Call):
+            dotted = _dotted(cst, node.func)
+            name = dotted.rsplit(".", 1)[-1]
+            root = dotted.split(".")[0]
+            if root in _KERAS_ROOTS or dotted == name:
+                kwargs = _literal_kwargs(cst, node, self.module)
+                if kwargs is None:
+                    return None, Site(line, "dynamic", text, "left", reason="an argument is not a literal; port does not guess its value")
+                spec = _spec("keras", name, kwargs)
+        elif isinstance(node, (cst.Name, cst.Attribute)):
+            dotted = _dotted(cst, node)
+            name = dotted.rsplit(".", 1)[-1]
+            if isinstance(node, cst.Name) and name in self.functions:
+                why = _unportable(cst, self.functions[name])
+                if why:
+                    return None, Site(line, "custom", text, "left", reason=(
+                        f"custom loss function {name}: {why}; rewrite it with @lossbridge.loss (array operations "
+                        "through lossbridge.ops.namespace) to run it unchanged in torch"))
+                self.port_fns.add(name)
+                self.imports.add("import lossbridge")
+                stmt = f"{out_name} = lossbridge.to_torch_module({name})"
+                return stmt, Site(line, "custom", text, "ported_with_conditions", stmt, True, False, [
+                    f"{name} now takes (y_pred, y_true) and runs through @lossbridge.loss: its mean over the "
+                    "batch is Keras' sum_over_batch_size (Keras also casts the inputs to float32 first)",
+                    "a Keras sample_weight has no argument here: weight the per-sample values yourself"],
+                    reason="keras.ops calls became the array namespace's (xp) functions of the same name")
+            if dotted.split(".")[0] in _KERAS_ROOTS and "." in dotted:
+                spec = name
+            else:
+                return None, Site(line, "dynamic", text, "left", reason=f"{dotted} is a variable; port does not guess which loss it holds")
+        if spec is None:
+            return None, Site(line, "dynamic", text, "left", reason="not a loss port can read statically")
+        from ._translate import translate
+
+        pre = ""
+        try:
+            t0 = translate(spec, "keras")
+        except LossBridgeError as e:
+            return None, Site(line, "loss", text, "left", reason=str(e))
+        use = spec
+        if t0.params.get("from_logits") is None and t0.call and t0.call[-1] in ("probs", "bin_probs") and self.activations:
+            want = "softmax" if t0.call[-1] == "probs" else "sigmoid"
+            acts = [a for a in self.activations if a[1] == want]
+            if len(acts) == 1:
+                pre = want
+                from ._translate import _read
+
+                src = _read(spec)
+                klass, cfg = src.name, {k: v for k, v in src.config.items() if k != "from_logits"}
+                cfg["from_logits"] = True
+                use = _spec("keras", klass, cfg)
+                self.drop.add(id(acts[0][0]))
+        try:
+            t = translate(use, "torch")
+        except LossBridgeError as e:
+            return None, Site(line, "loss", text, "left", reason=str(e))
+        imports, expr = _code_expr(t.code)
+        self.imports.update(imports)
+        conditions = list(t.conditions)
+        if pre:
+            conditions.insert(0, f"the final {pre} layer was removed: the model outputs logits; "
+                                 f"apply {pre} yourself where you need probabilities")
+        if self.to_categorical and t0.call and "onehot" in t0.call:
+            conditions.append("targets are one-hot (to_categorical): torch's CrossEntropyLoss takes them as class probabilities")
+        status = "ported_with_conditions" if conditions else "ported"
+        stmt = f"{out_name} = {expr}"
+        return stmt, Site(line, "loss", text, status, stmt, t.exact, t.native, conditions, "", spec, pre, use)
+
+    def leave_FunctionDef(self, original: Any, updated: Any) -> Any:
+        cst = self.cst
+        if original.name.value not in self.port_fns:
+            return updated
+        params = list(updated.params.params)
+        first, second = params
+        params = [second.with_changes(comma=first.comma), first.with_changes(comma=second.comma)]
+
+        class Rename(cst.CSTTransformer):  # type: ignore[misc,name-defined]
+            def leave_Attribute(self, o: Any, u: Any) -> Any:
+                if _dotted(cst, o).rsplit(".", 1)[0] in _OPS_ROOTS and isinstance(o.value, (cst.Name, cst.Attribute)):
+                    return cst.Attribute(value=cst.Name("xp"), attr=u.attr)
+                return u
+
+        body = updated.body.visit(Rename())
+        xp = cst.parse_statement(f"xp = lossbridge.ops.namespace({params[0].name.value}, {params[1].name.value})\n")
+        stmts = list(body.body)
+        at = 1 if stmts and _is_docstring(cst, stmts[0]) else 0
+        body = body.with_changes(body=[*stmts[:at], xp, *stmts[at:]])
+        return updated.with_changes(
+            params=updated.params.with_changes(params=params), body=body,
+            decorators=[cst.Decorator(decorator=cst.parse_expression("lossbridge.loss")), *updated.decorators])
+
+    def leave_Call(self, original: Any, updated: Any) -> Any:
+        cst = self.cst
+        if id(original) in self.drop:
+            name = _dotted(cst, original.func).rsplit(".", 1)[-1]
+            line = self.line(original)
+            if name == "Softmax":
+                self.sites.append(Site(line, "activation", self.text(original), "ported",
+                                       "nn.Identity()  # was Softmax: the loss takes logits", reason="final activation removed"))
+                self.imports.add("from torch import nn")
+                return cst.parse_expression("nn.Identity()")
+            args = [a for a in updated.args if not (a.keyword is not None and a.keyword.value == "activation")]
+            if args:
+                args[-1] = args[-1].with_changes(comma=cst.MaybeSentinel.DEFAULT)
+            new = updated.with_changes(args=args)
+            self.sites.append(Site(line, "activation", self.text(original), "ported", self.text(new),
+                                   reason="final activation removed: the ported loss takes logits (from_logits=True)"))
+            return new
+        return updated
+
+    def leave_SimpleStatementLine(self, original: Any, updated: Any) -> Any:
+        cst = self.cst
+        if len(original.body) != 1 or not isinstance(original.body[0], cst.Expr):
+            return updated
+        call = original.body[0].value
+        if not isinstance(call, cst.Call) or not isinstance(call.func, cst.Attribute):
+            return updated
+        method = call.func.attr.value
+        line = self.line(original)
+        if method == "fit":
+            for a in call.args:
+                if a.keyword is not None and a.keyword.value in ("class_weight", "sample_weight"):
+                    self.sites.append(Site(line, "fit", self.text(a), "left", reason=(
+                        f"{a.keyword.value}: build the criterion with reduction='none' and use "
+                        "(criterion(logits, y) * w).sum() / len(y), where w = "
+                        + ("class_weight[y] per sample " if a.keyword.value == "class_weight" else "the sample weights ")
+                        +
+                        "(Keras divides by the batch size, torch's weight= by the sum of the weights)")))
+            return updated
+        if method != "compile":
+            return updated
+        kw = {a.keyword.value: a for a in call.args if a.keyword is not None}
+        if "loss" not in kw:
+            return updated
+        value = kw["loss"].value
+        new_lines: list[str] = []
+        loss_class = ""
+        if isinstance(value, (cst.Dict, cst.List)):
+            elements = value.elements
+            weights = self.text(kw["loss_weights"].value) if "loss_weights" in kw else None
+            names = []
+            for i, el in enumerate(elements):
+                key = el.key if isinstance(el, cst.DictElement) else None
+                label = str(key.evaluated_value) if isinstance(key, cst.SimpleString) else str(i)
+                out = f"criterion_{''.join(c if c.isalnum() else '_' for c in label)}"
+                stmt, site = self._one(el.value, line, out)
+                self.sites.append(site)
+                if stmt:
+                    new_lines.append(stmt)
+                    names.append(out)
+            if weights:
+                self.sites.append(Site(line, "loss_weights", weights, "left", reason=(
+                    f"total loss = sum of loss_weights[k] * criterion_k(output_k, y_k) over the outputs ({', '.join(names)})")))
+        else:
+            stmt, site = self._one(value, line, "criterion")
+            self.sites.append(site)
+            if stmt:
+                new_lines.append(stmt)
+                loss_class = _source_class(site.spec)
+        if "metrics" in kw:
+            m = kw["metrics"].value
+            if isinstance(m, cst.List) and any(isinstance(e.value, cst.SimpleString) and e.value.evaluated_value in ("accuracy", "acc") for e in m.elements):
+                resolved = _ACCURACY.get(loss_class.replace("Crossentropy", "Crossentropy"), "") or (
+                    "binary_accuracy if the output has 1 unit, else categorical_accuracy")
+                self.sites.append(Site(line, "metrics", self.text(m), "left", reason=(
+                    f"Keras resolves 'accuracy' for this loss to {resolved}; in torch compute it yourself "
+                    + {"sparse_categorical_accuracy": "(logits.argmax(-1) == y).float().mean()",
+                       "categorical_accuracy": "(logits.argmax(-1) == y.argmax(-1)).float().mean()",
+                       "binary_accuracy": "((logits > 0).float() == y).float().mean()"}.get(resolved, ""))))
+        if not new_lines:
+            return updated
+        comment = "# lossbridge port: the loss of the compile() below"
+        stmts = [cst.parse_statement(s + "\n") for s in new_lines]
+        stmts[0] = stmts[0].with_changes(leading_lines=[*original.leading_lines, cst.EmptyLine(comment=cst.Comment(comment.strip()))])
+        return cst.FlattenSentinel([*stmts, updated.with_changes(leading_lines=[])])
+
+
+_OPS_ROOTS = {"ops", "keras.ops", "K", "keras.backend"}
+#: keras.ops functions whose Array API namesake (xp.<name>) computes the same thing
+_ARRAY_OPS = {"abs", "mean", "sum", "sqrt", "square", "log", "log1p", "exp", "maximum", "minimum", "clip",
+              "where", "tanh", "max", "min", "sign", "cos", "sin"}
+
+
+def _is_docstring(cst: Any, stmt: Any) -> bool:
+    return (isinstance(stmt, cst.SimpleStatementLine) and isinstance(stmt.body[0], cst.Expr)
+            and isinstance(stmt.body[0].value, cst.SimpleString))
+
+
+def _unportable(cst: Any, fn: Any) -> str:
+    """Why a custom loss function cannot go through @lossbridge.loss unchanged ('' when it can)."""
+    p = fn.params
+    if len(p.params) != 2 or p.star_arg is not cst.MaybeSentinel.DEFAULT or p.kwonly_params or p.star_kwarg \
+            or any(x.default is not None for x in p.params) or fn.decorators:
+        return "it does not take exactly (y_true, y_pred)"
+    for node in _walk(cst, fn.body):
+        if isinstance(node, cst.Call):
+            dotted = _dotted(cst, node.func)
+            root, _, name = dotted.rpartition(".")
+            if root not in _OPS_ROOTS or name not in _ARRAY_OPS:
+                return f"it calls {dotted or cst.Module([]).code_for_node(node.func)}, not only keras.ops array operations"
+            if name in ("mean", "sum", "max", "min") and any(a.keyword and a.keyword.value == "keepdims" for a in node.args):
+                continue
+        if isinstance(node, (cst.Lambda, cst.FunctionDef, cst.Global, cst.Nonlocal)) and node is not fn:
+            return "it defines nested functions or uses global state"
+    return ""
+
+
+def _source_class(spec: str) -> str:
+    from ._translate import _read
+
+    try:
+        return _read(spec).name
+    except LossBridgeError:  # pragma: no cover - the spec was translated already
+        return ""
+
+
+def _walk(cst: Any, node: Any) -> list[Any]:
+    out: list[Any] = []
+
+    class V(cst.CSTVisitor):  # type: ignore[misc]
+        def on_visit(self, n: Any) -> bool:
+            out.append(n)
+            return True
+
+    node.visit(V())
+    return out
+
+
+class _TorchToKerasImpl(_Base):
+    """torch script -> Keras: criterion constructors replaced, calls swapped to (y_true, y_pred)."""
+
+    def __init__(self, cst: Any, module: Any, pos: Any):
+        _Base.__init__(self, cst, module, pos)
+        cst.CSTTransformer.__init__(self)  # type: ignore[call-arg]
+        self.criteria: dict[str, str] = {}  # variable -> torch class name (ported)
+        self.drop: set[int] = set()
+        self.port_fns: set[str] = set()
+        self.in_loop = 0
+
+    def visit_For(self, node: Any) -> None:
+        self.in_loop += 1
+
+    def leave_For(self, original: Any, updated: Any) -> Any:
+        self.in_loop -= 1
+        return updated
+
+    def _loss_call(self, node: Any) -> str:
+        dotted = _dotted(self.cst, node.func)
+        name = dotted.rsplit(".", 1)[-1]
+        if dotted.split(".")[0] in _TORCH_LOSS_ROOTS and name.endswith("Loss"):
+            return name
+        return ""
+
+    def leave_Assign(self, original: Any, updated: Any) -> Any:
+        cst = self.cst
+        value = original.value
+        if not isinstance(value, cst.Call) or len(original.targets) != 1:
+            if any(isinstance(n, cst.Call) and self._loss_call(n) for n in _walk(cst, value)):
+                self.sites.append(Site(self.line(original), "dynamic", self.text(original), "left",
+                                       reason="a loss chosen at run time or stored in a container: port does not guess which one each call uses"))
+            return updated
+        name = self._loss_call(value)
+        if not name:
+            return updated
+        target = original.targets[0].target
+        line = self.line(original)
+        text = self.text(value)
+        if self.in_loop or not isinstance(target, cst.Name):
+            self.sites.append(Site(line, "dynamic", self.text(original), "left",
+                                   reason="a loss built in a loop or stored in a container: port does not guess which one each call uses"))
+            return updated
+        kwargs = _literal_kwargs(cst, value, self.module)
+        if kwargs is None:
+            self.sites.append(Site(line, "dynamic", text, "left", reason="an argument is not a literal; port does not guess its value"))
+            return updated
+        from ._translate import translate
+
+        spec = _spec("torch", name, kwargs)
+        try:
+            t = translate(spec, "keras")
+        except LossBridgeError as e:
+            self.sites.append(Site(line, "loss", text, "left", reason=str(e)))
+            return updated
+        imports, expr = _code_expr(t.code)
+        self.imports.update(imports)
+        self.criteria[target.value] = name
+        conditions = [c for c in t.conditions if not c.startswith("call order")]
+        conditions += [n for n in t.notes if n.startswith("torch's default ignore_index")]
+        site = Site(line, "loss", text, "ported_with_conditions" if conditions else "ported", expr,
+                    t.exact, t.native, conditions, "", spec, "", spec)
+        self.sites.append(site)
+        return updated.with_changes(value=cst.parse_expression(expr))
+
+    def leave_Call(self, original: Any, updated: Any) -> Any:
+        cst = self.cst
+        if not isinstance(original.func, cst.Name) or original.func.value not in self.criteria:
+            return updated
+        if len(updated.args) != 2 or any(a.keyword is not None for a in updated.args):
+            return updated
+        a, b = updated.args
+        line = self.line(original)
+        klass = self.criteria[original.func.value]
+        pred = a.value
+        fixed = ""
+        if isinstance(pred, cst.Call):
+            fn = _dotted(cst, pred.func)
+            act = fn.rsplit(".", 1)[-1]
+            wants = {"CrossEntropyLoss": "softmax", "BCEWithLogitsLoss": "sigmoid"}.get(klass)
+            if act in ("softmax", "sigmoid", "log_softmax") and act == wants:
+                inner = pred.func.value if fn.startswith(".") or (isinstance(pred.func, cst.Attribute) and not pred.args) else None
+                if isinstance(pred.func, cst.Attribute) and fn.split(".")[0] not in ("F", "torch", "nn", "functional"):
+                    inner = pred.func.value  # x.softmax(dim=1)
+                elif pred.args:
+                    inner = pred.args[0].value
+                if inner is not None:
+                    fixed = act
+                    pred = inner
+        new = updated.with_changes(args=[a.with_changes(value=b.value), b.with_changes(value=pred)])
+        reason = "arguments swapped to Keras' (y_true, y_pred) order"
+        if fixed:
+            reason += (f"; {fixed} before {klass} removed: {klass} applies it itself, so the original applied "
+                       "it twice (a bug in the original script, fixed)")
+        view = [x for x in (a.value, b.value) if isinstance(x, cst.Call) and isinstance(x.func, cst.Attribute)
+                and x.func.attr.value in ("view", "reshape")]
+        if view:
+            reason += "; the .view/.reshape flattening to (N, C) is kept: Keras takes the class axis last, as it is there"
+        self.sites.append(Site(line, "softmax" if fixed else "call", self.text(original), "ported", self.text(new), reason=reason))
+        return new
+

@@ -1,0 +1,5 @@
+from torch import nn
+import keras
+
+mse = keras.losses.MeanSquaredError()
+loss = mse(y, model(x))

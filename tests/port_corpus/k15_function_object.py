@@ -1,0 +1,3 @@
+import keras
+
+model.compile(optimizer="adam", loss=keras.losses.mean_squared_error)

@@ -1,0 +1,4 @@
+import keras
+
+loss_name = config["loss"]
+model.compile(optimizer="adam", loss=loss_name)

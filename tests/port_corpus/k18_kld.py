@@ -1,0 +1,3 @@
+import keras
+
+model.compile(optimizer="adam", loss="kl_divergence")

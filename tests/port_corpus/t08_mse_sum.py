@@ -1,0 +1,4 @@
+import torch.nn as nn
+
+criterion = nn.MSELoss(reduction="sum")
+loss = criterion(pred, target)

@@ -1,0 +1,4 @@
+from torch import nn
+
+mse = nn.MSELoss()
+loss = mse(model(x), y)

@@ -1,0 +1,4 @@
+import torch.nn as nn
+
+crit = nn.SmoothL1Loss()
+loss = crit(pred, target)
