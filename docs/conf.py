@@ -37,6 +37,7 @@ napoleon_numpy_docstring = False
 
 html_theme = "furo"
 html_title = "lossbridge"
-html_static_path: list[str] = []
+html_static_path = ["_static"]
+html_favicon = "_static/favicon.svg"  # a browser asks for /favicon.ico otherwise (a 404 in the console)
 # No request to any other host when a page is viewed (checked by docs/check_site.py).
 html_theme_options = {"footer_icons": []}

@@ -16,7 +16,8 @@ sys.path.insert(0, os.path.join(DOCS, "_ext"))
 
 import lossbridge_pages as pages  # noqa: E402
 
-RECORDED = json.load(open(pages.EXAMPLES_JSON))
+with open(pages.EXAMPLES_JSON) as _f:
+    RECORDED = json.load(_f)
 
 
 def test_every_catalog_loss_has_its_current_example():
@@ -43,15 +44,28 @@ def test_generated_example_test_can_fail():
     assert pages.run_example(other) != example["output"]
 
 
-@pytest.mark.parametrize("guide", ["custom_losses.md", "adapters.md", "fused.md"])
+@pytest.mark.parametrize("guide", ["tour.md", "custom_losses.md", "adapters.md", "fused.md"])
 def test_guide_python_blocks_run(guide, tmp_path, monkeypatch):
     pytest.importorskip("torch")
     pytest.importorskip("jax")
     pytest.importorskip("keras")
     monkeypatch.chdir(tmp_path)
-    text = open(os.path.join(DOCS, "guides", guide)).read()
+    with open(os.path.join(DOCS, "guides", guide)) as f:
+        text = f.read()
     blocks = re.findall(r"```python\n(.*?)```", text, re.S)
     assert blocks
     scope: dict = {}
     for block in blocks:
         exec(compile(block, guide, "exec"), scope)
+
+
+def test_ci_builds_and_checks_the_site_with_the_readme_command():
+    with open(os.path.join(ROOT, ".ci", "run")) as f:
+        ci = f.read()
+    build = "python -m sphinx -W --keep-going -b html docs docs/_build/html"
+    assert build in ci and "python docs/check_site.py docs/_build/html" in ci
+    with open(os.path.join(ROOT, "README.md")) as f:
+        readme = f.read()
+    blocks = re.findall(r"<!-- docs-command -->\n```bash\n(.*?)\n```\n<!-- /docs-command -->", readme, re.S)
+    if blocks:  # the README names the build command that CI runs
+        assert build in blocks[0]

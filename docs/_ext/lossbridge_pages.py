@@ -120,7 +120,7 @@ def _framework(dialect: str) -> str:
 
 def entries() -> list[Any]:
     import lossbridge
-    import lossbridge.cli  # noqa: F401 - registers every dialect's catalog
+    import lossbridge.cli  # registers every dialect's catalog
     from lossbridge import _catalog
 
     del lossbridge
@@ -389,7 +389,9 @@ def plot_entry(e: Any, path: str) -> str:
     role = next((r for r in _SWEEP_ROLES if r in roles), None)
     if role is None:
         role = next((r for r in roles if np.asarray(arrays[r]).dtype.kind == "f"), None)
-    fn = e.build({})
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # NLLLoss2d's deprecation
+        fn = e.build({})
     if role is None:
         _draw_note(path, e, "every input is integer: no continuous input to sweep")
         return "no curve: every input of this loss is an integer array"
@@ -423,7 +425,7 @@ def plot_entry(e: Any, path: str) -> str:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
                 value = fn(*inputs(x))
-                value = value.sum()
+                value = (value[0] if isinstance(value, tuple) else value).sum()
                 (g,) = torch.autograd.grad(value, x, allow_unused=True)
             ys.append(float(value.detach()) if hasattr(value, 'detach') else float(value))
             gs.append(float(g) if g is not None else np.nan)
@@ -438,8 +440,9 @@ def plot_entry(e: Any, path: str) -> str:
         what = f"`{role}` of sample 0 from the logits [0, z, 0] (true class 1), z on the x axis"
         xlabel = "logit z of the true class of sample 0"
     else:
-        what = f"entry {np.unravel_index(flat, base.shape)} of `{role}` of the built-in sample, shifted by x"
-        xlabel = f"shift x added to {role}{list(np.unravel_index(flat, base.shape))}"
+        index = [int(i) for i in np.unravel_index(flat, base.shape)]
+        what = f"entry {index} of `{role}` of the built-in sample, shifted by x"
+        xlabel = f"shift x added to {role}{index}"
     _draw(path, f"{qualname(e)} (default arguments)", xlabel, [(e.name, ys_a, gs_a, "-")], xs)
     return f"The loss (summed) and its gradient as {what}; the other inputs are the built-in sample's."
 
@@ -531,7 +534,9 @@ def _translations(e: Any) -> dict[str, Any]:
         if fw == _framework(e.dialect) and e.dialect != "tf_keras":
             continue
         try:
-            out[fw] = translate(src, fw)
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")  # NLLLoss2d's deprecation
+                out[fw] = translate(src, fw)
         except (LossBridgeError, NotImplementedError, TypeError):
             out[fw] = None
     return out
@@ -701,7 +706,8 @@ def why_page(tmp: str) -> str:
     np.savez(os.path.join(tmp, "batch.npz"), probs=p,
              log_probs=np.log(p, where=p > 0, out=np.full_like(p, -np.inf)), onehot=np.eye(3)[[0, 1]],
              labels=np.array([0, 1]))
-    template = open(os.path.join(DOCS, "why.md.in")).read()
+    with open(os.path.join(DOCS, "why.md.in")) as f:
+        template = f.read()
     return (template
             .replace("@COMPARE@", _cli("compare"))
             .replace("@COMPARE_DATA@", _cli("compare", "keras:CategoricalCrossentropy", "torch:NLLLoss",
@@ -725,7 +731,8 @@ def fused_plot(path: str) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    text = open(os.path.join(ROOT, "benchmarks", "RESULTS.md")).read()
+    with open(os.path.join(ROOT, "benchmarks", "RESULTS.md")) as f:
+        text = f.read()
     data: dict[tuple[int, int], dict[str, tuple[float, float]]] = {}
     for line in text.splitlines():
         cells = [c.strip() for c in line.strip().strip("|").split("|")]
@@ -759,7 +766,8 @@ def generate(app: Any = None) -> None:
 
     os.environ.setdefault("OMP_NUM_THREADS", "1")
     es = entries()
-    recorded = json.load(open(EXAMPLES_JSON))
+    with open(EXAMPLES_JSON) as f:
+        recorded = json.load(f)
     missing = [example_key(e) for e in es if example_key(e) not in recorded]
     if missing:
         raise RuntimeError(f"docs/examples.json has no example for {missing}: run "
