@@ -69,3 +69,11 @@ def test_ci_builds_and_checks_the_site_with_the_readme_command():
     blocks = re.findall(r"<!-- docs-command -->\n```bash\n(.*?)\n```\n<!-- /docs-command -->", readme, re.S)
     if blocks:  # the README names the build command that CI runs
         assert build in blocks[0]
+
+
+def test_every_loss_page_has_a_formula_an_example_and_a_plot():
+    for e in pages.entries():
+        page = pages.loss_page(e, RECORDED, "img.png", "caption")
+        assert "```{math}" in page, e.id
+        assert "## Example" in page and RECORDED[pages.example_key(e)]["output"].rstrip() in page, e.id
+        assert "![" in page and "(img.png)" in page, e.id

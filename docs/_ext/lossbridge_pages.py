@@ -104,6 +104,43 @@ ROW_MATH = {
     "poisson": r"\ell = p - y \log(p + 10^{-7})",
 }
 
+#: Formulas of losses outside the translation table, by normalised name (``_norm``), as the
+#: frameworks' documentation states them (per element or per sample, before the reduction).
+NAME_MATH = {
+    "binarycrossentropy": r"\ell = -\frac1C\sum_c \big(y_c \log \hat p_c + (1-y_c)\log(1-\hat p_c)\big),\quad \hat p = \operatorname{clip}(p, 10^{-7}, 1-10^{-7})",
+    "binaryfocalcrossentropy": r"\ell = -\frac1C\sum_c \Big(\alpha\,y_c (1-\hat p_c)^{\gamma}\log \hat p_c + (1-\alpha)(1-y_c)\,\hat p_c^{\gamma}\log(1-\hat p_c)\Big)\quad(\alpha\text{-weights only with apply\_class\_balancing})",
+    "categoricalfocalcrossentropy": r"\ell_i = -\sum_c \alpha\,(1-\hat p_{ic})^{\gamma}\,y_{ic}\log \hat p_{ic},\quad \hat p = \operatorname{clip}\big(p / \textstyle\sum_k p_k,\ 10^{-7},\ 1-10^{-7}\big)",
+    "categoricalgeneralizedcrossentropy": r"\ell_i = \frac{1 - p_{i y_i}^{\,q}}{q}",
+    "categoricalhinge": r"\ell_i = \max\Big(0,\ 1 + \max_c (1-y_{ic})\,p_{ic} - \sum_c y_{ic}\,p_{ic}\Big)",
+    "cosineembedding": r"\ell = \begin{cases} 1 - \cos(x_1, x_2) & y = 1 \\ \max(0, \cos(x_1, x_2) - \text{margin}) & y = -1 \end{cases}",
+    "cosinesimilarity": r"\ell_i = -\frac{p_i \cdot t_i}{\lVert p_i\rVert\,\lVert t_i\rVert}",
+    "ctc": r"\ell = -\log \sum_{\pi \in \mathcal{B}^{-1}(y)} \prod_{t} p_t(\pi_t)\quad(\mathcal{B}\text{: merge repeats, drop blanks})",
+    "ctcbatchcost": r"\ell = -\log \sum_{\pi \in \mathcal{B}^{-1}(y)} \prod_{t} p_t(\pi_t)\quad(\mathcal{B}\text{: merge repeats, drop blanks})",
+    "ctclosswithforwardprobs": r"\ell = -\log \sum_{\pi \in \mathcal{B}^{-1}(y)} \prod_{t} p_t(\pi_t)\quad(\mathcal{B}\text{: merge repeats, drop blanks})",
+    "gaussiannll": r"\ell = \tfrac12\Big(\log \max(\sigma^2, \epsilon) + \frac{(x - y)^2}{\max(\sigma^2, \epsilon)}\Big)\ \big(+\tfrac12\log 2\pi \text{ if full}\big)",
+    "hinge": r"\ell = \max(1 - y\,p,\ 0),\quad y \in \{-1, +1\}",
+    "hingeembedding": r"\ell = \begin{cases} x & y = 1 \\ \max(0, \text{margin} - x) & y = -1 \end{cases}",
+    "kldiv": r"\ell = y\,(\log y - x)\quad(x = \log q;\ \text{with log\_target: } e^{y}(y - x))",
+    "kldivergence": r"\ell_i = \sum_c \hat y_{ic} \log\frac{\hat y_{ic}}{\hat p_{ic}},\quad \hat y, \hat p \text{ clipped to } [10^{-7}, 1]",
+    "l2": r"\ell = \tfrac12 (p - t)^2",
+    "linearcrossentropy": r"\ell_i = \log\sum_c e^{(h_i W^\top)_c} - (h_i W^\top)_{y_i}",
+    "marginranking": r"\ell = \max\big(0,\ -y\,(x_1 - x_2) + \text{margin}\big)",
+    "meanabsolutepercentageerror": r"\ell_i = \frac{100}{C}\sum_c \frac{|t_{ic} - p_{ic}|}{\max(|t_{ic}|, \epsilon)}",
+    "meansquaredlogarithmicerror": r"\ell_i = \frac1C\sum_c \big(\log(\max(p_{ic}, \epsilon) + 1) - \log(\max(t_{ic}, \epsilon) + 1)\big)^2",
+    "multilabelmargin": r"\ell_i = \frac1C \sum_{j \in y_i} \sum_{k \notin y_i} \max\big(0,\ 1 - (x_{i j} - x_{i k})\big)",
+    "multilabelsoftmargin": r"\ell_i = -\frac1C\sum_c \big(y_{ic}\log\sigma(x_{ic}) + (1-y_{ic})\log\sigma(-x_{ic})\big)",
+    "multimargin": r"\ell_i = \frac1C\sum_{c \ne y_i} \max\big(0,\ w_{y_i}(\text{margin} - x_{i y_i} + x_{ic})\big)^{p}",
+    "nllloss2d": r"\ell_n = -w_{y_n}\, x_{n, y_n}",
+    "poissonnll": r"\ell = \begin{cases} e^{x} - y\,x & \text{log\_input} \\ x - y \log(x + \epsilon) & \text{otherwise} \end{cases}\ \big(+\ y\log y - y + \tfrac12\log(2\pi y) \text{ if full}\big)",
+    "softmargin": r"\ell = \log\big(1 + e^{-y\,x}\big)",
+    "squaredhinge": r"\ell_i = \frac1C\sum_c \max(1 - y_{ic}\,p_{ic},\ 0)^2,\quad y \in \{-1, +1\}\ (0/1 \text{ labels mapped to } \pm 1)",
+    "dice": r"\ell = 1 - \frac{2\sum y\,p}{\sum y + \sum p + 10^{-7}}\quad(\text{sums over axis; default every axis})",
+    "tversky": r"\ell = 1 - \frac{TP}{TP + \alpha\,FP + \beta\,FN + 10^{-7}},\quad TP = \sum y p,\ FP = \sum (1-y) p,\ FN = \sum y (1-p)",
+    "circle": r"\ell_i = \operatorname{softplus}\Big(\operatorname{logsumexp}_{j \in P_i} s^p_{ij} + \operatorname{logsumexp}_{j \in N_i} s^n_{ij}\Big),\ s^p = -\gamma\max(m + d, 0)(m - d),\ s^n = \gamma\max(1 + m - d, 0)(1 - m - d),\ d_{ij} = \max(1 - E_i \cdot R_j, 0)",
+    "tripletmargin": r"\ell = \max\big(d(a, p) - d(a, n) + \text{margin},\ 0\big),\quad d(x, y) = \lVert x - y + \epsilon\rVert_p",
+    "tripletmarginwithdistance": r"\ell = \max\big(d(a, p) - d(a, n) + \text{margin},\ 0\big),\quad d = \text{distance\_function (pairwise distance by default)}",
+}
+
 _ALIASES = {"bce": "binarycrossentropy", "bcewithlogits": "binarycrossentropywithlogits"}
 
 
@@ -564,12 +601,19 @@ def loss_page(e: Any, recorded: dict[str, Any], image: str, caption: str) -> str
     rows = rows_of(e)
     lines += ["## Formula", ""]
     math = _math_of(e)
+    if e.dialect == "tf_keras":
+        lines += ["tf.keras 2 computes the Keras 3 formula below except where the documentation at the end of "
+                  "this page says otherwise (for example an epsilon inside binary cross-entropy's log).", ""]
     if rows:
         for r in rows:
             lines += [f"Translation row *{r.title}*:", "", "```{math}", ROW_MATH[r.key], "```", ""]
     if math:
         lines += ["From the docstring:", "", "```{math}", math, "```", ""]
-    if not rows and not math:
+    if not rows and not math and _norm(e.name) in NAME_MATH:
+        lines += ["As the framework's documentation states it (per element or per sample, before the reduction; "
+                  "the docstring below has the epsilons and the reduction):", "", "```{math}",
+                  NAME_MATH[_norm(e.name)], "```", ""]
+    elif not rows and not math:
         lines += ["The exact formula, with its epsilons and reduction, is written out in the docstring "
                   "below (plain text, as `help()` shows it).", ""]
     lines += ["## Equivalents in other frameworks", "",
