@@ -19,7 +19,7 @@ def test_python_examples_run():
     pytest.importorskip("torch")
     pytest.importorskip("jax")
     blocks = re.findall(r"```python\n(.*?)```", README, re.S)
-    assert len(blocks) >= 5
+    assert len(blocks) >= 2  # the rest moved to the site: docs/guides/*.md, run by tests/test_docs.py
     scope: dict = {}
     for block in blocks:
         exec(compile(block, "README.md", "exec"), scope)
@@ -69,7 +69,7 @@ def test_console_output_is_what_the_commands_print(tmp_path):
 
     pytest.importorskip("rich")
     blocks = _console_blocks()
-    assert len(blocks) >= 3
+    assert len(blocks) >= 1  # compare/explain outputs are also generated on the site (docs/why.md.in)
     env = {**os.environ, "COLUMNS": "140", "PYTHONPATH": os.path.join(ROOT, "src")}
     for i, block in enumerate(blocks):
         cwd = tmp_path / f"block{i}"

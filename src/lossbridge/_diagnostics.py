@@ -1243,9 +1243,10 @@ def diagnose(loss: Any, *args: Any, **kwargs: Any) -> list[Finding]:
         (``"torch:cross_entropy"``, ``"keras:CategoricalCrossentropy(from_logits=True)"``,
         ``"torch.nn.CrossEntropyLoss"``), or a real torch module, Keras loss or
         torch/Keras/optax function (read as its lossbridge counterpart).
-      *args, **kwargs: the call's arguments in the loss' own order and names
-        (torch: ``input, target``; Keras: ``y_true, y_pred, sample_weight=``;
-        function options such as ``ignore_index=`` or ``from_logits=`` included).
+      *args: the call's positional arguments in the loss' own order
+        (torch: ``input, target``; Keras: ``y_true, y_pred``).
+      **kwargs: the call's keyword arguments (Keras' ``sample_weight=``;
+        function options such as ``ignore_index=`` or ``from_logits=``).
 
     Returns:
       The findings, sorted by code; empty when nothing is wrong.  Every detector
