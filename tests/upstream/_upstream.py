@@ -30,7 +30,7 @@ def source_path(package: str, relpath: str) -> str:
     spec = importlib.util.find_spec(package)
     if spec is None or not spec.submodule_search_locations:
         raise ModuleNotFoundError(f"{package} is not installed")
-    path = os.path.join(list(spec.submodule_search_locations)[0], relpath)
+    path = os.path.join(next(iter(spec.submodule_search_locations)), relpath)
     if not os.path.isfile(path):
         raise FileNotFoundError(f"{relpath} is not in the installed {package} ({path})")
     return path
@@ -46,7 +46,7 @@ class _Rewrite(ast.NodeTransformer):
     def _guarded(self, module: str) -> bool:
         return any(module == g or module.startswith(g + ".") for g in self.guarded)
 
-    def visit_ImportFrom(self, node: ast.ImportFrom) -> Any:  # noqa: N802 (ast's name)
+    def visit_ImportFrom(self, node: ast.ImportFrom) -> Any:
         module = node.module or ""
         if not self._guarded(module):
             return node
@@ -74,7 +74,7 @@ class _Rewrite(ast.NodeTransformer):
                 ast.Assign(targets=[ast.Name(local, ast.Store())], value=value), node))
         return out
 
-    def visit_Import(self, node: ast.Import) -> Any:  # noqa: N802
+    def visit_Import(self, node: ast.Import) -> Any:
         for alias in node.names:
             if self._guarded(alias.name):
                 raise UpstreamImportError(
@@ -110,7 +110,7 @@ def load(
     module.__file__ = path
     module.__dict__["__upstream_rewritten__"] = sorted(rewrite.used)
     sys.modules[module_name] = module
-    exec(code, module.__dict__)  # noqa: S102 - upstream's own test file, imports rewritten
+    exec(code, module.__dict__)
     return module
 
 

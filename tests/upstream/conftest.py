@@ -19,7 +19,6 @@ import os
 from typing import Any
 
 import pytest
-
 from exclusions import EXCLUSIONS, Exclusion, lookup
 
 _HERE = os.path.dirname(os.path.abspath(__file__))
@@ -46,7 +45,7 @@ def _mark(entry: Exclusion) -> pytest.MarkDecorator:
     return pytest.mark.xfail(strict=True, reason=entry.reason, raises=entry.raises)
 
 
-def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:  # noqa: ARG001
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     for item in items:
         if _PREFIX not in item.nodeid and not item.nodeid.startswith("test_upstream_"):
             continue
@@ -56,7 +55,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 
 @pytest.hookimpl(hookwrapper=True)
-def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo) -> Any:  # noqa: ARG001
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo) -> Any:
     outcome = yield
     report = outcome.get_result()
     if _PREFIX not in item.nodeid or not report.skipped or hasattr(report, "wasxfail"):
@@ -118,15 +117,49 @@ def pytest_runtest_logreport(report: pytest.TestReport) -> None:
         _TALLY[suite][outcome] += 1
 
 
-def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:  # noqa: ARG001
+def _checks() -> collections.Counter[tuple[str, str]]:
+    import sys
+
+    module = sys.modules.get("_torch_opinfo")
+    return module.CHECKS if module is not None else collections.Counter()
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """Under pytest-xdist a worker hands its torch OpInfo check counts to the controller."""
+    workeroutput = getattr(session.config, "workeroutput", None)
+    if workeroutput is not None:
+        workeroutput["lossbridge_upstream_checks"] = [[*k, n] for k, n in _checks().items()]
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node: Any, error: Any) -> None:
+    for what, kind, n in getattr(node, "workeroutput", {}).get("lossbridge_upstream_checks", []):
+        _CONTROLLER_CHECKS[(what, kind)] += n
+
+
+_CONTROLLER_CHECKS: collections.Counter[tuple[str, str]] = collections.Counter()
+
+
+def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
     if not _TALLY:
         return
+    from exclusions import NOT_COLLECTED
+
     terminalreporter.section("upstream suites: the frameworks' own loss tests against lossbridge")
     for suite in sorted(_TALLY):
         counts = _TALLY[suite]
         total = sum(counts.values())
         parts = ", ".join(f"{n} {o}" for o, n in sorted(counts.items()))
         terminalreporter.write_line(f"{suite}: {counts['passed']}/{total} passed ({parts})")
+    checks = _checks() + _CONTROLLER_CHECKS
+    if checks:
+        kinds = sorted({k for _, k in checks})
+        line = ", ".join(f"{what} " + "/".join(f"{checks[(what, k)]}" for k in kinds)
+                         for what in sorted({w for w, _ in checks}))
+        terminalreporter.write_line(
+            f"torch OpInfo checks passed ({'/'.join(kinds)}): {line}; total {sum(checks.values())}")
+    for what, reason in NOT_COLLECTED.items():
+        terminalreporter.write_line(f"not collected: {what}: {reason}")
 
 
 __all__ = ["EXCLUSIONS"]

@@ -11,7 +11,7 @@ import pytest
 if importlib.util.find_spec("optax") is None or importlib.util.find_spec("jax") is None:
     pytest.skip("optax's own loss tests come from the installed optax wheel", allow_module_level=True)
 
-import _upstream  # noqa: E402
+import _upstream
 
 #: optax 0.2.8's loss test files, in optax/losses/.
 FILES = ("classification", "fenchel_young", "ranking", "regression", "segmentation",
