@@ -17,8 +17,8 @@ on the same values, torch being the oracle:
   exception type; the same for every error input, on every array kind.
 
 Sample values are drawn by torch's own generators with ``torch.manual_seed(0)`` per op and dtype,
-so a case id names the same input in every run.  The CI runs the first ``LIMIT`` samples per op
-and dtype (``LOSSBRIDGE_UPSTREAM_FULL=1``: all of them).
+so a case id names the same input in every run.  The CI runs every torch and NumPy case and the
+first ``LIMIT`` JAX cases per op and dtype (``LOSSBRIDGE_UPSTREAM_FULL=1``: all of them).
 """
 
 from __future__ import annotations
@@ -58,8 +58,22 @@ DTYPES = ("float32", "float64")
 CHECKS: collections.Counter[tuple[str, str]] = collections.Counter()
 KINDS = ("torch", "numpy", "jax")
 FULL = os.environ.get("LOSSBRIDGE_UPSTREAM_FULL", "") not in ("", "0")
-#: samples per op (or module) and dtype in the CI run; every sample with LOSSBRIDGE_UPSTREAM_FULL=1
-LIMIT = int(os.environ.get("LOSSBRIDGE_UPSTREAM_LIMIT", "6"))
+#: JAX cases per op (or module) and dtype in the CI run (the first ones): eager JAX compiles every
+#: primitive per new shape (0.3 s a case; the fused linear cross-entropy 2-12 s, issue 17 class 7),
+#: while torch and NumPy cases cost milliseconds and all of them run.  LOSSBRIDGE_UPSTREAM_FULL=1
+#: runs every JAX case too; LOSSBRIDGE_UPSTREAM_LIMIT=n sets the JAX limit.
+LIMIT = int(os.environ.get("LOSSBRIDGE_UPSTREAM_LIMIT", "3"))
+LIMIT_FUSED = 1  # linear_cross_entropy / LinearCrossEntropyLoss on JAX arrays
+#: float32 gradient tolerance factor of CTC: torch's own float32 CTC gradient is 7.6e-5 (of the
+#: largest entry) away from its float64 one at T=50 (op_db's ctc_loss sample 0), and so is
+#: lossbridge's; the two float32 results differ by 2.4e-5, above the default rtol 2e-5.
+GRAD_SCALE = {("nn.functional.ctc_loss", "float32"): 10.0, ("CTCLoss", "float32"): 10.0}
+
+
+def _count(name: str, kind: str, n: int, full: bool) -> int:
+    if full or kind != "jax":
+        return n
+    return min(n, LIMIT_FUSED if "inear" in name else LIMIT)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -149,9 +163,10 @@ def cases(full: bool = FULL) -> Iterator[Case]:
     for name, op in _op_db().items():
         for dtype in DTYPES:
             n = len(_samples("op", name, dtype))
-            for i in range(n if full else min(n, LIMIT)):
+            for i in range(n):
                 for kind in KINDS:
-                    yield Case("op", name, dtype, i, kind, n)
+                    if i < _count(name, kind, n, full):
+                        yield Case("op", name, dtype, i, kind, n)
         if op.error_inputs_func is not None:
             n = len(_samples("op-error", name, "float32"))
             for i in range(n):
@@ -160,9 +175,10 @@ def cases(full: bool = FULL) -> Iterator[Case]:
     for name, info in _module_db().items():
         for dtype in DTYPES:
             n = len(_samples("module", name, dtype))
-            for i in range(n if full else min(n, LIMIT)):
+            for i in range(n):
                 for kind in KINDS:
-                    yield Case("module", name, dtype, i, kind, n)
+                    if i < _count(name, kind, n, full):
+                        yield Case("module", name, dtype, i, kind, n)
         if info.module_error_inputs_func is not None:
             n = len(_samples("module-error", name, "float32"))
             for i in range(n):
@@ -201,15 +217,17 @@ def _convert(obj: Any, kind: str, leaves: dict[int, Any] | None = None) -> Any:
     return obj
 
 
-def _differentiable(sample_args: Any) -> list[tuple[str, Any]]:
-    """The floating tensors that require grad, with a name each (their path in the call)."""
+def _differentiable(sample_args: tuple[Any, dict[str, Any]]) -> list[tuple[str, Any]]:
+    """The floating tensors of ``(args, kwargs)`` that require grad, with a name each (``arg0``
+    is the first positional argument, torch's ``input``; keyword arguments by name)."""
     import torch
 
     out: list[tuple[str, Any]] = []
 
     def walk(obj: Any, path: str) -> None:
         if isinstance(obj, torch.Tensor):
-            if obj.requires_grad and obj.is_floating_point():
+            if obj.requires_grad and obj.is_floating_point() and id(obj) not in seen:
+                seen.add(id(obj))
                 out.append((path, obj))
         elif isinstance(obj, (list, tuple)):
             for i, o in enumerate(obj):
@@ -218,7 +236,12 @@ def _differentiable(sample_args: Any) -> list[tuple[str, Any]]:
             for k, v in obj.items():
                 walk(v, f"{path}.{k}" if path else k)
 
-    walk(sample_args, "")
+    args, kwargs = sample_args
+    seen: set[int] = set()  # a tensor passed twice (KLDivLoss' input is its target) is one input
+    for i, a in enumerate(args):
+        walk(a, f"arg{i}")
+    for k, v in kwargs.items():
+        walk(v, k)
     return out
 
 
@@ -421,7 +444,8 @@ def run(case: Case, record: Callable[[str, int], None]) -> None:
             continue
         want = np.zeros(np.shape(g_got)) if g_want is None else _numpy(g_want)
         try:
-            assert_close(_numpy(g_got), want, case.dtype, f"{case.id} gradient of `{name}`", grad=True)
+            assert_close(_numpy(g_got), want, case.dtype, f"{case.id} gradient of `{name}`", grad=True,
+                         scale=GRAD_SCALE.get((case.name, case.dtype), 1.0))
         except AssertionError as e:
             raise GradientMismatch(f"{e}; call: {call.describe}") from None
         record("gradient", 1)
