@@ -39,6 +39,11 @@ def _key(item_or_nodeid: Any) -> str:
     return nodeid.split(_PREFIX, 1)[-1]
 
 
+def _case(item: pytest.Item) -> Any:
+    callspec = getattr(item, "callspec", None)
+    return callspec.params.get("case") if callspec is not None else None
+
+
 def _mark(entry: Exclusion) -> pytest.MarkDecorator:
     if entry.kind == "skip":
         return pytest.mark.skip(reason=f"excluded (tests/upstream/exclusions.py): {entry.reason}")
@@ -49,7 +54,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     for item in items:
         if _PREFIX not in item.nodeid and not item.nodeid.startswith("test_upstream_"):
             continue
-        entry = lookup(_key(item))
+        entry = lookup(_key(item), _case(item))
         if entry is not None:
             item.add_marker(_mark(entry))
 
@@ -60,7 +65,7 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo) -> Any:
     report = outcome.get_result()
     if _PREFIX not in item.nodeid or not report.skipped or hasattr(report, "wasxfail"):
         return
-    entry = lookup(_key(item))
+    entry = lookup(_key(item), _case(item))
     if entry is None or entry.kind != "skip":
         reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else str(report.longrepr)
         report.outcome = "failed"
