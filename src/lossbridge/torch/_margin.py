@@ -161,12 +161,20 @@ def multilabel_soft_margin_loss(
         return torch.nn.functional.multilabel_soft_margin_loss(
             input, target, weight=weight, reduction=reduction
         )
+    target = _float_like(ns, target, input)
     loss = -(target * ops.log_sigmoid(input) + (1 - target) * ops.log_sigmoid(-input))
     if weight is not None:
         loss = loss * weight
     with quiet(ns):  # C = 0 gives 0 / 0, as torch
         per_sample = xp.sum(loss, axis=input.ndim - 1) / input.shape[-1]
     return _reduce(ns, per_sample, reduction)
+
+
+def _float_like(ns: Namespace, target: Any, input: Any) -> Any:
+    """An integer or boolean ``target`` in ``input``'s floating dtype: torch promotes a float32
+    tensor with an int64 one to float32, NumPy to float64 (found by torch's module_db samples,
+    tests/upstream)."""
+    return target if is_floating(ns, target) else ns.xp.astype(target, input.dtype)
 
 
 # ---------------------------------------------------------- multi-class hinge
@@ -469,6 +477,7 @@ def margin_ranking_loss(
         return torch.nn.functional.margin_ranking_loss(
             input1, input2, target, margin=margin, reduction=reduction
         )
+    target = _float_like(ns, target, input1)
     loss = clamp_min0(ns, -target * (input1 - input2) + margin)
     return _reduce(ns, loss, reduction)
 
