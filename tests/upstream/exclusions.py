@@ -22,8 +22,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from lossbridge import LossBridgeTypeError
-
 #: LOSSBRIDGE_UPSTREAM_FULL=1: every torch sample, and the tests that are over the CI budget.
 FULL = os.environ.get("LOSSBRIDGE_UPSTREAM_FULL", "") not in ("", "0")
 
@@ -72,26 +70,10 @@ _KB = "test_upstream_keras_loss.py::"
 _OX = "test_upstream_optax.py::"
 _TO = "test_upstream_torch_opinfo.py::test_opinfo["
 
-#: issue 17 class 1: mixed array kinds (Keras and optax convert NumPy inputs to the kind present).
-_MIXED = xfail(
-    "issue 17 class 1: mixed array kinds: a NumPy sample_weight/labels next to JAX arrays raises "
-    "'arrays of one kind'; Keras and optax convert it", raises=LossBridgeTypeError)
-#: issue 17 class 2: dtype="bfloat16" on NumPy inputs.
-_BF16 = xfail(
-    "issue 17 class 2: dtype='bfloat16' on NumPy inputs raises; Keras computes in bfloat16 "
-    "(ml_dtypes)", raises=LossBridgeTypeError)
 #: issue 17 class 4: Tversky's alpha/beta as keras main (PR #23333), not as Keras 3.15.1.
 _TVERSKY = xfail(
     "issue 17 class 4: Tversky with alpha != beta follows keras main (PR #23333), not the "
     "Keras 3.15.1 release these tests come from", raises=AssertionError)
-_KERAS_BF16 = (
-    "MeanSquaredError", "MeanAbsoluteError", "MeanAbsolutePercentageError",
-    "MeanSquaredLogarithmicError", "Hinge", "SquaredHinge", "CategoricalHinge", "CosineSimilarity",
-    "HuberLoss", "LogCosh", "KLDivergence", "Poisson", "BinaryCrossentropy",
-    "CategoricalCrossentropy", "SparseCategoricalCrossentropy", "BinaryFocalCrossentropy",
-    "CategoricalFocalCrossentropy", "CTC", "Dice", "Tversky", "Circle",
-    "CategoricalGeneralizedCrossEntropy",
-)
 
 #: issue 17 item 3: where Keras differs by backend or drops an argument, lossbridge's choice stands.
 _AXIS = skip(
@@ -120,21 +102,11 @@ EXCLUSIONS: dict[str, Exclusion] = {
         "of Keras' losses; lossbridge.keras' default comes from lossbridge.keras.floatx(), not "
         "from Keras' global floatx"),
     # ---- Keras: known failures (issue 17) ----------------------------------------------------
-    **{_KB + f"LossTest::{t}": _MIXED for t in (
-        "test_mask_and_sample_weight", "test_mask_and_sample_weight_rank2",
-        "test_rank_adjustment_mask", "test_rank_adjustment_sample_weight", "test_rank_adjustment_ys")},
-    **{_KL + f"{cls}Test::test_dtype_arg": _BF16 for cls in _KERAS_BF16},
     **{_KL + f"TverskyTest::{t}": _TVERSKY for t in (
         "test_binary_segmentation_custom_coefficients",
         "test_binary_segmentation_custom_coefficients_with_axis",
         "test_correctness_custom_coefficients")},
     # ---- optax: known failures (issue 17) ----------------------------------------------------
-    **{_OX + t: _MIXED for t in (
-        "SoftmaxCrossEntropyTest::test_gradient",
-        "SafeSoftmaxCrossEntropyTest::test_against_plain_implementation",
-        "SoftmaxCrossEntropyWithIntegerLabelsTest::test_consistent_with_softmax_cross_entropy_batched",
-        "SoftmaxCrossEntropyWithIntegerLabelsTest::test_consistent_with_softmax_cross_entropy_scalar",
-        "SoftmaxCrossEntropyWithIntegerLabelsTest::test_gradient")},
     _OX + "SafeSoftmaxCrossEntropyTest::test_gradient": xfail(
         "issue 17 class 6: safe_softmax_cross_entropy is a custom_vjp without a jvp: "
         "check_grads(modes=['fwd', 'rev']) fails under forward-mode autodiff", raises=TypeError),
