@@ -54,6 +54,7 @@ _LAZY = {
     "adapters": None,
     "translate": "_translate",  # translate imports no framework until it builds a loss
     "Translation": "_translate",
+    "distributed": None,  # sum_and_count, global_mean, vocab-parallel fused loss (issue 13)
 }
 
 
@@ -103,6 +104,7 @@ __all__ = [
     "adapters",
     "checks",
     "diagnose",
+    "distributed",
     "keras",
     "loss",
     "ops",
