@@ -125,6 +125,8 @@ def case_vocab():
         vp = -(-V // ndev) * ndev
         pad = ((0, vp - V), (0, 0))
         for i, opt in enumerate(VOCAB_OPTIONS):
+            if ndev == 2 and i not in (0, 4, 5):  # every option at 4 devices; CI time
+                continue
             kw = {k: v for k, v in opt.items() if k not in ("class_weight", "bias")}
             use_b, use_cw = opt.get("bias", False), opt.get("class_weight", False)
 

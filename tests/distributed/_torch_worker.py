@@ -13,6 +13,7 @@ import json
 import os
 import socket
 import sys
+import time
 import traceback
 
 import torch
@@ -188,12 +189,10 @@ def case_vocab(rank, world):
     y0 = torch.randint(0, V, (n,), generator=g)
     y0[[1, 6]] = -100
     up = torch.randn(n, generator=g)
-    bounds = [0, *torch.tensor_split(torch.arange(V), world)[0].shape]
     sizes = [t.numel() for t in torch.tensor_split(torch.arange(V), world)]
     v0 = sum(sizes[:rank])
     v1 = v0 + sizes[rank]
-    del bounds
-    out = {}
+    out = {"vocab_cases": float(len(VOCAB_OPTIONS))}
     for i, opt in enumerate(VOCAB_OPTIONS):
         kw = {k: v for k, v in opt.items() if k not in ("class_weight", "bias", "ignore_all")}
         y = torch.full_like(y0, -100) if opt.get("ignore_all") else y0
@@ -244,13 +243,16 @@ CASES = [case_ddp, case_accum, case_fsdp, case_vocab, case_naive_rank_mean]
 
 
 def _worker(rank, world, port, path):
+    t0 = time.perf_counter()
     torch.set_default_dtype(torch.float64)
     torch.set_num_threads(1)
     dist.init_process_group("gloo", init_method=f"tcp://127.0.0.1:{port}", rank=rank, world_size=world)
-    results = {}
+    results = {"seconds_init": time.perf_counter() - t0}
     for case in CASES:
+        t0 = time.perf_counter()
         try:
             results.update(case(rank, world))
+            results[f"seconds_{case.__name__}"] = time.perf_counter() - t0
         except Exception:
             results[case.__name__ + "_error"] = traceback.format_exc()[-2000:]
     gathered = [None] * world
