@@ -36,7 +36,7 @@ def _maxdiff(a, b) -> float:
 
 
 def _tree_diff(a, b) -> float:
-    return max(_maxdiff(x, y) for x, y in zip(jax.tree.leaves(a), jax.tree.leaves(b)))
+    return max(_maxdiff(x, y) for x, y in zip(jax.tree.leaves(a), jax.tree.leaves(b), strict=True))
 
 
 def _params(seed):
@@ -130,11 +130,11 @@ def case_vocab():
             kw = {k: v for k, v in opt.items() if k not in ("class_weight", "bias")}
             use_b, use_cw = opt.get("bias", False), opt.get("class_weight", False)
 
-            def ref(h, W, b):
+            def ref(h, W, b, use_b=use_b, use_cw=use_cw, kw=kw):
                 loss = linear_cross_entropy(h, W, y, b if use_b else None, class_weight=cw if use_cw else None, **kw)
                 return jnp.sum(loss * up) if loss.ndim else loss
 
-            def local(h, W, b, cwp):
+            def local(h, W, b, cwp, use_b=use_b, use_cw=use_cw, kw=kw):
                 loss = lbd.vocab_parallel_linear_cross_entropy(
                     h, W, y, b if use_b else None, class_weight=cwp if use_cw else None,
                     axis_name="v", vocab_size=V, **kw)

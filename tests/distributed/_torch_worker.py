@@ -98,10 +98,10 @@ def case_ddp(rank, world):
             rloss = F.cross_entropy(ref(torch.cat(xs)), torch.cat(ys), **kw)
             rloss.backward()
             diff_v = max(diff_v, _maxdiff(loss, rloss))
-            diff_g = max(diff_g, max(_maxdiff(a, b) for a, b in zip(_grads(model), _grads(ref))))
+            diff_g = max(diff_g, max(_maxdiff(a, b) for a, b in zip(_grads(model), _grads(ref), strict=True)))
             opt.step()
             ropt.step()
-        diff_p = max(_maxdiff(a, b) for a, b in zip(model.parameters(), ref.parameters()))
+        diff_p = max(_maxdiff(a, b) for a, b in zip(model.parameters(), ref.parameters(), strict=True))
         out[f"ddp_{mode}_grad"] = diff_g
         out[f"ddp_{mode}_params"] = diff_p
         if mode == "global":
@@ -136,7 +136,7 @@ def case_accum(rank, world):
         h = torch.tanh(ref.body(torch.cat(xs)))
         rl = F.cross_entropy(ref.head(h), torch.cat(ys), weight=cw, label_smoothing=0.1)
         rl.backward()
-        out[f"accum_{mode}_grad"] = max(_maxdiff(a, b) for a, b in zip(_grads(model), _grads(ref)))
+        out[f"accum_{mode}_grad"] = max(_maxdiff(a, b) for a, b in zip(_grads(model), _grads(ref), strict=True))
     return out
 
 
@@ -158,7 +158,7 @@ def case_fsdp(rank, world):
         loss.backward()
         F.cross_entropy(ref(torch.cat(xs)), torch.cat(ys)).backward()
         diffs = []
-        for p, q in zip(model.parameters(), ref.parameters()):
+        for p, q in zip(model.parameters(), ref.parameters(), strict=True):
             g = p.grad.full_tensor() if hasattr(p.grad, "full_tensor") else p.grad
             diffs.append(_maxdiff(g, q.grad))
         return {"fsdp_grad": max(diffs), "fsdp_value": _maxdiff(loss, F.cross_entropy(ref(torch.cat(xs)), torch.cat(ys)))}

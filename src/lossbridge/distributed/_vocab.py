@@ -114,7 +114,7 @@ def _torch(input, weight, target, bias, class_weight, group, vocab_size, ig, red
     import torch.distributed as dist
 
     from ..fused import _torch as T
-    from ..fused.__init__ import _torch_preds
+    from ..fused import _torch_preds
     from ..fused._common import check_arrays, raise_out_of_range
 
     is_int, is_float = _torch_preds()
