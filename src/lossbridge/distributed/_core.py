@@ -77,7 +77,7 @@ def ce_denominator(
     if weight is None:
         if torch_kind:
             return valid.sum().to(dtype or xp.get_default_dtype())
-        return xp.astype(xp.sum(xp.astype(valid, xp.int64 if hasattr(xp, "int64") else xp.int32)), dtype or xp.float32)
+        return xp.astype(xp.sum(valid), dtype or xp.float32)  # bool sums to the default int
     safe = xp.where(valid, target, xp.zeros_like(target))
     if torch_kind:
         w = weight.detach()[safe.long()]
