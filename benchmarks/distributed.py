@@ -138,7 +138,10 @@ def _run(method: str, world: int, args) -> dict:
         for p in procs:
             if p.wait() != 0:
                 raise SystemExit(f"{method} world={world} failed")
-        rs = [json.load(open(f"{out}.{r}")) for r in range(world)]
+        rs = []
+        for r in range(world):
+            with open(f"{out}.{r}") as f:
+                rs.append(json.load(f))
     return {"time": max(r["time"] for r in rs), "peak_mib": max(r["peak_mib"] for r in rs), "loss": rs[0]["loss"]}
 
 

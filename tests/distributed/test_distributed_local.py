@@ -215,6 +215,18 @@ def test_vocab_parallel_single_process_and_errors():
     torch.testing.assert_close(gh, h.grad)
     torch.testing.assert_close(gw, W.grad)
     vp = lbd.vocab_parallel_linear_cross_entropy
+    # bfloat16: computed in float32 like the fused loss (same value and gradients)
+    hb, Wb = h.detach().bfloat16().requires_grad_(), W.detach().bfloat16().requires_grad_()
+    got = vp(hb, Wb, y, label_smoothing=0.1)
+    got.backward()
+    g1 = (hb.grad.clone(), Wb.grad.clone())
+    hb.grad = Wb.grad = None
+    want = linear_cross_entropy(hb, Wb, y, label_smoothing=0.1)
+    want.backward()
+    assert got.dtype == want.dtype == torch.float32 and hb.grad.dtype == torch.bfloat16
+    torch.testing.assert_close(got, want, rtol=1e-5, atol=1e-5)
+    torch.testing.assert_close(g1[0], hb.grad)
+    torch.testing.assert_close(g1[1], Wb.grad)
     with pytest.raises(LossBridgeTypeError, match="axis_name"):
         vp(h, W, y, axis_name="v")
     with pytest.raises(LossBridgeError, match="class-index"):

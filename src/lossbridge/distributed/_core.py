@@ -394,8 +394,9 @@ class GradientAccumulator:
     r"""Weights for the micro-batches of one optimiser step, so the accumulated gradient is exact.
 
     Give it the denominators of **all** micro-batches of this step on this rank (from the
-    targets alone, e.g. :func:`ce_denominator`, before any forward pass).  It sums them
-    and, on a ``torch.distributed`` group, all-reduces the total once: :math:`D`.  Then
+    targets alone, e.g. :func:`ce_denominator`, before any forward pass; numbers or 0-d
+    arrays).  It sums them and, when ``torch.distributed`` is initialised (on ``group``,
+    default the world), all-reduces the total once: :math:`D`.  Then
     for micro-batch :math:`k` with numerator :math:`\text{num}_k`
     (:func:`sum_and_count`), ``acc.scale(num_k)`` is
     :math:`P\,\text{num}_k / D` (``average_grads=True``, for DDP/FSDP, which average over
@@ -437,7 +438,7 @@ class GradientAccumulator:
         local = math.fsum(self._dens)
         self.world_size = 1
         self.total = local
-        if any(array_kind(d) == "torch" for d in dens) or group is not None:
+        if group is not None or any(array_kind(d) == "torch" for d in dens) or _torch_dist_on():
             import torch
 
             on, world = _torch_world(group)
@@ -501,6 +502,17 @@ class GradientAccumulator:
     def __exit__(self, *exc: Any) -> None:
         if exc[0] is None:
             self.finish()
+
+
+def _torch_dist_on() -> bool:
+    """torch.distributed is initialised (without importing torch when it is not loaded)."""
+    import sys
+
+    if "torch" not in sys.modules:
+        return False
+    import torch.distributed as dist
+
+    return bool(dist.is_available() and dist.is_initialized())
 
 
 def _as_float(x: Any) -> float:
