@@ -36,7 +36,7 @@ from ._errors import (
 )
 
 if TYPE_CHECKING:  # the names below are loaded on first use (PEP 562)
-    from . import adapters, keras, ops, optax, tf_keras, theano, torch
+    from . import adapters, distributed, keras, ops, optax, tf_keras, theano, torch
     from ._custom import Loss, loss
     from ._diagnostics import (
         CODES,
@@ -62,7 +62,7 @@ _DIALECTS = ("keras", "optax", "tf_keras", "theano", "torch")
 # translation table are imported on first use of their name.  name -> (module, attribute);
 # attribute None: the module itself.
 _LAZY: dict[str, tuple[str, str | None]] = {
-    **{name: (name, None) for name in (*_DIALECTS, "ops", "adapters", "fused")},
+    **{name: (name, None) for name in (*_DIALECTS, "ops", "adapters", "fused", "distributed")},
     **{name: ("_diagnostics", name) for name in (
         "CODES", "Finding", "LossBridgeDomainWarning", "LossBridgeReductionWarning",
         "LossBridgeShapeWarning", "LossBridgeTargetWarning", "LossBridgeValueWarning",
@@ -130,6 +130,7 @@ __all__ = [
     "adapters",
     "checks",
     "diagnose",
+    "distributed",
     "keras",
     "loss",
     "ops",

@@ -164,8 +164,13 @@ def _make(ig: int, eps: float, zl: float, cap: float | None, prob: bool, v: int,
             return (gw, gb), ghb.astype(h.dtype)
 
         init = (jnp.zeros(W.shape, cd), jnp.zeros((v,), cd))
+        # Under shard_map the carry varies over every mesh axis its inputs vary over.
+        init = tuple(_varying_like(x, (h, W, b, t, w, lse, g_ell, g_lse)) for x in init)
         (gw, gb), gh = lax.scan(body, init, (hs, ts, lses, gls, gss))
         gh = gh.reshape(h.shape)
+        # A replicated W (or h) used with data that varies over a shard_map axis: its
+        # cotangent is the sum over that axis (the transpose of the implicit broadcast).
+        gh, gw, gb = _sum_to(gh, h), _sum_to(gw, W), _sum_to(gb, b)
         return (
             gh,
             gw.astype(W.dtype),
@@ -176,6 +181,37 @@ def _make(ig: int, eps: float, zl: float, cap: float | None, prob: bool, v: int,
 
     f.defvjp(f_fwd, f_bwd)
     return f
+
+
+def _varying_like(x: Any, refs: tuple) -> Any:
+    """``x`` cast to vary over the shard_map axes any of ``refs`` varies over (no-op elsewhere)."""
+    typeof, pcast = getattr(jax, "typeof", None), getattr(lax, "pcast", None)
+    if typeof is None or pcast is None:  # pragma: no cover - older JAX: no varying types
+        return x
+    axes: set = set()
+    for r in refs:
+        if r is not None:
+            axes |= _vma(typeof(r))
+    missing = tuple(sorted(axes - _vma(typeof(x))))
+    return pcast(x, missing, to="varying") if missing else x
+
+
+def _sum_to(ct: Any, primal: Any) -> Any:
+    """``ct`` summed over the shard_map axes it varies over and ``primal`` does not."""
+    typeof = getattr(jax, "typeof", None)
+    if primal is None or typeof is None:
+        return ct
+    extra = tuple(sorted(_vma(typeof(ct)) - _vma(typeof(primal))))
+    return lax.psum(ct, extra) if extra else ct
+
+
+def _vma(aval: Any) -> set:
+    """The mesh axes an abstract value varies over (``.vma`` before JAX 0.10, then
+    ``.manual_axis_type.varying``)."""
+    mat = getattr(aval, "manual_axis_type", None)
+    if mat is not None:
+        return set(getattr(mat, "varying", ()) or ())
+    return set(getattr(aval, "vma", ()) or ())
 
 
 def _rows(n: int, v: int, chunk: int | None) -> int:
