@@ -23,6 +23,7 @@ import array_api_compat
 import numpy as np
 
 from ._errors import LossBridgeTypeError
+from ._validate import check_argument
 
 __all__ = [
     "Namespace",
@@ -131,6 +132,7 @@ def get_namespace(arrays: Mapping[str, Any]) -> Namespace:
     first: Any = None
     kind: str | None = None
     for name, value in arrays.items():
+        check_argument(name, value)  # None, str, object and masked arrays (issue 11)
         k = array_kind(value)
         if k is None:
             continue
