@@ -40,7 +40,8 @@ REQUIRED = frozenset({
     "y_true", "y_pred", "input", "target", "logits", "predictions", "x1", "x2",
     "anchor", "positive", "negative", "scores", "log_predictions", "predictor_outputs",
     "coding_dist", "true_dist", "output", "embeddings", "input1", "input2", "var",
-    "log_probs", "input_lengths", "target_lengths", "features",
+    "log_probs", "input_lengths", "target_lengths", "features", "labels", "anchors",
+    "positives", "negatives",
 })
 
 _FIX = "Pass a NumPy array, a torch tensor, a JAX array, or a Python number or list of numbers."
