@@ -38,6 +38,17 @@ DIVERGENCES: tuple[Divergence, ...] = (
         "so their answer is neither the masked nor the unmasked one.",
     ),
     Divergence(
+        "optax", "*", "big_endian", "LossBridgeTypeError",
+        "Big-endian NumPy arrays (dtype '>f4') are refused on every optax loss; optax refuses them "
+        "(TypeError, not a valid JAX array type) except where its first operation happens to be "
+        "a NumPy one. Convert first: x.astype(x.dtype.newbyteorder('=')).",
+    ),
+    Divergence(
+        "optax", "*", "object", "LossBridgeTypeError",
+        "NumPy object arrays are refused on every optax loss; optax refuses them (TypeError) except "
+        "where its first operation happens to be a NumPy one. Convert first: x.astype(float).",
+    ),
+    Divergence(
         "keras", "*", "big_endian", "LossBridgeTypeError",
         "Big-endian NumPy arrays (dtype '>f4') are refused, as torch and JAX refuse them; Keras "
         "converts them to native order. Convert first: x.astype(x.dtype.newbyteorder('=')).",

@@ -27,13 +27,21 @@ The errors are :class:`~lossbridge.LossBridgeTypeError` (a ``ValueError`` and a
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 
-from ._errors import LossBridgeTypeError
+from ._errors import (
+    LossBridgeError,
+    LossBridgeIndexError,
+    LossBridgeNotImplementedError,
+    LossBridgeRuntimeError,
+    LossBridgeTypeError,
+)
 
-__all__ = ["REQUIRED", "check_argument"]
+__all__ = ["REQUIRED", "check_argument", "wrap_public", "wrap_raw_errors"]
 
 #: Argument names that no loss of any dialect accepts as ``None``.
 REQUIRED = frozenset({
@@ -98,3 +106,48 @@ def check_argument(name: str, value: Any) -> None:
                 )
             if isinstance(item, (list, tuple)):
                 check_argument(name, item)
+
+
+# The built-in types the kernels and array libraries raise, and the lossbridge error that
+# is also that type.
+_WRAPPED: dict[type[BaseException], type[LossBridgeError]] = {
+    RuntimeError: LossBridgeRuntimeError,
+    TypeError: LossBridgeTypeError,
+    NotImplementedError: LossBridgeNotImplementedError,
+    IndexError: LossBridgeIndexError,
+    ValueError: LossBridgeError,
+}
+
+
+def wrap_raw_errors(fn: Callable[..., Any], fix: str) -> Callable[..., Any]:
+    """``fn``, re-raising a raw error of the kernel or array library it calls (torch's
+    ``"mse_cpu" not implemented for 'ComplexFloat'``, NumPy's "operands could not be
+    broadcast") as the lossbridge error of the same built-in type: the library's message
+    first, then the inputs seen, then ``fix``.  Errors of a library's own class are left."""
+    from ._backend import describe
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except LossBridgeError:
+            raise
+        except (RuntimeError, TypeError, NotImplementedError, IndexError, ValueError) as e:
+            cls = _WRAPPED.get(type(e))
+            if cls is None:
+                raise
+            seen = ", ".join(describe(a) for a in args if a is not None)
+            raise cls(f"{e} ({fn.__name__} was called with {seen}.) {fix}") from e
+
+    wrapper.__lossbridge_wrapped__ = True  # type: ignore[attr-defined]
+    return wrapper
+
+
+def wrap_public(scope: dict[str, Any], fix: str) -> None:
+    """Wrap every function named in ``scope["__all__"]`` with :func:`wrap_raw_errors`."""
+    for name in scope["__all__"]:
+        obj = scope.get(name)
+        if callable(obj) and not isinstance(obj, type) and not getattr(
+            obj, "__lossbridge_wrapped__", False
+        ):
+            scope[name] = wrap_raw_errors(obj, fix)

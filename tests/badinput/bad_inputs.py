@@ -185,6 +185,10 @@ def _result_of(fn: Callable[[], Any]) -> Result:
         with warnings.catch_warnings(), np.errstate(all="ignore"):
             warnings.simplefilter("ignore")
             out = fn()
+        if isinstance(out, (tuple, list)) and out and all(_numeric(o) for o in out):
+            # a loss returning several arrays (optax's ctc_loss_with_forward_probs): all of them
+            parts = [to_numpy(o).ravel() for o in out]
+            out = np.concatenate([p.astype(np.result_type(*parts)) for p in parts])
         if not _numeric(out):
             return Result(error="NonNumeric", message=f"returned {type(out).__name__} {out!r}"[:300])
         value = to_numpy(out)

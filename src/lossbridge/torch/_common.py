@@ -16,13 +16,7 @@ from typing import Any
 from .. import ops
 from .._backend import Namespace, describe
 from .._checks import is_floating
-from .._errors import (
-    LossBridgeError,
-    LossBridgeIndexError,
-    LossBridgeNotImplementedError,
-    LossBridgeRuntimeError,
-    LossBridgeTypeError,
-)
+from .._errors import LossBridgeNotImplementedError, LossBridgeRuntimeError
 from .._diagnostics import LossBridgeShapeWarning
 from .._warnings import warn
 from ._reduction import torch_size
@@ -161,15 +155,4 @@ def clamp_min0(ns: Namespace, u: Any) -> Any:
     """
     xp = ns.xp
     return xp.where(u < 0, xp.zeros_like(u), u)
-
-
-# torch's kernels (and the array libraries under the generic path) raise these built-in
-# types; the dialect re-raises them as the lossbridge error that is also that type.
-WRAPPED_ERRORS: dict[type[BaseException], type[LossBridgeError]] = {
-    RuntimeError: LossBridgeRuntimeError,
-    TypeError: LossBridgeTypeError,
-    NotImplementedError: LossBridgeNotImplementedError,
-    IndexError: LossBridgeIndexError,
-    ValueError: LossBridgeError,
-}
 

@@ -18,9 +18,7 @@ class ``weight`` of another float dtype is cast to the input's dtype.
 
 from __future__ import annotations
 
-import functools
 import math
-from collections.abc import Callable
 from typing import Any
 
 from .. import _diagnostics, ops
@@ -33,6 +31,7 @@ from .._errors import (
     LossBridgeRuntimeError,
 )
 from .._grad import custom_gradient
+from .._validate import wrap_public as _wrap_public
 from ._common import broadcast_shape, size_warning
 from ._ctc import ctc_loss
 from ._distance import pairwise_distance, triplet_margin_loss, triplet_margin_with_distance_loss
@@ -48,7 +47,6 @@ from ._margin import (
 )
 from ._probabilistic import gaussian_nll_loss, kl_div, poisson_nll_loss
 from ._regression import huber_loss, smooth_l1_loss
-from ._common import WRAPPED_ERRORS as _WRAPPED_ERRORS
 from ._common import broadcast_weight as _broadcast_weight
 from ._common import check_floating_input as _check_floating_input
 from ._common import convert as _convert
@@ -773,43 +771,8 @@ def l1_loss(
     return _reduce(ns, loss, reduction)
 
 
-def _torch_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
-    """Re-raise a raw error of the kernel a loss calls (torch's "mse_cpu" not implemented
-    for 'ComplexFloat', "Found dtype Double but expected Float", ...) as the lossbridge
-    error of the same built-in type: torch's message first, then the inputs seen and a fix.
-
-    Defined here (not in ``_common``) so that the wrapper's globals are this module's and
-    doctest finds the wrapped functions' examples here."""
-
-    @functools.wraps(fn)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return fn(*args, **kwargs)
-        except LossBridgeError:
-            raise
-        except (RuntimeError, TypeError, NotImplementedError, IndexError, ValueError) as e:
-            cls = _WRAPPED_ERRORS.get(type(e))
-            if cls is None:  # a subclass of its own (a framework's error class): leave it
-                raise
-            seen = ", ".join(describe(a) for a in args if a is not None)
-            raise cls(
-                f"{e} ({fn.__name__} was called with {seen}.) Pass floating-point inputs of one "
-                "dtype (float16 only where torch has a kernel for it) and int64 class indices, "
-                "as torch's kernels take them."
-            ) from e
-
-    return wrapper
-
-
-def _wrap_public() -> None:
-    """Every public function re-raises raw kernel errors as lossbridge errors (issue 11)."""
-    scope = globals()
-    for name in __all__:
-        obj = scope.get(name)
-        if callable(obj) and not getattr(obj, "__wrapped_torch_errors__", False):
-            wrapped = _torch_errors(obj)
-            wrapped.__wrapped_torch_errors__ = True  # type: ignore[attr-defined]
-            scope[name] = wrapped
-
-
-_wrap_public()
+_wrap_public(
+    globals(),
+    "Pass floating-point inputs of one dtype (float16 only where torch has a kernel for it) "
+    "and int64 class indices, as torch's kernels take them.",
+)
