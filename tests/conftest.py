@@ -102,15 +102,45 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:  # n
     workeroutput = getattr(session.config, "workeroutput", None)
     if workeroutput is not None:
         workeroutput["lossbridge_conformance"] = [[*k, n] for k, n in compare.CONFORMANCE.items()]
+        workeroutput["lossbridge_badinput"] = [[*k, n] for k, n in _badinput_counts().items()]
 
 
 @pytest.hookimpl(optionalhook=True)
 def pytest_testnodedown(node, error) -> None:  # noqa: ARG001  (pytest-xdist's hook, controller side)
     for loss, backend, dtype, n in getattr(node, "workeroutput", {}).get("lossbridge_conformance", []):
         compare.record(loss, backend, dtype, n)
+    for dialect, cls, outcome, n in getattr(node, "workeroutput", {}).get("lossbridge_badinput", []):
+        _badinput_counts()[(dialect, cls, outcome)] += n
+
+
+def _badinput_counts():
+    """The bad-input suite's outcome counts (tests/badinput), imported only when it ran."""
+    import sys
+    module = sys.modules.get("badinput.bad_inputs")
+    if module is None:
+        import collections
+        return collections.Counter()
+    return module.COUNTS
+
+
+def _badinput_summary(terminalreporter) -> None:
+    counts = _badinput_counts()
+    if not counts:
+        return
+    from badinput.bad_inputs import OUTCOMES
+
+    terminalreporter.section("bad inputs: outcomes per dialect (tests/badinput)")
+    dialects = sorted({k[0] for k in counts})
+    terminalreporter.write_line(f"{'dialect':10}" + "".join(f"{o:>18}" for o in OUTCOMES))
+    for d in dialects:
+        row = [sum(n for (dd, _c, o), n in counts.items() if dd == d and o == out) for out in OUTCOMES]
+        terminalreporter.write_line(f"{d:10}" + "".join(f"{n:>18}" for n in row))
+    classes = sorted({k[1] for k in counts})
+    terminalreporter.write_line(f"input classes exercised ({len(classes)}): {', '.join(classes)}")
 
 
 def pytest_terminal_summary(terminalreporter, exitstatus, config) -> None:  # noqa: ARG001
+    _badinput_summary(terminalreporter)
     lines = compare.summary_lines()
     if not lines:
         return

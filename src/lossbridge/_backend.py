@@ -23,6 +23,7 @@ import array_api_compat
 import numpy as np
 
 from ._errors import LossBridgeTypeError
+from ._validate import check_argument
 
 __all__ = [
     "Namespace",
@@ -236,6 +237,7 @@ def get_namespace(arrays: Mapping[str, Any], *, numpy_joins: bool = True) -> Nam
     first: Any = None
     kind: str | None = None
     for name, value in arrays.items():
+        check_argument(name, value)  # None, str, object and masked arrays (issue 11)
         k = array_kind(value)
         if k is None:
             continue

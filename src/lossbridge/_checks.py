@@ -55,8 +55,13 @@ def _first_out_of_range(
     ns: Namespace, labels: Any, num_classes: int, ignore: int | None
 ) -> tuple[int, tuple[int, ...], int] | None:
     xp = ns.xp
-    bad = (labels < 0) | (labels >= num_classes)
-    if ignore is not None:
+    # A Python int outside the labels' dtype (num_classes 300 beside uint8 labels) is an
+    # OverflowError in NumPy 2 and JAX: compare only with bounds the dtype can hold.
+    low, high = _dtype_bounds(xp, labels)
+    bad = labels < 0 if low < 0 else xp.zeros(labels.shape, dtype=xp.bool)
+    if num_classes <= high:
+        bad = bad | (labels >= num_classes)
+    if ignore is not None and low <= ignore <= high:
         bad = bad & (labels != ignore)
     if labels.ndim == 0:
         return (int(labels), (), 1) if bool(bad) else None
@@ -67,6 +72,14 @@ def _first_out_of_range(
     value = int(labels[position])
     count = int(xp.sum(xp.astype(bad, xp.int32)))
     return value, position, count
+
+
+def _dtype_bounds(xp: Any, labels: Any) -> tuple[float, float]:
+    """The smallest and largest value the labels' dtype holds (infinite for floats)."""
+    if xp.isdtype(labels.dtype, "integral"):
+        info = xp.iinfo(labels.dtype)
+        return int(info.min), int(info.max)
+    return float("-inf"), float("inf")
 
 
 def label_range_message(

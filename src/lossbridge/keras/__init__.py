@@ -58,6 +58,12 @@ Example:
     >>> y_pred = np.array([[0.05, 0.95, 0.0], [0.1, 0.8, 0.1]])
     >>> round(float(lb.keras.CategoricalCrossentropy()(y_true, y_pred)), 6)
     1.176939
+
+Intentional divergences on bad inputs (the table ``lossbridge._divergences.DIVERGENCES``,
+which the bad-input suite tests):
+
+* ``masked``: NumPy masked arrays are refused (LossBridgeTypeError): Keras drops the mask.
+* ``big_endian``: big-endian NumPy arrays (``'>f4'``) are refused (LossBridgeTypeError), as torch and JAX refuse them; Keras converts them. Convert with ``x.astype(x.dtype.newbyteorder('='))``.
 """
 
 from __future__ import annotations

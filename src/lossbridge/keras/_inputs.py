@@ -16,7 +16,12 @@ import numpy as np
 
 from .._backend import Namespace, array_kind, describe
 from .._checks import is_floating
-from .._errors import LossBridgeRuntimeError, LossBridgeTypeError, LossBridgeWarning
+from .._errors import (
+    LossBridgeError,
+    LossBridgeRuntimeError,
+    LossBridgeTypeError,
+    LossBridgeWarning,
+)
 from .._warnings import warn
 from ._loss import convert_to_tensor, namespace_of
 
@@ -83,18 +88,41 @@ def require_predictions(ns: Namespace, y_pred: Any, loss: str, what: str) -> Non
 def prepare(y_true: Any, y_pred: Any, **others: Any) -> tuple[Namespace, Any, Any]:
     """Keras' preamble: ``y_pred`` converted, ``y_true`` cast to ``y_pred``'s dtype.
 
-    Integer or boolean predictions are computed in float32 (Keras' functions
-    would keep integers where a formula allows it; the values agree).
+    Integer predictions: ``y_true`` is cast to their integer dtype first (as Keras 3
+    does), then the formula runs in float32 (the values agree).  Boolean predictions
+    raise Keras' TypeError (a :class:`~lossbridge.LossBridgeTypeError`).
     """
     ns = namespace_of(y_true=y_true, y_pred=y_pred, **others)
     xp = ns.xp
     y_pred = convert_to_tensor(ns, y_pred)
-    if not is_floating(ns, y_pred):
-        y_pred = xp.astype(y_pred, xp.float32)
     y_true = convert_to_tensor(ns, y_true)
+    if xp.isdtype(y_pred.dtype, "bool"):
+        # Keras casts y_true to bool too, then subtracts: "sub does not accept dtype bool".
+        raise LossBridgeTypeError(
+            "sub does not accept dtype bool at position 0. `y_pred` is a "
+            f"{describe(y_pred)}: Keras casts y_true to y_pred's dtype (bool) and cannot "
+            "subtract booleans. Pass the predictions as floats (y_pred.astype('float32'))."
+        )
+    if not is_floating(ns, y_pred):
+        # Keras 3 casts y_true to y_pred's integer dtype (0.5 -> 0, 1.5 -> 1) before the
+        # formula; the formula itself then runs in float32 (the values agree).
+        if y_true.dtype != y_pred.dtype:
+            y_true = xp.astype(y_true, y_pred.dtype)
+        y_pred = xp.astype(y_pred, xp.float32)
     if y_true.dtype != y_pred.dtype:
         y_true = xp.astype(y_true, y_pred.dtype)
     return ns, y_true, y_pred
+
+
+def class_axis(axis: int, ndim: int, loss: str) -> int:
+    """``axis`` as a non-negative index into ``ndim`` dimensions, or Keras' ValueError."""
+    if not -ndim <= axis < ndim:
+        raise LossBridgeError(
+            f"axis {axis} is out of bounds for array of dimension {ndim}. {loss}: the argument "
+            f"`axis`={axis} must name a dimension of y_pred, which has {ndim}: use "
+            f"{-ndim} <= axis < {ndim} (-1, the default, is the last one)."
+        )
+    return axis % ndim
 
 
 def param(ns: Namespace, value: Any, like: Any) -> Any:

@@ -27,6 +27,7 @@ from .._deferred import on_accelerator
 from .._diagnostics import LossBridgeTargetWarning
 from .._errors import (
     LossBridgeError,
+    LossBridgeIndexError,
     LossBridgeRuntimeError,
     LossBridgeSyntaxWarning,
     LossBridgeTypeError,
@@ -34,6 +35,7 @@ from .._errors import (
 )
 from .._warnings import warn
 from ._inputs import IncompatibleShapesError, broadcast_shape, check_broadcast
+from ._inputs import class_axis as _class_axis
 from ._loss import (
     EPSILON,
     Loss,
@@ -218,8 +220,9 @@ def categorical_crossentropy(
         "for integer class indices use sparse_categorical_crossentropy.",
     )
     if y_true.ndim < 1:
-        raise LossBridgeError(
-            "categorical_crossentropy: arguments `target` and `output` must be at least rank 1. "
+        # Keras reads output.shape[-1]: "tuple index out of range" (IndexError).
+        raise LossBridgeIndexError(
+            "tuple index out of range. categorical_crossentropy: arguments `target` and `output` must be at least rank 1. "
             f"Received: target.shape={tuple(y_true.shape)}, output.shape={tuple(y_pred.shape)}"
         )
     logp = log_probabilities(ns, y_pred, from_logits, axis)
@@ -292,11 +295,11 @@ def _sparse_categorical_crossentropy(
     y_true = convert_to_tensor(ns, y_true)
     _require_predictions(ns, y_pred, "sparse_categorical_crossentropy", from_logits)
     if y_pred.ndim < 1:
-        raise LossBridgeError(
-            "sparse_categorical_crossentropy: argument `output` must be at least rank 1. "
+        raise LossBridgeIndexError(
+            "tuple index out of range. sparse_categorical_crossentropy: argument `output` must be at least rank 1. "
             f"Received: output.shape={tuple(y_pred.shape)}"
         )
-    class_axis = axis % y_pred.ndim
+    class_axis = _class_axis(axis, y_pred.ndim, "sparse_categorical_crossentropy")
     if y_true.ndim == y_pred.ndim and y_true.shape[axis] == 1:
         y_true = xp.squeeze(y_true, axis=axis)
     expected = tuple(d for i, d in enumerate(y_pred.shape) if i != class_axis)
@@ -361,6 +364,9 @@ def _sparse_categorical_crossentropy(
     )
     res = -picked
     if in_range is not None:
+        # keras-jax computes -sum(one_hot * logp): a NaN or infinite log-probability of any
+        # class (a -inf or NaN in y_pred) makes the row NaN (0 * inf); keras-torch picks.
+        res = res + xp.sum(logp * 0.0, axis=class_axis)
         res = xp.where(in_range, res, xp.zeros_like(res))
     if valid is not None:
         res = xp.where(valid, res, xp.zeros_like(res))

@@ -30,6 +30,13 @@ Example:
     >>> logits = np.array([[2.0, 1.0, 0.0]])
     >>> lb.optax.softmax_cross_entropy_with_integer_labels(logits, np.array([0])).round(6).tolist()
     [0.407606]
+
+Intentional divergences on bad inputs (the table ``lossbridge._divergences.DIVERGENCES``,
+which the bad-input suite tests):
+
+* ``masked``: NumPy masked arrays are refused (LossBridgeTypeError): JAX drops the mask.
+* ``big_endian``: big-endian NumPy arrays are refused on every loss (LossBridgeTypeError); optax refuses them except where its first operation is a NumPy one.
+* ``object``: NumPy object arrays are refused on every loss (LossBridgeTypeError); optax refuses them except where its first operation is a NumPy one.
 """
 
 from __future__ import annotations

@@ -324,7 +324,10 @@ def softmax_cross_entropy(
     axes = canonicalize_axes(axis, logits.ndim)
     broadcast_shapes(logits=logits, labels=labels, where=where)
     log_probs = log_softmax(ns, logits, axes, where)
-    return -masked_sum(ns, labels * log_probs, axes, where)
+    # optax sums over `axis` of the product, whose rank is the broadcast rank: logits (N,)
+    # with labels (N, 1) give (N, N), summed over its last axis.
+    product = labels * log_probs
+    return -masked_sum(ns, product, canonicalize_axes(axis, product.ndim), where)
 
 
 @quiet_numpy
@@ -598,7 +601,8 @@ def poly_loss_cross_entropy(
     axes = canonicalize_axes(axis, logits.ndim)
     broadcast_shapes(logits=logits, labels=labels, where=where)
     p = softmax(ns, logits, axes, where)
-    one_minus_pt = masked_sum(ns, labels * (1 - p), axes, where)
+    product = labels * (1 - p)
+    one_minus_pt = masked_sum(ns, product, canonicalize_axes(axis, product.ndim), where)
     cross_entropy = softmax_cross_entropy(logits, labels, axis=axis, where=where)
     return cross_entropy + epsilon * one_minus_pt
 

@@ -12,7 +12,7 @@ from typing import Any
 
 from .. import ops
 from .._backend import describe, get_namespace
-from .._errors import LossBridgeError, LossBridgeIndexError
+from .._errors import LossBridgeError, LossBridgeIndexError, LossBridgeTypeError
 from ._utils import check_rank, check_shapes_equal, jit_on_jax, logaddexp, quiet_numpy
 
 __all__ = ["ctc_loss", "ctc_loss_with_forward_probs"]
@@ -71,6 +71,12 @@ def ctc_loss_with_forward_probs(
         :func:`ctc_loss`; :func:`lossbridge.torch.functional.ctc_loss` (time-major
         log-probabilities, lengths instead of paddings).
     """
+    if isinstance(blank_id, float):  # optax: range(blank_id) -> "cannot be interpreted as an integer"
+        raise LossBridgeTypeError(
+            f"'{type(blank_id).__name__}' object cannot be interpreted as an integer. "
+            f"`blank_id`={blank_id!r} must be the integer index of the blank class (optax "
+            "slices logits[..., blank_id:blank_id + 1]); pass an int such as 0."
+        )
     ns = get_namespace(
         {"logits": logits, "logit_paddings": logit_paddings, "labels": labels,
          "label_paddings": label_paddings}

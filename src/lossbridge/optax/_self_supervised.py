@@ -122,6 +122,11 @@ def triplet_margin_loss(
         :func:`lossbridge.torch.functional.triplet_margin_loss` (``|a - b|``, eps
         added to the difference, reduces).
     """
+    if isinstance(norm_degree, (int, float)) and norm_degree == 0:
+        raise LossBridgeError(
+            "division by zero. `norm_degree`=0 is no norm: optax computes "
+            "(sum |a - p|**p + eps) ** (1 / p); pass a positive degree (2, the default, or 1)."
+        )
     ns = get_namespace(
         {"anchors": anchors, "positives": positives, "negatives": negatives,
          "norm_degree": norm_degree, "margin": margin, "eps": eps}

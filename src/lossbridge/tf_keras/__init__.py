@@ -52,6 +52,12 @@ Example:
     7.712474
     >>> round(float(lb.keras.BinaryCrossentropy()(y_true, y_pred)), 6)   # Keras 3, float32
     8.059048
+
+Intentional divergences on bad inputs (the table ``lossbridge._divergences.DIVERGENCES``,
+which the bad-input suite tests):
+
+* ``masked``: NumPy masked arrays are refused (LossBridgeTypeError): tf.keras drops the mask.
+* ``big_endian``: big-endian NumPy arrays (``'>f4'``) are refused (LossBridgeTypeError); tf.keras converts them. Convert with ``x.astype(x.dtype.newbyteorder('='))``.
 """
 
 from __future__ import annotations

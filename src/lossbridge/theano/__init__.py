@@ -22,6 +22,11 @@ Example:
     >>> p = np.array([[0.7, 0.3], [0.0, 1.0]])
     >>> lb.theano.categorical_crossentropy(p, np.array([0, 0])).tolist()
     [0.35667494393873245, inf]
+
+Intentional divergences on bad inputs (the table ``lossbridge._divergences.DIVERGENCES``,
+which the bad-input suite tests):
+
+* ``masked``: NumPy masked arrays are refused (LossBridgeTypeError): the mask would be dropped.
 """
 
 from __future__ import annotations
@@ -149,3 +154,12 @@ def binary_crossentropy(output: Any, target: Any) -> Any:
 _catalog.register("theano", "categorical_crossentropy", ("probs", "onehot"), "per sample, no clipping; one-hot or integer targets")
 _catalog.register("theano", "crossentropy_categorical_1hot", ("probs", "labels"), "-log p[target], per sample")
 _catalog.register("theano", "binary_crossentropy", ("probs", "onehot"), "element-wise, no clipping")
+
+
+def _wrap() -> None:
+    from .._validate import wrap_public
+
+    wrap_public(globals(), "Pass two floating-point arrays of one shape (N, C), as Theano did.")
+
+
+_wrap()

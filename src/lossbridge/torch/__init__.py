@@ -19,6 +19,11 @@ Example:
     >>> t = np.array([0, 2, 1, 2])
     >>> round(float(lb.torch.CrossEntropyLoss()(x, t)), 6)
     1.26034
+
+Intentional divergences on bad inputs (the table ``lossbridge._divergences.DIVERGENCES``,
+which the bad-input suite tests):
+
+* ``masked``: NumPy masked arrays are refused (LossBridgeTypeError): torch.as_tensor drops the mask.
 """
 
 from __future__ import annotations

@@ -214,3 +214,4 @@ def clamp_min0(ns: Namespace, u: Any) -> Any:
     """
     xp = ns.xp
     return xp.where(u < 0, xp.zeros_like(u), u)
+

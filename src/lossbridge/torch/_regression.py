@@ -212,7 +212,7 @@ def _smooth_l1_loss_checked(
     size_warning(input, target)
     reduction = resolve_reduction(size_average, reduce, reduction)
     broadcast_shape("smooth_l1_loss", [("input", input), ("target", target)])
-    if beta < 0:
+    if not beta >= 0:  # NaN too: torch's check is TORCH_CHECK(beta >= 0)
         raise LossBridgeRuntimeError(
             f"smooth_l1_loss does not support negative values for beta. Got beta={beta!r}; "
             "beta is the width of the quadratic zone, use beta >= 0 (beta=0 is l1_loss)."

@@ -32,6 +32,7 @@ from .._errors import (
     LossBridgeRuntimeError,
 )
 from .._grad import custom_gradient
+from .._validate import wrap_public as _wrap_public
 from ._common import broadcast_shape, size_warning
 from ._common import broadcast_weight as _broadcast_weight
 from ._common import check_floating_input as _check_floating_input
@@ -590,6 +591,13 @@ def _check_binary_dtypes(ns: Namespace, input: Any, target: Any, logits: bool) -
             f"Found dtype {_torch_dtype_name(target)} but expected {_torch_dtype_name(input)}. "
             f"`input` is a {describe(input)}: probabilities must be floating."
         )
+    if input.dtype != target.dtype:
+        # torch's binary_cross_entropy kernel takes one dtype (no promotion).
+        raise LossBridgeRuntimeError(
+            f"Found dtype {_torch_dtype_name(target)} but expected {_torch_dtype_name(input)}. "
+            f"`input` is a {describe(input)} and `target` a {describe(target)}: convert the "
+            "target to the input's dtype (target.to(input.dtype))."
+        )
 
 
 def _check_unit_interval(ns: Namespace, x: Any, arg: str) -> None:
@@ -822,6 +830,14 @@ def _pointwise(
             f"Weights and input must have the same size. `weight` has shape "
             f"{tuple(weight.shape)} and `input` {tuple(input.shape)}."
         )
+    complex_arg = next((a for a in (input, target) if ns.xp.isdtype(a.dtype, "complex floating")),
+                       None)
+    if complex_arg is not None and name == "mse_loss":
+        raise LossBridgeNotImplementedError(
+            f'"mse_cpu" not implemented for \'ComplexFloat\'. `input` is a {describe(input)} and '
+            f"`target` a {describe(target)}: mse_loss takes real inputs; pass the real and "
+            "imaginary parts separately, or use l1_loss, which torch defines for complex."
+        )
     if not is_floating(ns, input) and not is_floating(ns, target):
         if name == "mse_loss":
             raise LossBridgeNotImplementedError(
@@ -957,3 +973,10 @@ def _l1_loss_checked(
     if weight is not None:
         return _weighted_reduce(ns, loss, weight, reduction)
     return _reduce(ns, loss, reduction)
+
+
+_wrap_public(
+    globals(),
+    "Pass floating-point inputs of one dtype (float16 only where torch has a kernel for it) "
+    "and int64 class indices, as torch's kernels take them.",
+)
