@@ -83,7 +83,8 @@ def check_argument(name: str, value: Any) -> None:
             f"`{name}.filled(...)` for the unmasked answer, or drop the masked entries (or give "
             "them a weight of 0 where the loss takes one) for the masked answer."
         )
-    if isinstance(value, np.ndarray) and value.dtype.kind in "OSUV":
+    if isinstance(value, np.ndarray) and value.dtype.kind in "OSUV" and not (
+            value.dtype.kind == "V" and "float" in value.dtype.name):  # ml_dtypes' bfloat16 & co
         what = {"O": "object", "S": "bytes", "U": "string", "V": "structured"}[value.dtype.kind]
         raise LossBridgeTypeError(
             f"`{name}` is a NumPy array of shape {value.shape} and {what} dtype {value.dtype}, "

@@ -78,3 +78,14 @@ def test_bfloat16_without_ml_dtypes_is_a_clear_error(monkeypatch):
     monkeypatch.setitem(sys.modules, "ml_dtypes", None)  # import ml_dtypes raises ImportError
     with pytest.raises(lb.LossBridgeTypeError, match="needs the ml_dtypes package"):
         lb.keras.MeanSquaredError(dtype="bfloat16")(Y_TRUE, Y_PRED)
+
+
+def test_bfloat16_numpy_arrays_are_inputs_like_any_float():
+    """ml_dtypes' bfloat16 NumPy arrays (what JAX hands back to NumPy) are accepted as inputs,
+    not refused as a 'structured' dtype: the default float32 Keras loss casts them."""
+    ml_dtypes = pytest.importorskip("ml_dtypes")
+    yt, yp = Y_TRUE.astype(ml_dtypes.bfloat16), Y_PRED.astype(ml_dtypes.bfloat16)
+    out = lb.keras.MeanSquaredError()(yt, yp)
+    expected = lb.keras.MeanSquaredError()(yt.astype(np.float32), yp.astype(np.float32))
+    assert out.dtype == np.float32
+    np.testing.assert_allclose(out, expected, rtol=1e-6)
