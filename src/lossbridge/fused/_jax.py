@@ -161,16 +161,28 @@ def _make(ig: int, eps: float, zl: float, cap: float | None, prob: bool, v: int,
             ghb = lax.dot_general(dz, W, (((1,), (0,)), ((), ())), preferred_element_type=cd)
             gw = gw + lax.dot_general(dz, hb, (((0,), (0,)), ((), ())), preferred_element_type=cd)
             gb = gb + jnp.sum(dz, axis=0)
+            if prob:
+                # Probability targets: dℓ_i/dy_ic = (1-ε) w_c (lse_i - z_ic), times u_i.
+                gy = ((1.0 - eps) * u)[:, None] * (lb[:, None] - z)
+                if w is not None:
+                    gy = gy * w.astype(cd)[None, :]
+                return (gw, gb), (ghb.astype(h.dtype), gy.astype(tb.dtype))
             return (gw, gb), ghb.astype(h.dtype)
 
         init = (jnp.zeros(W.shape, cd), jnp.zeros((v,), cd))
-        (gw, gb), gh = lax.scan(body, init, (hs, ts, lses, gls, gss))
+        (gw, gb), out = lax.scan(body, init, (hs, ts, lses, gls, gss))
+        gt = None
+        if prob:
+            gh, gt = out
+            gt = gt.reshape(t.shape)
+        else:
+            gh = out
         gh = gh.reshape(h.shape)
         return (
             gh,
             gw.astype(W.dtype),
             None if b is None else gb.astype(b.dtype),
-            None,
+            gt,
             None,
         )
 
