@@ -9,8 +9,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from ._backend import Namespace, describe, is_concrete
+from ._backend import Namespace, describe
+from ._backend import is_concrete as _backend_is_concrete
 from ._errors import LossBridgeIndexError, LossBridgeTypeError
+from ._functorch import under_functorch_vmap
+
+
+def is_concrete(x: Any) -> bool:
+    """``_backend.is_concrete``, and False for a tensor batched by ``torch.func.vmap``
+    (its values cannot be read either; see :mod:`lossbridge._functorch`)."""
+    return _backend_is_concrete(x) and not under_functorch_vmap(x)
 
 
 def is_floating(ns: Namespace, x: Any) -> bool:

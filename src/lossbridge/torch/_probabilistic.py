@@ -10,7 +10,8 @@ import math
 from typing import Any
 
 from .. import ops
-from .._backend import Namespace, describe, get_namespace, is_concrete, quiet
+from .._backend import Namespace, describe, get_namespace, quiet
+from .._checks import is_concrete  # also False under torch.func.vmap
 from .._checks import is_floating
 from .._errors import LossBridgeError, LossBridgeRuntimeError, LossBridgeTypeError
 from .._grad import custom_gradient

@@ -22,7 +22,8 @@ import math
 from typing import Any
 
 from .. import _diagnostics, ops
-from .._backend import Namespace, describe, get_namespace, is_concrete, quiet
+from .._backend import Namespace, describe, get_namespace, quiet
+from .._checks import is_concrete  # also False under torch.func.vmap
 from .._checks import check_label_range, is_floating, is_integral
 from .._config import check_level
 from .._errors import (
