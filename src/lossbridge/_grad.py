@@ -46,11 +46,18 @@ def _torch_attach(value: Any, pairs: tuple[tuple[Any, Any], ...]) -> Any:
         import torch
 
         class _Attach(torch.autograd.Function):
+            # setup_context + generate_vmap_rule: usable under torch.func.grad/vmap/jacrev.
+            generate_vmap_rule = True
+
             @staticmethod
-            def forward(ctx: Any, value: Any, n: int, *xs_and_gs: Any) -> Any:
+            def forward(value: Any, n: int, *xs_and_gs: Any) -> Any:
+                return value.clone()
+
+            @staticmethod
+            def setup_context(ctx: Any, inputs: Any, output: Any) -> None:
+                _, n, *xs_and_gs = inputs
                 ctx.n = n
                 ctx.save_for_backward(*xs_and_gs[n:])
-                return value.clone()
 
             @staticmethod
             def backward(ctx: Any, grad: Any) -> Any:
