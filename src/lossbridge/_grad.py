@@ -87,7 +87,7 @@ def _jax_attach(value: Any, pairs: tuple[tuple[Any, Any], ...]) -> Any:
 
         @attach.defjvp
         def attach_jvp(primals: Any, tangents: Any) -> Any:
-            value, xs, gs = primals
+            value, _, gs = primals
             _, xs_dot, _ = tangents
             out = jax.numpy.zeros_like(value)
             for x_dot, g in zip(xs_dot, gs, strict=True):
