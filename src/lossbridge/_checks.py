@@ -12,9 +12,17 @@ from typing import Any
 import numpy as np
 
 from . import _deferred
-from ._backend import Namespace, _numpy_namespace, describe, is_concrete
+from ._backend import Namespace, _numpy_namespace, describe
+from ._backend import is_concrete as _backend_is_concrete
 from ._config import check_level
 from ._errors import LossBridgeIndexError, LossBridgeTypeError
+from ._functorch import under_functorch_vmap
+
+
+def is_concrete(x: Any) -> bool:
+    """``_backend.is_concrete``, and False for a tensor batched by ``torch.func.vmap``
+    (its values cannot be read either; see :mod:`lossbridge._functorch`)."""
+    return _backend_is_concrete(x) and not under_functorch_vmap(x)
 
 
 def is_floating(ns: Namespace, x: Any) -> bool:

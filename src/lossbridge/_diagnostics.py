@@ -116,7 +116,8 @@ from typing import Any
 import numpy as np
 
 from . import _deferred
-from ._backend import Namespace, _numpy_namespace, array_kind, describe, get_namespace, is_concrete
+from ._backend import Namespace, _numpy_namespace, array_kind, describe, get_namespace
+from ._checks import is_concrete  # also False under torch.func.vmap
 from ._config import _LEVELS, _set_level, check_level
 from ._errors import LossBridgeError, LossBridgeTypeError, LossBridgeWarning
 from ._warnings import warn

@@ -6,7 +6,7 @@ gradient is ``(p - y) / max(p (1 - p), 1e-12)`` with respect to ``p`` and
 ``log(1 - p) - log(p)`` (infinite at the edges) with respect to ``y``.
 :func:`custom_gradient` returns the value computed by the generic code with that
 gradient attached, through a ``torch.autograd.Function`` on torch tensors and a
-``jax.custom_vjp`` on JAX arrays (the only two places where autodiff differs, so
+``jax.custom_jvp`` on JAX arrays (the only two places where autodiff differs, so
 the only two overrides).
 """
 
@@ -20,10 +20,13 @@ from ._backend import array_kind
 def custom_gradient(value: Any, *pairs: tuple[Any, Any]) -> Any:
     """``value`` with the elementwise gradient ``g`` with respect to each ``x`` of ``pairs``.
 
-    ``value``, every ``x`` and every ``g`` have one shape; ``value`` and the ``g``s
-    must not carry gradients themselves (compute them from stopped inputs).  The
-    vector-Jacobian product with an upstream gradient ``u`` is ``u * g`` for each
-    ``x``.  On NumPy (no autodiff) ``value`` is returned as is.
+    ``value``, every ``x`` and every ``g`` have one shape; ``value`` carries no
+    gradient of its own.  The vector-Jacobian product with an upstream gradient ``u``
+    is ``u * g`` for each ``x`` (on JAX the Jacobian-vector product is
+    ``sum(x_dot * g)``, so forward mode works too).  A ``g`` computed from stopped
+    inputs is a constant; on JAX a ``g`` that depends on differentiable inputs also
+    gives the second-order terms (torch differentiates the gradient once only).  On
+    NumPy (no autodiff) ``value`` is returned as is.
     """
     pairs = tuple((x, g) for x, g in pairs if x is not None)
     kind = array_kind(value)
@@ -43,11 +46,18 @@ def _torch_attach(value: Any, pairs: tuple[tuple[Any, Any], ...]) -> Any:
         import torch
 
         class _Attach(torch.autograd.Function):
+            # setup_context + generate_vmap_rule: usable under torch.func.grad/vmap/jacrev.
+            generate_vmap_rule = True
+
             @staticmethod
-            def forward(ctx: Any, value: Any, n: int, *xs_and_gs: Any) -> Any:
+            def forward(value: Any, n: int, *xs_and_gs: Any) -> Any:
+                return value.clone()
+
+            @staticmethod
+            def setup_context(ctx: Any, inputs: Any, output: Any) -> None:
+                _, n, *xs_and_gs = inputs
                 ctx.n = n
                 ctx.save_for_backward(*xs_and_gs[n:])
-                return value.clone()
 
             @staticmethod
             def backward(ctx: Any, grad: Any) -> Any:
@@ -67,27 +77,28 @@ def _jax_attach(value: Any, pairs: tuple[tuple[Any, Any], ...]) -> Any:
     global _JAX_FN
     if _JAX_FN is None:
         import jax
-        import jax.numpy as jnp
 
-        @jax.custom_vjp
+        # A custom_jvp (not a custom_vjp): the tangent sum(x_dot * g) is linear in the
+        # x_dot, so JAX derives reverse mode by transposing it, and forward mode
+        # (jax.jvp, jacfwd, hessian, check_grads(modes=["fwd"])) works too.
+        @jax.custom_jvp
         def attach(value: Any, xs: tuple[Any, ...], gs: tuple[Any, ...]) -> Any:
             return value
 
-        def fwd(value: Any, xs: tuple[Any, ...], gs: tuple[Any, ...]) -> Any:
-            return value, (value, xs, gs)
+        @attach.defjvp
+        def attach_jvp(primals: Any, tangents: Any) -> Any:
+            value, _, gs = primals
+            _, xs_dot, _ = tangents
+            out = jax.numpy.zeros_like(value)
+            for x_dot, g in zip(xs_dot, gs, strict=True):
+                # g is not stopped here: a g computed from differentiable inputs gives the
+                # second-order terms (d/dz of x_dot * g(z)) to higher-order autodiff.
+                out = out + (x_dot * g).astype(value.dtype)
+            return value, out
 
-        def bwd(res: Any, ct: Any) -> Any:
-            value, xs, gs = res
-            return (
-                jnp.zeros_like(value),
-                tuple((ct * g).astype(x.dtype) for x, g in zip(xs, gs, strict=False)),
-                tuple(jnp.zeros_like(g) for g in gs),
-            )
-
-        attach.defvjp(fwd, bwd)
         _JAX_FN = attach
     import jax
 
     xs = tuple(x for x, _ in pairs)
-    gs = tuple(jax.lax.stop_gradient(g) for _, g in pairs)
+    gs = tuple(g for _, g in pairs)
     return _JAX_FN(jax.lax.stop_gradient(value), xs, gs)

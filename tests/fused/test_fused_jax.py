@@ -132,6 +132,37 @@ def test_probability_targets_and_bfloat16():
     assert gh.dtype == jnp.bfloat16
 
 
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+@pytest.mark.parametrize("extras", [{}, {"label_smoothing": 0.2, "class_weight": True, "bias": True}])
+def test_probability_targets_receive_torch_gradient(reduction, extras):
+    """torch differentiates class-probability targets (dℓ/dy_c = (1-ε) w_c (lse - z_c));
+    so does the fused JAX path, for every input at once (issue 17, class 5)."""
+    rng = np.random.default_rng(5)
+    h, W = rng.standard_normal((9, 5)), rng.standard_normal((7, 5))
+    b = rng.standard_normal(7) if extras.get("bias") else None
+    y = rng.random((9, 7))
+    y /= y.sum(1, keepdims=True)
+    cw = rng.random(7) + 0.2 if extras.get("class_weight") else None
+    eps = extras.get("label_smoothing", 0.0)
+    up = rng.standard_normal(() if reduction != "none" else (9,))
+    with jax.enable_x64(True):
+        def f(h_, W_, y_, b_):
+            out = linear_cross_entropy(h_, W_, y_, b_, reduction=reduction, label_smoothing=eps,
+                                       class_weight=None if cw is None else jnp.asarray(cw), chunk_size=4)
+            return jnp.sum(out * up)
+
+        g = jax.grad(f, argnums=(0, 1, 2, 3) if b is not None else (0, 1, 2))(
+            *(jnp.asarray(a) for a in (h, W, y)), None if b is None else jnp.asarray(b))
+    ts = [torch.tensor(a, requires_grad=True) for a in (h, W, y)] + (
+        [torch.tensor(b, requires_grad=True)] if b is not None else [])
+    ref = torch.nn.functional.linear_cross_entropy(
+        ts[0], ts[1], ts[2], linear_bias=ts[3] if b is not None else None, reduction=reduction,
+        label_smoothing=eps, weight=None if cw is None else torch.tensor(cw))
+    g_ref = grads(ref, ts, torch.tensor(up))
+    for name, a, r in zip(("input", "weight", "target", "bias"), g, g_ref, strict=False):
+        np.testing.assert_allclose(np.asarray(a), r.numpy(), rtol=1e-9, atol=1e-11, err_msg=name)
+
+
 def test_all_ignored_mean_is_nan_with_zero_gradients():
     h = jnp.ones((5, 3))
     W = jnp.arange(12.0).reshape(4, 3) / 10

@@ -255,20 +255,23 @@ def test_categorical_generalized_cross_entropy_class(case, dtypes, keras_oracles
 # --------------------------------------------------------------- segmentation
 
 
-class TverskyMain:
-    """keras 3.15.1's Tversky with ``alpha`` and ``beta`` exchanged, which is keras
-    main's Tversky (PR #23333): the oracle for lossbridge's corrected Tversky.
-    ``test_keras_catalog_semantics`` shows that the exchange is the only difference."""
+class TverskyFixed:
+    """The oracle for lossbridge's ``fixed_alpha_beta`` argument, which keras 3.15.1 does
+    not have: the argument is removed from the spec, and with ``fixed_alpha_beta=True``
+    (Keras after PR #23333) ``alpha`` and ``beta`` are exchanged, which is exactly the fix
+    (``test_keras_catalog_semantics`` shows it on Keras' own numbers).  Without the
+    argument the spec goes to keras 3.15.1 unchanged: the default is the release's."""
 
     def __init__(self, oracle):
-        self.oracle, self.backend, self.name = oracle, oracle.backend, f"{oracle.name} (alpha<->beta)"
+        self.oracle, self.backend, self.name = oracle, oracle.backend, oracle.name
 
     @staticmethod
     def swapped(spec):
-        target = spec.config if spec.kind == "class" else spec.kwargs
-        swapped = {**target, "alpha": target.get("beta", 0.5), "beta": target.get("alpha", 0.5)}
-        return Spec(spec.lib, spec.name, spec.kind, swapped if spec.kind == "class" else spec.config,
-                    spec.kwargs if spec.kind == "class" else swapped)
+        target = dict(spec.config if spec.kind == "class" else spec.kwargs)
+        if target.pop("fixed_alpha_beta", None):
+            target = {**target, "alpha": target.get("beta", 0.5), "beta": target.get("alpha", 0.5)}
+        return Spec(spec.lib, spec.name, spec.kind, target if spec.kind == "class" else spec.config,
+                    spec.kwargs if spec.kind == "class" else target)
 
     def run(self, spec, args, dtype, wrt=(), cotangent=None):
         return self.oracle.run(self.swapped(spec), args, dtype, wrt, cotangent)
@@ -290,6 +293,9 @@ def segmentation_case(draw, name: str):
     config = {"reduction": draw(reductions), "axis": axis}
     if name == "Tversky":
         config["alpha"], config["beta"] = draw(st.sampled_from([(0.5, 0.5), (0.3, 0.7), (0.9, 0.2)]))
+        fixed = draw(st.sampled_from(["absent", False, True]))
+        if fixed != "absent":
+            config["fixed_alpha_beta"] = fixed
     _float64_config(draw, config)
     if axis is None:
         loss_shape = ()
@@ -311,7 +317,7 @@ def segmentation_case(draw, name: str):
 @given(data=st.data(), dtypes=input_dtypes)
 def test_segmentation_class(name, data, dtypes, keras_oracles, backends):
     config, y_true, y_pred, sw = data.draw(segmentation_case(name))
-    oracles = [TverskyMain(o) for o in keras_oracles] if name == "Tversky" else keras_oracles
+    oracles = [TverskyFixed(o) for o in keras_oracles] if name == "Tversky" else keras_oracles
     check(Spec("keras", name, "class", config), [y_true, y_pred, sw], oracles, backends, wrt=(0, 1),
           dtypes=dtypes)
 
@@ -420,6 +426,11 @@ def function_case(draw, name: str):
     elif name in ("dice", "tversky"):
         y_true, y_pred = (r.uniform(size=(n, c)) < 0.5).astype(float), r.uniform(size=(n, c))
         kwargs = {"axis": draw(st.sampled_from([None, 1]))}
+        if name == "tversky":
+            kwargs["alpha"], kwargs["beta"] = draw(st.sampled_from([(0.5, 0.5), (0.3, 0.7)]))
+            fixed = draw(st.sampled_from(["absent", False, True]))
+            if fixed != "absent":
+                kwargs["fixed_alpha_beta"] = fixed
     else:
         class_name = {
             "kl_divergence": "KLDivergence", "poisson": "Poisson", "mean_absolute_percentage_error":
@@ -438,7 +449,7 @@ def function_case(draw, name: str):
 @given(data=st.data())
 def test_functional_forms(name, data, keras_oracles, backends):
     kwargs, y_true, y_pred = data.draw(function_case(name))
-    oracles = [TverskyMain(o) for o in keras_oracles] if name == "tversky" else keras_oracles
+    oracles = [TverskyFixed(o) for o in keras_oracles] if name == "tversky" else keras_oracles
     check(Spec("keras", name, "function", kwargs=kwargs), [y_true, y_pred], oracles, backends,
           wrt=_wrt([y_true, y_pred]))
 

@@ -104,8 +104,22 @@ LOSS_NAMES = sorted(
 
 @pytest.mark.parametrize("name", LOSS_NAMES)
 def test_signatures_match_keras(name, keras_jax):
-    """Same parameter names, positional order, kinds and defaults (ported calls bind alike)."""
-    assert _signature(getattr(K, name)) == keras_jax.exec(SIGNATURE, name=name)
+    """Same parameter names, positional order, kinds and defaults (ported calls bind alike),
+    plus lossbridge's keyword-only switches to the fixes Keras made after 3.15.1."""
+    ours = _signature(getattr(K, name))
+    extra = [p for p in ours if p[0] in POST_RELEASE_FIXES]
+    assert extra == [(a, "KEYWORD_ONLY", "None") for a in POST_RELEASE_FIXES if a in dict(POST_RELEASE_FIXES_OF).get(name, ())]
+    assert [p for p in ours if p not in extra] == keras_jax.exec(SIGNATURE, name=name)
+
+
+#: lossbridge's keyword-only arguments that choose a fix Keras made after 3.15.1.
+POST_RELEASE_FIXES = ("fixed_alpha_beta", "fixed_label_smoothing")
+POST_RELEASE_FIXES_OF = [
+    ("Tversky", ("fixed_alpha_beta",)), ("tversky", ("fixed_alpha_beta",)),
+    ("CategoricalCrossentropy", ("fixed_label_smoothing",)), ("categorical_crossentropy", ("fixed_label_smoothing",)),
+    ("CategoricalFocalCrossentropy", ("fixed_label_smoothing",)),
+    ("categorical_focal_crossentropy", ("fixed_label_smoothing",)),
+]
 
 
 # ----------------------------------------------------------------- configs
@@ -229,54 +243,102 @@ def test_gce_q_is_validated_like_keras(keras_jax):
 # ------------------------------ known differences from keras 3.15.1 (tested)
 
 
-def test_tversky_alpha_and_beta_are_exchanged_in_3_15_1(keras_oracles, backends):
-    """keras PR #23333: alpha weighs the false positives. 3.15.1's value with
-    (alpha=a, beta=b) is exactly lossbridge's with (alpha=b, beta=a): the randomised
-    conformance test compares every case that way; here the reference numbers."""
-    y = np.array([[1.0, 0.0], [1.0, 1.0]])
-    p = np.array([[0.9, 0.2], [0.5, 0.5]])
-    ours = K.Tversky(alpha=0.3, beta=0.7, axis=1, reduction=None)(y, p)
-    np.testing.assert_allclose(ours, [0.1262136, 0.4117647], rtol=1e-6)  # TP / (TP + .3 FP + .7 FN)
+# ------------- bugs fixed after keras 3.15.1: the release by default, the fix by argument
+
+
+_Y_TV = np.array([[1.0, 0.0], [1.0, 1.0]])
+_P_TV = np.array([[0.9, 0.2], [0.5, 0.5]])
+
+
+def _keras_tversky(oracle, **config):
+    value, _ = oracle.run(Spec("keras", "Tversky", "class", {"axis": 1, "reduction": None, **config}),
+                          [_Y_TV, _P_TV], "float32")
+    return value
+
+
+def test_tversky_follows_keras_3_15_1_and_warns_when_alpha_differs_from_beta(keras_oracles, backends):
+    """keras 3.15.1 weighs FN by alpha (PR #23333 fixed it after the release): the default
+    gives the release's number, with a warning naming both behaviours when alpha != beta."""
+    with pytest.warns(lb.LossBridgeWarning, match=r"keras 3\.15\.1.*PR #23333.*fixed_alpha_beta=True"):
+        ours = K.Tversky(alpha=0.3, beta=0.7, axis=1, reduction=None)(_Y_TV, _P_TV)
+    with pytest.warns(lb.LossBridgeWarning, match="fixed_alpha_beta"):
+        ours_fn = K.tversky(_Y_TV, _P_TV, alpha=0.3, beta=0.7, axis=1)
     for oracle in keras_oracles:
-        theirs, _ = oracle.run(Spec("keras", "Tversky", "class", {"alpha": 0.3, "beta": 0.7, "axis": 1, "reduction": None}),
-                               [y, p], "float32")
-        np.testing.assert_allclose(theirs, [0.1588787, 0.2307693], rtol=1e-6)
-        swapped, _ = oracle.run(Spec("keras", "Tversky", "class", {"alpha": 0.7, "beta": 0.3, "axis": 1, "reduction": None}),
-                                [y, p], "float32")
-        np.testing.assert_allclose(swapped, ours, rtol=1e-6)
-        assert not np.allclose(theirs, ours, rtol=1e-2)
-    # With alpha == beta the two agree, so keras itself is the oracle there:
-    check(Spec("keras", "tversky", "function", kwargs={"alpha": 0.4, "beta": 0.4, "axis": 1}), [y, p],
+        release = _keras_tversky(oracle, alpha=0.3, beta=0.7)
+        np.testing.assert_allclose(ours, release, rtol=1e-6)
+        np.testing.assert_allclose(ours_fn, release, rtol=1e-6)
+    # The conformance check of the default against Keras (warnings are not compared there).
+    check(Spec("keras", "tversky", "function", kwargs={"alpha": 0.2, "beta": 0.9, "axis": 1}), [_Y_TV, _P_TV],
           keras_oracles, backends, wrt=(0, 1))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        K.Tversky(alpha=0.4, beta=0.4, axis=1)(_Y_TV, _P_TV)  # alpha == beta: nothing to say
+        K.tversky(_Y_TV, _P_TV, alpha=0.3, beta=0.7, fixed_alpha_beta=False)  # an explicit choice
 
 
-def test_categorical_focal_label_smoothing_counts_classes_on_the_class_axis(keras_oracles, backends):
-    """keras PR #23437 for the focal loss: 3.15.1 counts smoothing classes on
-    y_true.shape[-1]. On a (1, C=3, T=2) layout with axis=1, lossbridge's value is
-    keras' own computation on targets smoothed with K = C, and 3.15.1's is lossbridge's
-    on targets smoothed with K = T: exactly the known difference."""
-    y = np.array([[[1.0, 0.0], [0.0, 0.0], [0.0, 1.0]]])
-    p = np.array([[[0.7, 0.2], [0.2, 0.3], [0.1, 0.5]]])
-    ls, c, t = 0.1, y.shape[1], y.shape[-1]
-    ours = K.categorical_focal_crossentropy(y, p, label_smoothing=ls, axis=1)
-    channels_last = K.categorical_focal_crossentropy(np.moveaxis(y, 1, -1), np.moveaxis(p, 1, -1), label_smoothing=ls)
-    np.testing.assert_allclose(ours, channels_last, rtol=1e-6)
-    smoothed_right = y * (1 - ls) + ls / c
-    smoothed_wrong = y * (1 - ls) + ls / t
-    check(Spec("keras", "categorical_focal_crossentropy", kwargs={"axis": 1}), [smoothed_right, p],
-          keras_oracles, backends, wrt=(1,))
-    np.testing.assert_allclose(ours, K.categorical_focal_crossentropy(smoothed_right, p, axis=1), rtol=1e-6)
+def test_tversky_fixed_alpha_beta_is_keras_after_pr_23333(keras_oracles):
+    """fixed_alpha_beta=True: alpha on FP, beta on FN, i.e. keras 3.15.1 with the two exchanged,
+    and not the release's value (so the argument changes something)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        fixed = K.Tversky(alpha=0.3, beta=0.7, axis=1, reduction=None, fixed_alpha_beta=True)(_Y_TV, _P_TV)
+        release = K.Tversky(alpha=0.3, beta=0.7, axis=1, reduction=None, fixed_alpha_beta=False)(_Y_TV, _P_TV)
+    tp = (_Y_TV * _P_TV).sum(1)
+    fp, fn = ((1 - _Y_TV) * _P_TV).sum(1), (_Y_TV * (1 - _P_TV)).sum(1)
+    np.testing.assert_allclose(fixed, 1 - tp / (tp + 0.3 * fp + 0.7 * fn + 1e-7), rtol=1e-6)  # the documented formula
     for oracle in keras_oracles:
-        theirs, _ = oracle.run(Spec("keras", "categorical_focal_crossentropy",
-                                    kwargs={"label_smoothing": ls, "axis": 1}), [y, p], "float64")
-        np.testing.assert_allclose(theirs, K.categorical_focal_crossentropy(smoothed_wrong, p, axis=1), rtol=1e-6)
-        assert not np.allclose(theirs, ours, rtol=1e-3)
-    # The class form, same thing.
-    spec = Spec("keras", "CategoricalFocalCrossentropy", "class", {"label_smoothing": ls, "axis": 1, "reduction": None})
-    theirs, _ = keras_oracles[0].run(spec, [y, p], "float32")
-    np.testing.assert_allclose(theirs, K.CategoricalFocalCrossentropy(axis=1, reduction=None)(smoothed_wrong, p), rtol=1e-6)
-    np.testing.assert_allclose(K.CategoricalFocalCrossentropy(label_smoothing=ls, axis=1, reduction=None)(y, p),
-                               K.CategoricalFocalCrossentropy(axis=1, reduction=None)(smoothed_right, p), rtol=1e-6)
+        np.testing.assert_allclose(fixed, _keras_tversky(oracle, alpha=0.7, beta=0.3), rtol=1e-6)
+        np.testing.assert_allclose(release, _keras_tversky(oracle, alpha=0.3, beta=0.7), rtol=1e-6)
+    assert not np.allclose(fixed, release, rtol=1e-2)
+
+
+def test_fixed_arguments_are_in_the_config_only_when_true(keras_oracles):
+    """A config without the argument is keras 3.15.1's and loads there; True is kept (and
+    round-trips through lossbridge), since it changes the loss."""
+    for cls, arg, kw in [(K.Tversky, "fixed_alpha_beta", {"alpha": 0.3, "beta": 0.7}),
+                         (K.CategoricalCrossentropy, "fixed_label_smoothing", {"label_smoothing": 0.2, "axis": 0}),
+                         (K.CategoricalFocalCrossentropy, "fixed_label_smoothing", {"label_smoothing": 0.2, "axis": 0})]:
+        for value in (None, False):
+            config = cls(**kw, **{arg: value}).get_config()
+            assert arg not in config
+            theirs = keras_oracles[0].exec(
+                f"result = keras.losses.{cls.__name__}.from_config(config).get_config()", config=config)
+            assert theirs == config
+        config = cls(**kw, **{arg: True}).get_config()
+        assert config[arg] is True
+        assert getattr(cls.from_config(config), arg) is True
+
+
+# A 6 x 5 batch with the classes on axis 0 (6 classes), as in the issue: keras 3.15.1 smooths
+# with K = y_true.shape[-1] = 5, Keras after PR #23437 with K = 6.
+_R_LS = np.random.default_rng(17)
+_Y_LS = np.eye(6)[:, _R_LS.integers(0, 6, size=5)]          # one-hot along axis 0
+_P_LS = _R_LS.dirichlet(np.ones(6), size=5).T                # probabilities along axis 0
+
+
+@pytest.mark.parametrize("name", ["categorical_crossentropy", "categorical_focal_crossentropy"])
+def test_label_smoothing_on_another_axis_follows_keras_3_15_1(name, keras_oracles, backends):
+    fn = getattr(K, name)
+    with pytest.warns(lb.LossBridgeWarning, match=r"y_true\.shape\[-1\] = 5.*PR #23437.*y_pred\.shape\[axis\] = 6"):
+        ours = fn(_Y_LS, _P_LS, label_smoothing=0.2, axis=0)
+    check(Spec("keras", name, "function", kwargs={"label_smoothing": 0.2, "axis": 0}), [_Y_LS, _P_LS],
+          keras_oracles, backends, wrt=(0, 1))
+    cls = {"categorical_crossentropy": "CategoricalCrossentropy",
+           "categorical_focal_crossentropy": "CategoricalFocalCrossentropy"}[name]
+    check(Spec("keras", cls, "class", {"label_smoothing": 0.2, "axis": 0}), [_Y_LS, _P_LS],
+          keras_oracles, backends, wrt=(1,))
+    # fixed_label_smoothing=True: Keras' own loss of the targets smoothed with K = 6.
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        fixed = fn(_Y_LS, _P_LS, label_smoothing=0.2, axis=0, fixed_label_smoothing=True)
+        release = fn(_Y_LS, _P_LS, label_smoothing=0.2, axis=0, fixed_label_smoothing=False)
+        fn(_Y_LS.T, _P_LS.T, label_smoothing=0.2)  # axis=-1: both counts agree, no warning
+    smoothed = _Y_LS * 0.8 + 0.2 / 6
+    for oracle in keras_oracles:
+        theirs, _ = oracle.run(Spec("keras", name, "function", kwargs={"axis": 0}), [smoothed, _P_LS], "float64")
+        np.testing.assert_allclose(fixed, theirs, rtol=1e-6)
+    np.testing.assert_allclose(release, ours, rtol=1e-12)
+    assert not np.allclose(fixed, ours, rtol=1e-3)
 
 
 # ---------------------------------------------------- errors and warnings

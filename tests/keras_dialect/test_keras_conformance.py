@@ -59,9 +59,8 @@ def categorical_case(draw, sparse: bool = False):
         y_true = S.one_hot(r, labels, c, axis) if draw(st.booleans()) else S.soft_targets(r, shape, axis)
         ls = draw(st.sampled_from([0.0, 0.1, 1.0, None]))
         ls = float(r.uniform(0, 1)) if ls is None else ls
-        # keras 3.15.1 counts smoothing classes on y_true.shape[-1]: only axis=-1 agrees
-        # (the divergence itself is tested in test_known_divergences).
-        config["label_smoothing"] = ls if axis == -1 else 0.0
+        # On another axis the count of classes is keras 3.15.1's (y_true.shape[-1]) by default.
+        config["label_smoothing"] = ls
     sw_kinds = ["none", "scalar", "per_sample", "per_sample_col"] + (["per_element"] if rank3 else [])
     sw = S.sample_weight(r, draw(st.sampled_from(sw_kinds)), loss_shape)
     return config, y_true, y_pred, sw

@@ -15,6 +15,7 @@ from tf_keras (``tests/golden/tf_keras.json``).
 
 from __future__ import annotations
 
+import inspect
 import warnings
 
 import numpy as np
@@ -387,34 +388,29 @@ def test_roundtrip_and_keras3_differences():
 # ------------------------------------- intentional divergences from tf_keras (tested)
 
 
-def test_focal_label_smoothing_counts_classes_on_axis(tf_keras_oracle):
-    """tf_keras reads K = y_true.shape[-1] when smoothing categorical focal targets (the bug
-    keras PR #23437 fixed); lossbridge uses K = y_pred.shape[axis].  With axis=1 on
-    (1, C=3, T=2): lossbridge's value is the loss of targets smoothed with K = 3, and
-    tf_keras' is exactly the loss of targets smoothed with K = T = 2."""
+@pytest.mark.parametrize("name", ["categorical_crossentropy", "categorical_focal_crossentropy"])
+def test_label_smoothing_counts_classes_as_tf_keras(name, tf_keras_oracle):
+    """tf_keras 2.21 smooths with K = y_true.shape[axis] in categorical_crossentropy and
+    K = y_true.shape[-1] in categorical_focal_crossentropy; lossbridge.tf_keras does the
+    same (on (1, C=3, T=2) with axis=1 the two counts differ), without a warning and
+    without Keras 3's fixed_label_smoothing argument."""
     r = S.rng(3)
     y_true = S.one_hot(r, np.array([[0, 2]]), 3, axis=1)
     y_pred = S.probabilities(r, (1, 3, 2), "normalised", axis=1)
     ls = 0.2
-
-    def smoothed(k):
-        return y_true * (1 - ls) + ls / k
-
     theirs = tf_keras_oracle.exec(
-        "result = tf_keras.losses.categorical_focal_crossentropy(tf.constant(t), tf.constant(p), "
+        f"result = tf_keras.losses.{name}(tf.constant(t), tf.constant(p), "
         "label_smoothing=ls, axis=1).numpy()", t=y_true, p=y_pred, ls=ls)
-    ours = lb.tf_keras.categorical_focal_crossentropy(y_true, y_pred, label_smoothing=ls, axis=1)
-    plain = lb.tf_keras.categorical_focal_crossentropy
-    np.testing.assert_allclose(ours, plain(smoothed(3), y_pred, axis=1), rtol=1e-12)
-    np.testing.assert_allclose(theirs, plain(smoothed(2), y_pred, axis=1), rtol=1e-9)
-    assert not np.allclose(ours, theirs)
-    # axis=-1 (the default) agrees
-    t2, p2 = np.moveaxis(y_true, 1, -1), np.moveaxis(y_pred, 1, -1)
-    theirs = tf_keras_oracle.exec(
-        "result = tf_keras.losses.categorical_focal_crossentropy(tf.constant(t), tf.constant(p), "
-        "label_smoothing=ls).numpy()", t=t2, p=p2, ls=ls)
-    np.testing.assert_allclose(lb.tf_keras.categorical_focal_crossentropy(t2, p2, label_smoothing=ls), theirs,
-                               rtol=1e-9)
+    fn = getattr(lb.tf_keras, name)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        ours = fn(y_true, y_pred, label_smoothing=ls, axis=1)
+    np.testing.assert_allclose(ours, theirs, rtol=1e-9)
+    k = 3 if name == "categorical_crossentropy" else 2
+    np.testing.assert_allclose(ours, fn(y_true * (1 - ls) + ls / k, y_pred, axis=1), rtol=1e-12)
+    assert "fixed_label_smoothing" not in inspect.signature(fn).parameters
+    with pytest.raises(TypeError, match="fixed_label_smoothing"):
+        fn(y_true, y_pred, label_smoothing=ls, axis=1, fixed_label_smoothing=True)
 
 
 def test_numpy_inputs_are_aligned_like_tensors(tf_keras_oracle):

@@ -29,7 +29,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from .._backend import array_kind, describe, is_concrete
+from .._backend import array_kind, describe
+from .._checks import is_concrete  # also False under torch.func.vmap
 from .._errors import LossBridgeRuntimeError, LossBridgeTypeError
 from ._common import (
     check_arrays,

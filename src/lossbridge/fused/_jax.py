@@ -161,12 +161,24 @@ def _make(ig: int, eps: float, zl: float, cap: float | None, prob: bool, v: int,
             ghb = lax.dot_general(dz, W, (((1,), (0,)), ((), ())), preferred_element_type=cd)
             gw = gw + lax.dot_general(dz, hb, (((0,), (0,)), ((), ())), preferred_element_type=cd)
             gb = gb + jnp.sum(dz, axis=0)
+            if prob:
+                # Probability targets: dℓ_i/dy_ic = (1-ε) w_c (lse_i - z_ic), times u_i.
+                gy = ((1.0 - eps) * u)[:, None] * (lb[:, None] - z)
+                if w is not None:
+                    gy = gy * w.astype(cd)[None, :]
+                return (gw, gb), (ghb.astype(h.dtype), gy.astype(tb.dtype))
             return (gw, gb), ghb.astype(h.dtype)
 
         init = (jnp.zeros(W.shape, cd), jnp.zeros((v,), cd))
         # Under shard_map the carry varies over every mesh axis its inputs vary over.
         init = tuple(_varying_like(x, (h, W, b, t, w, lse, g_ell, g_lse)) for x in init)
-        (gw, gb), gh = lax.scan(body, init, (hs, ts, lses, gls, gss))
+        (gw, gb), out = lax.scan(body, init, (hs, ts, lses, gls, gss))
+        gt = None
+        if prob:
+            gh, gt = out
+            gt = gt.reshape(t.shape)
+        else:
+            gh = out
         gh = gh.reshape(h.shape)
         # A replicated W (or h) used with data that varies over a shard_map axis: its
         # cotangent is the sum over that axis (the transpose of the implicit broadcast).
@@ -175,7 +187,7 @@ def _make(ig: int, eps: float, zl: float, cap: float | None, prob: bool, v: int,
             gh,
             gw.astype(W.dtype),
             None if b is None else gb.astype(b.dtype),
-            None,
+            gt,
             None,
         )
 
@@ -232,13 +244,30 @@ def jax_linear_cross_entropy(input, weight, target, bias, class_weight, ig, red,
             flat = int(np.flatnonzero(bad)[0])
             pos = tuple(int(i) for i in np.unravel_index(flat, spec.batch_shape)) if spec.batch_shape else ()
             raise_out_of_range(int(t[flat]), pos, spec.v, ig, target)
-    n, d, v = spec.n, spec.d, spec.v
-    cd = _compute_dtype(input.dtype)
+    n, v = spec.n, spec.v
     rows = _rows(n, v, chunk)
     nblk = max(1, math.ceil(n / rows))
+    return _core(
+        input, weight, target, bias, class_weight, num_items, ig=ig, red=red, eps=eps, zl=zl,
+        cap=cap, prob=spec.prob, n=n, d=spec.d, v=v, rows=rows, nblk=nblk,
+        batch_shape=tuple(spec.batch_shape), return_lse=return_lse,
+    )
+
+
+@functools.partial(
+    jax.jit,
+    static_argnames=("ig", "red", "eps", "zl", "cap", "prob", "n", "d", "v", "rows", "nblk",
+                     "batch_shape", "return_lse"),
+)
+def _core(input, weight, target, bias, class_weight, num_items, *, ig, red, eps, zl, cap, prob, n, d,
+          v, rows, nblk, batch_shape, return_lse):
+    """The loss after the checks: one module-level ``jit`` with the configuration static, so
+    an eager call compiles once per configuration and shapes (a fresh closure per call would
+    trace and compile the scans again every time)."""
+    cd = _compute_dtype(input.dtype)
     pad = nblk * rows - n
     h = input.reshape(n, d)
-    if spec.prob:
+    if prob:
         t = target.reshape(n, v)
         tpad = jnp.pad(t, ((0, pad), (0, 0)))
     else:
@@ -246,11 +275,11 @@ def jax_linear_cross_entropy(input, weight, target, bias, class_weight, ig, red,
         tpad = jnp.pad(t, (0, pad), constant_values=ig)
     hpad = jnp.pad(h, ((0, pad), (0, 0)))
     w = None if class_weight is None else lax.stop_gradient(class_weight).astype(cd)
-    f = _make(ig, eps, zl, cap, spec.prob, v, rows, nblk)
+    f = _make(ig, eps, zl, cap, prob, v, rows, nblk)
     ell, lse = f(hpad, weight, bias, tpad, w)
     ell, lse = ell[:n], lse[:n]
     if red == "none":
-        loss = ell.reshape(spec.batch_shape)
+        loss = ell.reshape(batch_shape)
     else:
         total = jnp.sum(ell)
         if num_items is not None:
@@ -258,7 +287,7 @@ def jax_linear_cross_entropy(input, weight, target, bias, class_weight, ig, red,
         elif red == "sum":
             loss = total
         else:
-            if spec.prob:
+            if prob:
                 denom = jnp.asarray(float(n), cd)
             else:
                 valid = t != ig
@@ -268,5 +297,5 @@ def jax_linear_cross_entropy(input, weight, target, bias, class_weight, ig, red,
             # 0/0 -> NaN like torch, with zero (not NaN) gradients.
             loss = jnp.where(denom != 0, total / safe, jnp.nan)
     if return_lse:
-        return loss, lse.reshape(spec.batch_shape)
+        return loss, lse.reshape(batch_shape)
     return loss

@@ -334,7 +334,10 @@ def _grads(h, W, b, tok: _Tok, cfg: Cfg, lse, a, u, vlse, need):
     n, v = h.shape[0], W.shape[0]
     cd = compute_dtype(h.dtype)
     dev = h.device
-    need_h, need_w, need_b = need
+    need_h, need_w, need_b = need[:3]
+    need_t = len(need) > 3 and need[3]
+    # Probability targets: dℓ_i/dy_ic = (1-ε) w_c (lse_i - z_ic), times u_i.
+    gt = torch.empty((n, v), dtype=cd, device=dev) if need_t else None
     vt, rows = _tiles(v, cd, W.dtype, cfg.chunk_size, n)
     work = _Work(vt, rows, cd, dev, 2 if cfg.cap is not None else 1)
     hc = h.to(cd)
@@ -365,6 +368,9 @@ def _grads(h, W, b, tok: _Tok, cfg: Cfg, lse, a, u, vlse, need):
             e = min(n, s + rows)
             hb = hc[s:e]
             z, th = _logits(hb, wj, bj, *work.get(width, e - s), cfg.cap)
+            if need_t:
+                gy = (lse[None, s:e] - z) * ((1.0 - cfg.eps) * u[s:e])[None, :]
+                gt[s:e, j0:j1] = (gy if w_t is None else gy * w_t[:, None]).t()
             p = z.sub_(lse[None, s:e]).exp_().mul_(alpha[None, s:e])
             _dlogits_targets(p, tok, cfg, s, e, j0, j1, u[s:e], w_t, cd)
             if th is not None:
@@ -385,6 +391,8 @@ def _grads(h, W, b, tok: _Tok, cfg: Cfg, lse, a, u, vlse, need):
             gw[j0:j1].copy_(accw)
     if need_h and gh.dtype != h.dtype:
         gh = gh.to(h.dtype)
+    if need_t:
+        return gh, gw, gb, gt
     return gh, gw, gb
 
 
@@ -398,10 +406,13 @@ class LinearCrossEntropyFunction(torch.autograd.Function):
         cd = compute_dtype(h.dtype)
         tok = _Tok(target, cw, cfg, cd, n)
         need = (ctx.needs_input_grad[0], ctx.needs_input_grad[1], b is not None and ctx.needs_input_grad[2])
+        ctx.need_t = cfg.prob and ctx.needs_input_grad[3]
+        ctx.target_meta = (target.shape, target.dtype)
         denom = _denominator(tok, cfg, divisor, n, cd, h.device)
         uscale = _uscale(tok, denom, n, cd, h.device)
         pre = None
-        if cfg.reduction != "none" and cd == h.dtype and any(need):
+        # The gradient of probability targets needs the recomputing engine (_grads).
+        if cfg.reduction != "none" and cd == h.dtype and any(need) and not ctx.need_t:
             lse, ell, a, pre = _fused(h, W, b, tok, cfg, uscale, need)
         else:
             lse, ell, a = _stats(h, W, b, tok, cfg)
@@ -417,6 +428,7 @@ class LinearCrossEntropyFunction(torch.autograd.Function):
         none7 = (None,) * 7
         if g_loss is None and g_lse is None:
             return none7
+        gt = None
         h, W, b, lse = ctx.saved_tensors
         cfg, tok, need = ctx.cfg, ctx.tok, ctx.need
         pre, ctx.pre = ctx.pre, None
@@ -438,10 +450,15 @@ class LinearCrossEntropyFunction(torch.autograd.Function):
             else:
                 u = g_loss.to(cd) * ctx.uscale
             vlse = None if g_lse is None else g_lse.reshape(-1).to(cd)
-            gh, gw, gb = _grads(h, W, b, tok, cfg, lse, ctx.a, u, vlse, need)
+            if ctx.need_t:
+                gh, gw, gb, gt = _grads(h, W, b, tok, cfg, lse, ctx.a, u, vlse, (*need, True))
+                shape, dtype = ctx.target_meta
+                gt = gt.reshape(shape).to(dtype)
+            else:
+                gh, gw, gb = _grads(h, W, b, tok, cfg, lse, ctx.a, u, vlse, need)
         if gb is not None and gb.dtype != b.dtype:
             gb = gb.to(b.dtype)
-        return gh, gw, gb, None, None, None, None
+        return gh, gw, gb, gt, None, None, None
 
 
 def _denominator(tok: _Tok, cfg: Cfg, divisor, n: int, cd, dev):
@@ -499,6 +516,7 @@ def lce(h, W, b, target, cw, *, cfg: Cfg, divisor=None, want_lse: bool = False):
 def _lce(h, W, b, target, cw, cfg: Cfg, divisor):
     needs = torch.is_grad_enabled() and (
         h.requires_grad or W.requires_grad or (b is not None and b.requires_grad)
+        or (cfg.prob and target.requires_grad)
     )
     if not needs:
         with torch.no_grad():

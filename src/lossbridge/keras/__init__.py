@@ -6,15 +6,25 @@ epsilon (1e-7), clipping, renormalisation, rank alignment, masks and reductions
 (oracle: keras 3.15.1 on the jax and torch backends).  Results come back as the
 kind of array given; gradients flow through torch autograd and ``jax.grad``.
 
-Divergences from keras 3.15.1 (lossbridge follows Keras' main branch):
+Bugs that Keras fixed after 3.15.1: lossbridge follows the release by default, the
+fix is one explicit argument away, and a ``LossBridgeWarning`` names both behaviours
+when they differ for the arguments given (pass the argument, ``True`` or ``False``,
+to silence it):
 
+* ``tversky``/``Tversky``: keras 3.15.1 weighs the false *negatives* by ``alpha``
+  and the false positives by ``beta``; ``fixed_alpha_beta=True`` weighs the false
+  positives by ``alpha``, as documented (keras PR #23333).  Differs when
+  ``alpha != beta``;
 * label smoothing of ``categorical_crossentropy`` and
-  ``categorical_focal_crossentropy`` counts the classes on the class axis
-  ``y_pred.shape[axis]`` (3.15.1 reads ``y_true.shape[-1]``, wrong when
-  ``axis != -1``; keras PR #23437);
-* ``tversky``/``Tversky`` weigh the false positives by ``alpha`` and the false
-  negatives by ``beta``, as documented (3.15.1 swaps them: its value with
-  ``alpha=a, beta=b`` is lossbridge's with ``alpha=b, beta=a``; keras PR #23333);
+  ``categorical_focal_crossentropy`` (and their classes): keras 3.15.1 counts the
+  classes on ``y_true.shape[-1]`` whatever ``axis`` is;
+  ``fixed_label_smoothing=True`` counts them on ``y_pred.shape[axis]`` (keras PR
+  #23437).  Differs when ``label_smoothing > 0`` and ``axis`` is not the last axis.
+
+The configs of those classes hold the argument only when it is ``True``.
+
+Divergences from keras 3.15.1:
+
 * ``SparseCategoricalCrossentropy.get_config()`` and ``CosineSimilarity.get_config()``
   include ``axis``, and ``Huber.get_config()`` includes ``delta`` (3.15.1 drops
   them, so a reloaded model changes its loss; keras PR #23286);
@@ -211,7 +221,7 @@ _CATALOG: list[tuple[str, tuple[str, ...], str]] = [
     ("SquaredHinge", ("onehot", "values"), "mean max(1 - y p, 0)**2, labels as Hinge"),
     ("CategoricalHinge", ("onehot", "values"), "max(max_neg - pos + 1, 0) per sample"),
     ("Dice", ("onehot", "probs"), "1 - 2 sum(y p) / (sum y + sum p + 1e-7); axis=None: one scalar for the batch"),
-    ("Tversky", ("onehot", "probs"), "1 - TP / (TP + alpha FP + beta FN + 1e-7); axis=None: one scalar"),
+    ("Tversky", ("onehot", "probs"), "1 - TP / (TP + alpha FN + beta FP + 1e-7) (keras 3.15.1); axis=None: one scalar"),
     ("Circle", ("labels", "embeddings"), "metric learning on L2-normalised embeddings; mean over anchors with loss > 0"),
     ("CTC", ("label_sequences", "logit_sequences"), "CTC from logits, blank = padding = 0; -log p(labels) per sequence"),
     ("categorical_crossentropy", ("onehot", "probs|logits"), "per-sample categorical cross-entropy"),

@@ -195,10 +195,13 @@ def categorical_focal_crossentropy(
     from_logits: bool = False,
     label_smoothing: float = 0.0,
     axis: int = -1,
+    *,
+    fixed_label_smoothing: bool | None = None,
 ) -> Any:
     """Keras' categorical focal cross-entropy, summed over the class axis.
 
-    Formula, with ``K = y_pred.shape[axis]`` and ``eps = 1e-7``::
+    Formula, with ``K = y_true.shape[-1]`` (see ``fixed_label_smoothing``) and
+    ``eps = 1e-7``::
 
         y     = y_true * (1 - label_smoothing) + label_smoothing / K
         p     = softmax(y_pred, axis) if from_logits else y_pred
@@ -208,8 +211,8 @@ def categorical_focal_crossentropy(
     ``alpha`` is a global scalar, or a list with one weight per class (it
     broadcasts against the *last* axis, as in Keras).  With ``from_logits=True``
     Keras applies ``softmax`` and then the clipped path (no log-softmax).  Label
-    smoothing counts ``K`` on the class axis (Keras main, PR #23437; keras 3.15.1
-    reads ``y_true.shape[-1]``, which differs when ``axis != -1``).  Keras does
+    smoothing counts ``K`` on ``y_true.shape[-1]`` as keras 3.15.1 does, whatever
+    ``axis`` is (Keras after PR #23437 counts on ``axis``: ``fixed_label_smoothing``).  Keras does
     not check shapes: targets of another shape broadcast (lossbridge computes the
     same and warns; shapes that do not broadcast raise).
 
@@ -221,6 +224,10 @@ def categorical_focal_crossentropy(
       from_logits: whether ``y_pred`` holds logits.
       label_smoothing: in ``[0, 1]``.
       axis: the class axis.
+      fixed_label_smoothing: ``None`` (default) or ``False``: ``K`` on
+        ``y_true.shape[-1]`` (keras 3.15.1); ``True``: on ``y_pred.shape[axis]``
+        (Keras after PR #23437).  With ``None`` a ``LossBridgeWarning`` names both
+        when they differ.
 
     Returns:
       The per-sample loss, ``y_pred``'s shape without ``axis``.
@@ -249,7 +256,10 @@ def categorical_focal_crossentropy(
             LossBridgeSyntaxWarning,
         )
     if label_smoothing:
-        y_true = _smooth_categorical(y_true, y_pred, label_smoothing, axis)
+        y_true = _smooth_categorical(
+            y_true, y_pred, label_smoothing, axis, fixed_label_smoothing,
+            "categorical_focal_crossentropy",
+        )
     check_broadcast(
         "categorical_focal_crossentropy", y_true, y_pred,
         "categorical_focal_crossentropy takes one-hot (or probability) targets of y_pred's "
@@ -274,12 +284,13 @@ class CategoricalFocalCrossentropy(LossFunctionWrapper):
       alpha: default 0.25; a scalar or one weight per class.
       gamma: default 2.0.
       from_logits: default False.
-      label_smoothing: default 0.0 (``K`` counted on ``axis``, see the function).
+      label_smoothing: default 0.0 (``K = y_true.shape[-1]``, see the function).
       axis: default -1.
       reduction: ``"sum_over_batch_size"`` (default), ``"sum"``, ``"mean"``,
         ``"mean_with_sample_weight"``, ``"none"`` or ``None``.
       name: default ``"categorical_focal_crossentropy"``.
       dtype: compute dtype, default float32.
+      fixed_label_smoothing: see the function; kept in the config only when ``True``.
 
     Example:
         >>> import numpy as np
@@ -302,12 +313,15 @@ class CategoricalFocalCrossentropy(LossFunctionWrapper):
         reduction: Any = "sum_over_batch_size",
         name: str = "categorical_focal_crossentropy",
         dtype: Any = None,
+        *,
+        fixed_label_smoothing: bool | None = None,
     ) -> None:
         super().__init__(
             categorical_focal_crossentropy, name=name, reduction=reduction, dtype=dtype,
             alpha=alpha, gamma=gamma, from_logits=from_logits, label_smoothing=label_smoothing,
-            axis=axis,
+            axis=axis, fixed_label_smoothing=fixed_label_smoothing,
         )
+        self.fixed_label_smoothing = fixed_label_smoothing
         self.from_logits = from_logits
         self.label_smoothing = label_smoothing
         self.axis = axis
@@ -320,4 +334,6 @@ class CategoricalFocalCrossentropy(LossFunctionWrapper):
             from_logits=self.from_logits, label_smoothing=self.label_smoothing, axis=self.axis,
             alpha=self.alpha, gamma=self.gamma,
         )
+        if self.fixed_label_smoothing:
+            config.update(fixed_label_smoothing=True)
         return config

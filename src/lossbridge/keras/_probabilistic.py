@@ -148,10 +148,38 @@ def bce_elementwise(ns: Namespace, y_true: Any, y_pred: Any, from_logits: bool) 
     return -(y_true * xp.log(p) + (1.0 - y_true) * xp.log(1.0 - p))
 
 
-def _smooth_categorical(y_true: Any, y_pred: Any, label_smoothing: float, axis: int) -> Any:
-    # Keras main (PR #23437): the number of classes is read on the class axis of
-    # y_pred.  keras <= 3.15.1 reads y_true.shape[-1], which differs when axis != -1.
-    num_classes = y_pred.shape[axis]
+def _smooth_categorical(
+    y_true: Any, y_pred: Any, label_smoothing: float, axis: int,
+    fixed: bool | None, loss: str,
+) -> Any:
+    """Label smoothing ``y * (1 - ls) + ls / K`` of the categorical losses.
+
+    keras 3.15.1 (the release) counts ``K`` on ``y_true.shape[-1]`` whatever
+    ``axis`` is; Keras main (PR #23437) counts it on ``y_pred.shape[axis]``.
+    ``fixed=None`` (default) and ``False`` give the release's count, ``True`` the
+    fixed one; with ``None`` a :class:`LossBridgeWarning` names both when they
+    differ.  Under :mod:`lossbridge.tf_keras` the count is tf_keras 2.21's:
+    ``categorical_crossentropy`` on ``axis``, ``categorical_focal_crossentropy`` on
+    the last axis (``fixed`` is not offered there).
+    """
+    on_axis = y_pred.shape[axis] if y_pred.ndim else 1
+    on_last = y_true.shape[-1] if y_true.ndim else 1
+    if flavor() == "tf_keras":
+        num_classes = on_axis if loss == "categorical_crossentropy" else on_last
+    elif fixed:
+        num_classes = on_axis
+    else:
+        num_classes = on_last
+        if fixed is None and on_axis != on_last:
+            warn(
+                f"{loss}(label_smoothing={label_smoothing}, axis={axis}): keras 3.15.1 (the "
+                f"release, followed by default) counts the classes on y_true.shape[-1] = "
+                f"{on_last}; Keras after PR #23437 counts them on y_pred.shape[axis] = {on_axis}, "
+                "which gives another loss. Pass fixed_label_smoothing=False to keep the "
+                "release's count without this warning, or fixed_label_smoothing=True for "
+                "the fixed one.",
+                LossBridgeWarning,
+            )
     return y_true * (1.0 - label_smoothing) + (label_smoothing / num_classes)
 
 
@@ -164,10 +192,13 @@ def categorical_crossentropy(
     from_logits: bool = False,
     label_smoothing: float = 0.0,
     axis: int = -1,
+    *,
+    fixed_label_smoothing: bool | None = None,
 ) -> Any:
     """Keras' categorical cross-entropy, one value per sample.
 
-    Formula, with ``K = y_pred.shape[axis]`` and ``eps = 1e-7``::
+    Formula, with ``K = y_true.shape[-1]`` (see ``fixed_label_smoothing``) and
+    ``eps = 1e-7``::
 
         y    = y_true * (1 - label_smoothing) + label_smoothing / K
         logp = log_softmax(y_pred, axis)                        if from_logits
@@ -185,6 +216,12 @@ def categorical_crossentropy(
       from_logits: whether ``y_pred`` holds logits.
       label_smoothing: in ``[0, 1]``; mixes the targets with the uniform distribution.
       axis: the class axis.
+      fixed_label_smoothing: how ``K`` is counted when ``axis`` is not the last axis.
+        ``None`` (default) or ``False``: on ``y_true.shape[-1]``, as keras 3.15.1
+        (the release) does whatever the axis; ``True``: on ``y_pred.shape[axis]``,
+        as Keras does after PR #23437.  With ``None`` a ``LossBridgeWarning`` names
+        both counts when they differ (``label_smoothing > 0`` and
+        ``y_true.shape[-1] != y_pred.shape[axis]``).
 
     Returns:
       The per-sample loss: ``y_pred``'s shape without ``axis``.
@@ -213,7 +250,9 @@ def categorical_crossentropy(
             LossBridgeSyntaxWarning,
         )
     if label_smoothing:
-        y_true = _smooth_categorical(y_true, y_pred, label_smoothing, axis)
+        y_true = _smooth_categorical(
+            y_true, y_pred, label_smoothing, axis, fixed_label_smoothing, "categorical_crossentropy"
+        )
     _same_shape(
         y_true, y_pred, "categorical_crossentropy",
         "categorical_crossentropy takes one-hot (or probability) targets of y_pred's shape; "
@@ -238,8 +277,13 @@ class CategoricalCrossentropy(LossFunctionWrapper):
 
     Args:
       from_logits: whether ``y_pred`` holds logits (default: probabilities).
-      label_smoothing: ``y * (1 - ls) + ls / K`` with ``K`` classes on ``axis``.
+      label_smoothing: ``y * (1 - ls) + ls / K``, ``K = y_true.shape[-1]`` as in
+        keras 3.15.1 (see ``fixed_label_smoothing``).
       axis: the class axis (default -1).
+      fixed_label_smoothing: ``True`` counts ``K`` on ``axis`` as Keras after PR
+        #23437; ``None`` (default, warns when the counts differ) or ``False``: the
+        release's count.  Kept in the config only when ``True`` (keras 3.15.1 cannot
+        load it then: it has no such behaviour).
       reduction: ``"sum_over_batch_size"`` (default), ``"sum"``, ``"mean"``,
         ``"mean_with_sample_weight"``, ``"none"`` or ``None``.
       name: default ``"categorical_crossentropy"``.
@@ -262,20 +306,26 @@ class CategoricalCrossentropy(LossFunctionWrapper):
         reduction: Any = "sum_over_batch_size",
         name: str = "categorical_crossentropy",
         dtype: Any = None,
+        *,
+        fixed_label_smoothing: bool | None = None,
     ) -> None:
         super().__init__(
             categorical_crossentropy, name=name, reduction=reduction, dtype=dtype,
             from_logits=from_logits, label_smoothing=label_smoothing, axis=axis,
+            fixed_label_smoothing=fixed_label_smoothing,
         )
         self.from_logits = from_logits
         self.label_smoothing = label_smoothing
         self.axis = axis
+        self.fixed_label_smoothing = fixed_label_smoothing
 
     def get_config(self) -> dict[str, Any]:
         config = Loss.get_config(self)
         config.update(
             from_logits=self.from_logits, label_smoothing=self.label_smoothing, axis=self.axis
         )
+        if self.fixed_label_smoothing:
+            config.update(fixed_label_smoothing=True)
         return config
 
 

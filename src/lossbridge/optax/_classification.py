@@ -272,8 +272,11 @@ def safe_softmax_cross_entropy(logits: Any, labels: Any) -> Any:
     logits, labels = ns.asarray(logits), ns.asarray(labels)
     check_subdtype(ns, logits, "floating", "logits")
     shape = broadcast_shapes(logits=logits, labels=labels)
-    log_probs = log_softmax(ns, logits, (logits.ndim - 1,))
     weights = xp.broadcast_to(labels, shape)
+    if ns.kind == "jax" and xp.isdtype(weights.dtype, "real floating"):
+        # optax's own custom_jvp: forward mode (jax.jvp, jacfwd, hessian) and every order.
+        return -xp.sum(_weighted_log_softmax_jax()(xp.broadcast_to(logits, shape), weights), axis=-1)
+    log_probs = log_softmax(ns, logits, (logits.ndim - 1,))
     nonzero = weights != 0.0
     # The value and the logits' gradient by autodiff, with the labels held constant.
     held = ops.stop_gradient(weights)
@@ -285,6 +288,37 @@ def safe_softmax_cross_entropy(logits: Any, labels: Any) -> Any:
             zeros, (weights, xp.astype(ops.stop_gradient(log_probs), weights.dtype))
         )
     return -xp.sum(terms, axis=-1)
+
+
+_WEIGHTED_LOG_SOFTMAX: Any = None
+
+
+def _weighted_log_softmax_jax() -> Any:
+    """optax's ``weighted_logsoftmax`` on JAX arrays: ``where(w != 0, w log_softmax(x), 0)``
+    with its ``jax.custom_jvp`` (tangent ``w x_dot - w sum(x_dot softmax(x)) + w_dot
+    log_softmax(x)``: no NaN at a ``-inf`` logit with a zero weight, and a JVP, so forward
+    mode and higher orders work as in optax).  Built once, on first use."""
+    global _WEIGHTED_LOG_SOFTMAX
+    if _WEIGHTED_LOG_SOFTMAX is None:
+        import jax
+        import jax.numpy as jnp
+
+        @jax.custom_jvp
+        def weighted(x: Any, w: Any) -> Any:
+            lsm = jax.nn.log_softmax(x, axis=-1)
+            return jnp.where(w != 0.0, w * lsm, jnp.zeros_like(lsm))
+
+        @weighted.defjvp
+        def weighted_jvp(primals: Any, tangents: Any) -> Any:
+            (x, w), (x_dot, w_dot) = primals, tangents
+            lsm = jax.nn.log_softmax(x, axis=-1)
+            out = jnp.where(w != 0.0, w * lsm, jnp.zeros_like(lsm))
+            dot = (w * x_dot - w * jnp.sum(x_dot * jax.nn.softmax(x, axis=-1), axis=-1, keepdims=True)
+                   + w_dot * lsm)
+            return out, dot
+
+        _WEIGHTED_LOG_SOFTMAX = weighted
+    return _WEIGHTED_LOG_SOFTMAX
 
 
 @quiet_numpy

@@ -15,6 +15,9 @@ differently from Keras 3:
 * sample weights whose rank differs by one from the per-sample loss are squeezed or
   expanded whatever their last dimension;
 * binary cross-entropy has an epsilon inside the log (``log(p + 1e-7)``);
+* label smoothing counts the classes on ``axis`` in ``categorical_crossentropy`` and on
+  the last axis in ``categorical_focal_crossentropy``, as tf_keras 2.21 does (Keras 3's
+  ``fixed_label_smoothing`` does not exist here);
 * binary focal cross-entropy ``from_logits=True`` uses the stable logits cross-entropy;
 * sparse categorical cross-entropy clips probabilities before renormalising, and
   raises on labels out of range on every array kind;
@@ -31,9 +34,6 @@ Intentional divergences from tf_keras 2.21:
   alignment when given NumPy arrays (``MeanSquaredError()(np (N,), np (N, 1))``
   broadcasts to ``(N, N)`` there); lossbridge always aligns, as tf.keras does on the
   tensors of a model;
-* label smoothing of ``categorical_focal_crossentropy`` counts the classes on ``axis``
-  (tf.keras reads ``y_true.shape[-1]``, the bug Keras fixed in PR #23437); only
-  ``axis != -1`` with ``label_smoothing > 0`` differs;
 * integer ``y_pred`` is computed in float32 (tf.keras computes in integers, truncating
   means) and cross-entropies reject it;
 * gradients at ties follow the array library, as in :mod:`lossbridge.keras`: TensorFlow's

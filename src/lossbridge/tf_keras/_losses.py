@@ -60,6 +60,12 @@ def _tf_keras(keras_fn: Any, *, broadcast: bool = False, float32: bool = False) 
 
     @functools.wraps(keras_fn)
     def fn(y_true: Any, y_pred: Any, *args: Any, **kwargs: Any) -> Any:
+        if "fixed_label_smoothing" in kwargs:  # Keras 3 only: tf_keras 2.21 has one behaviour
+            raise TypeError(
+                f"{keras_fn.__name__}() got an unexpected keyword argument "
+                "'fixed_label_smoothing' (lossbridge.keras only; lossbridge.tf_keras counts "
+                "the classes as tf_keras 2.21 does)"
+            )
         with k.using_flavor("tf_keras"):
             y_true, y_pred = prepare(y_true, y_pred)
             return keras_fn(y_true, y_pred, *args, **kwargs)
@@ -75,7 +81,10 @@ def _tf_keras(keras_fn: Any, *, broadcast: bool = False, float32: bool = False) 
     fn.__module__ = __name__
     fn.__qualname__ = keras_fn.__name__
     del fn.__wrapped__  # inspect.signature follows __wrapped__; the signature is the same
-    fn.__signature__ = __import__("inspect").signature(keras_fn)  # type: ignore[attr-defined]
+    signature = __import__("inspect").signature(keras_fn)
+    fn.__signature__ = signature.replace(  # type: ignore[attr-defined]
+        parameters=[p for n, p in signature.parameters.items() if n != "fixed_label_smoothing"]
+    )
     return fn
 
 
@@ -270,8 +279,9 @@ tf.keras' categorical focal cross-entropy: ``sum(alpha (1 - p)**gamma * (-y log 
 
 Defaults ``alpha=0.25, gamma=2.0, from_logits=False, label_smoothing=0.0, axis=-1``;
 ``p`` = softmax of logits or ``y_pred``, renormalised and clipped to
-``[1e-7, 1 - 1e-7]``.  Label smoothing counts the classes on ``axis`` (tf.keras 2
-reads the last axis; see the divergences of :mod:`lossbridge.tf_keras`).
+``[1e-7, 1 - 1e-7]``.  Label smoothing counts the classes on ``y_true.shape[-1]``
+whatever ``axis`` is, as tf_keras 2.21 does (its ``categorical_crossentropy`` counts
+them on ``axis``).
 
 Example:
     >>> import numpy as np

@@ -25,7 +25,8 @@ import math
 from typing import Any
 
 from .. import ops
-from .._backend import Namespace, describe, is_concrete, quiet, torch_namespace
+from .._backend import Namespace, describe, quiet, torch_namespace
+from .._checks import is_concrete  # also False under torch.func.vmap
 from .._checks import is_floating, is_integral
 from .._config import check_level
 from .._errors import (

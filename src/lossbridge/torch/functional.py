@@ -22,8 +22,8 @@ import math
 from typing import Any
 
 from .. import _deferred, _diagnostics, ops
-from .._backend import Namespace, describe, is_concrete, quiet, torch_namespace
-from .._checks import check_label_range, checked_labels, is_floating, is_integral
+from .._backend import Namespace, describe, quiet, torch_namespace
+from .._checks import check_label_range, checked_labels, is_concrete, is_floating, is_integral
 from .._config import check_level
 from .._errors import (
     LossBridgeError,
