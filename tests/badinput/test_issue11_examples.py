@@ -123,7 +123,6 @@ EXAMPLES = [
 NOT_FIXED = {
     "optax-sparsemax-nan": "the sparsemax projection drops a NaN logit (optax: NaN)",
     "optax-ctc-float16": "log-epsilon -1e5 overflows float16 to -inf, giving NaN (optax: a value)",
-    "torch-tensor-complex-l1": "l1_loss on complex tensors: torch computes |d|, lossbridge refuses",
 }
 
 

@@ -60,20 +60,11 @@ def xfail(reason: str, raises: type[BaseException] | tuple[type[BaseException], 
     return Exclusion("xfail", reason, raises, when)
 
 
-def _lce_probability_target(case: Any) -> bool:
-    """A linear_cross_entropy OpInfo sample with class-probability targets, on an autodiff kind."""
-    return case.source == "op" and case.kind != "numpy" and case.sample().args[1].is_floating_point()
-
-
 _KL = "test_upstream_keras_losses.py::"
 _KB = "test_upstream_keras_loss.py::"
 _OX = "test_upstream_optax.py::"
 _TO = "test_upstream_torch_opinfo.py::test_opinfo["
 
-#: issue 17 class 4: Tversky's alpha/beta as keras main (PR #23333), not as Keras 3.15.1.
-_TVERSKY = xfail(
-    "issue 17 class 4: Tversky with alpha != beta follows keras main (PR #23333), not the "
-    "Keras 3.15.1 release these tests come from", raises=AssertionError)
 
 #: issue 17 item 3: where Keras differs by backend or drops an argument, lossbridge's choice stands.
 _AXIS = skip(
@@ -101,20 +92,7 @@ EXCLUSIONS: dict[str, Exclusion] = {
         "reads Keras' global state: keras.config.set_floatx('float16') changes the default dtype "
         "of Keras' losses; lossbridge.keras' default comes from lossbridge.keras.floatx(), not "
         "from Keras' global floatx"),
-    # ---- Keras: known failures (issue 17) ----------------------------------------------------
-    **{_KL + f"TverskyTest::{t}": _TVERSKY for t in (
-        "test_binary_segmentation_custom_coefficients",
-        "test_binary_segmentation_custom_coefficients_with_axis",
-        "test_correctness_custom_coefficients")},
-    # ---- optax: known failures (issue 17) ----------------------------------------------------
-    _OX + "SafeSoftmaxCrossEntropyTest::test_gradient": xfail(
-        "issue 17 class 6: safe_softmax_cross_entropy is a custom_vjp without a jvp: "
-        "check_grads(modes=['fwd', 'rev']) fails under forward-mode autodiff", raises=TypeError),
     # ---- torch OpInfo: known failures -------------------------------------------------------
-    _TO + "nn.functional.linear_cross_entropy*": xfail(
-        "issue 17 class 5: linear_cross_entropy with class-probability targets sends no gradient "
-        "to the targets (torch does; lossbridge: None on torch tensors, zeros on JAX arrays)",
-        raises=GradientMismatch, when=_lce_probability_target),
     **{_TO + f"nn.functional.triplet_margin_with_distance_loss-float32-error-{i}-torch]": xfail(
         "issue 17 bad inputs: triplet_margin_with_distance_loss with inputs whose shapes do not "
         "broadcast lets torch's own RuntimeError out of the default distance function on torch "

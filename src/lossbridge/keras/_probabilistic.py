@@ -137,8 +137,15 @@ def bce_elementwise(ns: Namespace, y_true: Any, y_pred: Any, from_logits: bool) 
         if from_logits:
             return torch.nn.functional.binary_cross_entropy_with_logits(
                 y_pred, y_true, reduction="none")
-        return torch.nn.functional.binary_cross_entropy(
-            torch.clip(y_pred, EPSILON, 1.0 - EPSILON), y_true, reduction="none")
+        try:
+            return torch.nn.functional.binary_cross_entropy(
+                torch.clip(y_pred, EPSILON, 1.0 - EPSILON), y_true, reduction="none")
+        except RuntimeError as e:  # a target outside [0, 1]: keras-torch raises this too
+            raise LossBridgeRuntimeError(
+                f"{e}. `y_true` is a {describe(y_true)}: binary_crossentropy on torch tensors "
+                "computes with torch's kernel, as Keras' torch backend does, which takes targets "
+                "in [0, 1] (Keras' JAX backend gives NaN for them instead)."
+            ) from None
     if from_logits:
         return -y_true * ops.log_sigmoid(y_pred) - (1.0 - y_true) * ops.log_sigmoid(-y_pred)
     xp = ns.xp
