@@ -85,7 +85,10 @@ def _first_out_of_range(
 def _dtype_bounds(xp: Any, labels: Any) -> tuple[float, float]:
     """The smallest and largest value the labels' dtype holds (infinite for floats)."""
     if xp.isdtype(labels.dtype, "integral"):
-        info = xp.iinfo(labels.dtype)
+        # NumPy's iinfo by the dtype's name: every library names its integer dtypes alike
+        # (torch.int64, jnp.int32, tf.uint8), and not every namespace has iinfo (keras.ops)
+        name = getattr(labels.dtype, "name", None) or str(labels.dtype).replace("torch.", "")
+        info = np.iinfo(name)
         return int(info.min), int(info.max)
     return float("-inf"), float("inf")
 

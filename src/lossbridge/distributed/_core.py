@@ -71,12 +71,17 @@ def ce_denominator(
             )
         n = math.prod(int(s) for s in target.shape) // max(1, int(num_classes))
         if torch_kind:
-            return xp.tensor(float(n), dtype=dtype or xp.get_default_dtype(), device=target.device)
+            import torch
+
+            return torch.tensor(float(n), dtype=dtype or torch.get_default_dtype(),
+                                device=target.device)
         return xp.asarray(float(n), dtype=dtype or xp.float32)
     valid = target != ignore_index
     if weight is None:
         if torch_kind:
-            return valid.sum().to(dtype or xp.get_default_dtype())
+            import torch
+
+            return valid.sum().to(dtype or torch.get_default_dtype())
         return xp.astype(xp.sum(valid), dtype or xp.float32)  # bool sums to the default int
     safe = xp.where(valid, target, xp.zeros_like(target))
     if torch_kind:
