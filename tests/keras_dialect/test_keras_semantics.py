@@ -209,7 +209,8 @@ def test_label_smoothing_counts_classes_on_the_class_axis(keras_oracles, backend
     y_true = np.array([[[1.0, 0.0], [0.0, 0.0], [0.0, 1.0]]])  # (1, C=3, T=2), classes on axis 1
     y_pred = np.array([[[0.7, 0.2], [0.2, 0.3], [0.1, 0.5]]])
     ls = 0.1
-    ours = K.categorical_crossentropy(y_true, y_pred, label_smoothing=ls, axis=1)
+    ours = K.categorical_crossentropy(y_true, y_pred, label_smoothing=ls, axis=1,
+                                      fixed_label_smoothing=True)  # the post-release count
     # the corrected value equals the channels-last computation, which 3.15.1 gets right
     channels_last = K.categorical_crossentropy(np.moveaxis(y_true, 1, -1), np.moveaxis(y_pred, 1, -1), label_smoothing=ls)
     np.testing.assert_allclose(ours, channels_last, rtol=1e-6)

@@ -268,7 +268,7 @@ def reduce_values(
             # a static count: one division (divide_no_nan's 0 for an empty loss, without its
             # five kernels); the count is cast to the loss' dtype either way
             n = _numel(tuple(values.shape))
-            return loss / float(n) if n else xp.zeros_like(loss)
+            return loss / float(n) if n else loss * 0.0  # 0, on the graph as Keras' 0
         else:
             divisor = _size(ns, values, loss.dtype)
         loss = divide_no_nan(xp, loss, divisor)

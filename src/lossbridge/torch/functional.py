@@ -394,7 +394,7 @@ def cross_entropy(
         # LB016 (every target ignored), whose mean is NaN: at the default level the hook runs
         # only then (tests/test_no_sync.py checks that the other findings stay empty).
         level = check_level()
-        if not torch.compiler.is_compiling() and (level == "full" or (
+        if is_concrete(out) and (level == "full" or (
                 level == "cheap" and reduction == "mean" and math.isnan(out.detach().item()))):
             _diagnostics.check_call(
                 "torch:cross_entropy", torch_namespace({"input": input}),
@@ -509,7 +509,7 @@ def nll_loss(
         # LB016 (every target ignored), whose mean is NaN: at the default level the hook runs
         # only then (tests/test_no_sync.py checks that the other findings stay empty).
         level = check_level()
-        if not torch.compiler.is_compiling() and (level == "full" or (
+        if is_concrete(out) and (level == "full" or (
                 level == "cheap" and reduction == "mean" and math.isnan(out.detach().item()))):
             _diagnostics.check_call(
                 "torch:nll_loss", torch_namespace({"input": input}),
