@@ -17,7 +17,7 @@ FRAMEWORKS = ("torch", "jax", "keras", "optax", "tensorflow", "tf_keras")
 # Data and subprocess entry points, not test modules: --doctest-modules would import (and so run)
 # them in the test process (the port corpus' scripts, the distributed workers, which set torch's
 # default dtype and JAX's x64 mode for their own process).
-collect_ignore_glob = ["port_corpus/*", "distributed/_*_worker.py"]
+collect_ignore_glob = ["port_corpus/*", "distributed/_*_worker.py", "*/conftest.py"]
 
 # "ci" is deterministic (derandomize) so a run is reproducible, and sized so the whole suite stays
 # well under 20 minutes on 2 cores (12 examples per property; slow families draw a share of it);

@@ -93,11 +93,6 @@ EXCLUSIONS: dict[str, Exclusion] = {
         "of Keras' losses; lossbridge.keras' default comes from lossbridge.keras.floatx(), not "
         "from Keras' global floatx"),
     # ---- torch OpInfo: known failures -------------------------------------------------------
-    **{_TO + f"nn.functional.triplet_margin_with_distance_loss-float32-error-{i}-torch]": xfail(
-        "issue 17 bad inputs: triplet_margin_with_distance_loss with inputs whose shapes do not "
-        "broadcast lets torch's own RuntimeError out of the default distance function on torch "
-        "tensors (not a LossBridgeError); NumPy and JAX arrays raise lossbridge's",
-        raises=ErrorMismatch) for i in (2, 3, 4)},
     **{_TO + f"NLLLoss-float32-error-0-{kind}]": xfail(
         "issue 17 bad inputs: NLLLoss(weight=float16) on a float32 input of shape (0, 0) returns "
         "where torch raises 'expected scalar type Float but found Half' (the weight's dtype is not "
