@@ -133,10 +133,7 @@ def child(method: str, n: int, d: int, v: int, dtype_name: str, reps: str, chunk
         return dt, dc
 
     warm, _ = run()
-    if reps == "auto":
-        k = 1 if warm > 30 else 3 if warm > 5 else 5
-    else:
-        k = int(reps)
+    k = (1 if warm > 30 else 3 if warm > 5 else 5) if reps == "auto" else int(reps)
     for _ in range(k):
         dt, dc = run()
         times.append(dt)
@@ -280,19 +277,19 @@ def main() -> None:
                 print(f"| {n} | {v} | {dt} | {m} | error: {r['error']} ||||||||||", flush=True)
                 continue
 
-            def ratio(base):
+            def ratio(base, res=res, m=m, r=r):
                 b = res.get(base)
                 if not b or "error" in b or base == m:
                     return "–"
                 return f"{r['median_s'] / b['median_s']:.2f}x"
 
-            def cpu_ratio():
+            def cpu_ratio(res=res, m=m, r=r):
                 b = res.get("naive")
                 if not b or "error" in b or m == "naive":
                     return "–"
                 return f"{r['median_cpu_s'] / b['median_cpu_s']:.2f}x"
 
-            def rel(key):
+            def rel(key, ref=ref, r=r):
                 if not ref or key not in ref:
                     return float("nan")
                 return abs(r["loss"] - ref[key]) / abs(ref[key])

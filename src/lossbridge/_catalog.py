@@ -67,7 +67,7 @@ import difflib
 import inspect
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 
@@ -118,7 +118,7 @@ class Entry:
         kwargs = {**self.defaults, **kwargs}
         if inspect.isclass(obj):
             try:
-                return obj(**kwargs)
+                return cast("Callable[..., Any]", obj(**kwargs))
             except Exception as e:  # the constructor refuses the arguments: a user error
                 shown = ", ".join(f"{k}={v!r}" for k, v in kwargs.items())
                 error = e if isinstance(e, LossBridgeError) else None

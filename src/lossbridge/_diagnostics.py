@@ -235,7 +235,7 @@ class Finding:
 # ------------------------------------------------------------------ check level
 
 
-class checks:  # noqa: N801 - used like a function
+class checks:
     """Set the level of the input checks: ``"off"``, ``"cheap"`` (default) or ``"full"``.
 
     Takes effect at once, for the whole process; used as a context manager it
@@ -518,7 +518,7 @@ def _is_index_target(p: _Profile, pred: Any, target: Any, ns: Namespace) -> bool
     if shape == _index_shape(p, pred):
         return True
     # Keras: (N, 1) labels are squeezed
-    return p.dialect == "keras" and shape == _index_shape(p, pred) + (1,)
+    return p.dialect == "keras" and shape == (*_index_shape(p, pred), 1)
 
 
 @_detector("cheap")
@@ -639,7 +639,7 @@ def _labels(p: _Profile, a: dict[str, Any], ns: Namespace, ctx: dict[str, Any]) 
     # values of an empty batch are simply 0.  A torch mean that is a number had a target:
     # the labels are read only when the call's result is NaN.
     result = ctx.get("result")
-    possible = not (p.dialect == "torch" and _is_array(result) and result.ndim == 0
+    possible = not (p.dialect == "torch" and result is not None and _is_array(result) and result.ndim == 0
                     and not bool(_isnan(result)))
     if ignore is not None and red in means and possible:
         ignored = labels == ignore if ignored is None else ignored
@@ -661,7 +661,7 @@ def _labels(p: _Profile, a: dict[str, Any], ns: Namespace, ctx: dict[str, Any]) 
 @_detector("full")
 def _domain(p: _Profile, a: dict[str, Any], ns: Namespace, ctx: dict[str, Any]) -> Iterator[Finding]:
     """LB001-LB005: what the predictions hold against what the loss expects."""
-    pred, target = _pt(p, a)
+    pred, _target = _pt(p, a)
     if pred is None or p.pred_domain is None or not _floating(ns, pred) or math.prod(pred.shape) == 0:
         return
     xp = ns.xp
@@ -672,7 +672,7 @@ def _domain(p: _Profile, a: dict[str, Any], ns: Namespace, ctx: dict[str, Any]) 
     tol = 1e-6
     unit = lo >= -tol and hi <= 1 + tol
     softmax = p.kind == "softmax" and pred.ndim >= 1
-    ax = p.class_axis(pred.ndim) if softmax else None
+    ax = p.class_axis(pred.ndim) if softmax else -1  # -1: unused unless softmax
     c = pred.shape[ax] if softmax else 0
     name = f"`{p.pred}` ({_describe(pred)}, values in [{_num(lo)}, {_num(hi)}])"
 
@@ -813,15 +813,15 @@ def _float_onehot_weighted(p: _Profile, a: dict[str, Any], ns: Namespace, ctx: d
 
 
 def _broadcasts(a: tuple[int, ...], b: tuple[int, ...]) -> bool:
-    return all(x == y or x == 1 or y == 1 for x, y in zip(reversed(a), reversed(b)))
+    return all(x == y or x == 1 or y == 1 for x, y in zip(reversed(a), reversed(b), strict=False))
 
 
 def _keras_align(a: tuple[int, ...], b: tuple[int, ...]) -> tuple[tuple[int, ...], tuple[int, ...]]:
     """The shapes after Keras' squeeze_or_expand_to_same_rank."""
     if len(a) == len(b) + 1 and a and a[-1] == 1:
-        return (a, b + (1,)) if len(b) == 1 else (a[:-1], b)
+        return (a, (*b, 1)) if len(b) == 1 else (a[:-1], b)
     if len(b) == len(a) + 1 and b and b[-1] == 1:
-        return (a + (1,), b) if len(a) == 1 else (a, b[:-1])
+        return ((*a, 1), b) if len(a) == 1 else (a, b[:-1])
     return a, b
 
 
@@ -837,7 +837,7 @@ def _pointwise_shapes(p: _Profile, a: dict[str, Any], ns: Namespace, ctx: dict[s
     if ps == ts or not _broadcasts(ps, ts):
         return  # equal, or an error the loss raises anyway
     n = max(len(ps), len(ts))
-    out = tuple(max(x, y) for x, y in zip((1,) * (n - len(ps)) + ps, (1,) * (n - len(ts)) + ts))
+    out = tuple(max(x, y) for x, y in zip((1,) * (n - len(ps)) + ps, (1,) * (n - len(ts)) + ts, strict=False))
     hint = (
         f"`{p.pred}.squeeze(-1)`" if len(ps) == len(ts) + 1 and ps[-1] == 1
         else f"`{p.target}.squeeze(-1)`" if len(ts) == len(ps) + 1 and ts[-1] == 1
@@ -857,7 +857,7 @@ def _pointwise_shapes(p: _Profile, a: dict[str, Any], ns: Namespace, ctx: dict[s
 def _sample_weight(p: _Profile, a: dict[str, Any], ns: Namespace, ctx: dict[str, Any]) -> Iterator[Finding]:
     """LB021: Keras sample_weight (N,) against a per-timestep loss (N, T)."""
     sw = a.get("sample_weight")
-    if p.dialect != "keras" or not _is_array(sw):
+    if p.dialect != "keras" or sw is None or not _is_array(sw):
         return
     vs = ctx.get("values_shape")
     if vs is None:
@@ -867,7 +867,7 @@ def _sample_weight(p: _Profile, a: dict[str, Any], ns: Namespace, ctx: dict[str,
         ps, ts = _keras_align(tuple(pred.shape), tuple(target.shape))
         if not _broadcasts(ps, ts) or len(ps) != len(ts):
             return
-        full = tuple(max(x, y) for x, y in zip(ps, ts))
+        full = tuple(max(x, y) for x, y in zip(ps, ts, strict=False))
         vs = full[:-1]
     vs, ss = tuple(vs), tuple(sw.shape)
     if len(ss) == 0 or len(ss) >= len(vs) or math.prod(ss) == 1:
@@ -913,7 +913,7 @@ def _nonfinite(p: _Profile, a: dict[str, Any], ns: Namespace, ctx: dict[str, Any
         if not _is_array(x) or not _floating(ns, x) or math.prod(x.shape) == 0:
             continue
         nan = xp.isnan(x)
-        neg_ok = logit_like and arg == p.pred or (p.target_form == "log_probs" and arg == p.target)
+        neg_ok = (logit_like and arg == p.pred) or (p.target_form == "log_probs" and arg == p.target)
         inf = (x == math.inf) | ((x == -math.inf) if not neg_ok else xp.zeros_like(nan))
         n_nan, n_inf = _count(ns, nan), _count(ns, inf)
         if n_nan or n_inf:
@@ -1180,9 +1180,9 @@ def _resolve(loss: Any) -> tuple[Any, str, str, dict[str, Any]]:
             loss = loss()
         is_class_instance = True
     try:
-        entry = _catalog.lookup(f"{dialect}:{name}")
+        found: _catalog.Entry | None = _catalog.lookup(f"{dialect}:{name}")
     except LossBridgeError:
-        entry = None
+        found = None
     if is_class_instance:
         config: dict[str, Any] = {}
         if dialect == "torch":
@@ -1199,10 +1199,10 @@ def _resolve(loss: Any) -> tuple[Any, str, str, dict[str, Any]]:
         else:
             config = {k: v for k, v in vars(loss).items() if not k.startswith("_")}
         callable_ = loss if type(loss).__module__.startswith("lossbridge") else (
-            entry.obj() if entry is not None else loss
+            found.obj() if found is not None else loss
         )
         return callable_, dialect, name, config
-    fn = entry.obj() if entry is not None and not loss.__module__.startswith("lossbridge") else loss
+    fn = found.obj() if found is not None and not loss.__module__.startswith("lossbridge") else loss
     return fn, dialect, name, {}
 
 
@@ -1211,7 +1211,7 @@ def _signature_names(obj: Any, dialect: str) -> inspect.Signature | None:
     if not inspect.isroutine(obj):
         cls = obj if inspect.isclass(obj) else type(obj)
         target = getattr(cls, "forward", None) if dialect == "torch" else None
-        target = target or getattr(cls, "__call__", None)
+        target = target or cls.__call__
     try:
         sig = inspect.signature(target)
     except (TypeError, ValueError):
@@ -1283,11 +1283,13 @@ def diagnose(loss: Any, *args: Any, **kwargs: Any) -> list[Finding]:
     positional = [q.name for q in sig.parameters.values()
                   if q.kind in (q.POSITIONAL_ONLY, q.POSITIONAL_OR_KEYWORD)]
     if dialect == "keras":
+        pred_name: str | None
+        target_name: str | None
         pred_name, target_name = "y_pred", "y_true"
     elif len(positional) >= 2:
         pred_name, target_name = positional[0], positional[1]
     else:
-        pred_name, target_name = (positional + [None, None])[:2]
+        pred_name, target_name = ([*positional, None, None])[:2]
     ns_args = {k: v for k, v in values.items() if _is_array(v) or isinstance(v, (list, tuple))}
     ns = get_namespace(ns_args, numpy_joins=dialect != "torch")
     arrays: dict[str, Any] = {}

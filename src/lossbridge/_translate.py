@@ -821,7 +821,7 @@ def _dialect_expr(src: _Source, adapter: bool = False) -> str:
 
 def _same(a: Any, b: Any) -> bool:
     try:
-        return bool(a == b) and type(a) is type(b) or (a is None and b is None)
+        return (bool(a == b) and type(a) is type(b)) or (a is None and b is None)
     except Exception:
         return False
 
@@ -892,7 +892,7 @@ def _conditions(src_form: Form | None, src_roles: tuple[str, ...], dst_roles: tu
     if src_kinds != dst_kinds:
         unmatched_src = [r for r in src_roles if r not in dst_roles]
         unmatched_dst = [r for r in dst_roles if r not in src_roles]
-        for a, b in zip(unmatched_src, unmatched_dst):
+        for a, b in zip(unmatched_src, unmatched_dst, strict=False):
             out.append(_ROLE_CHANGES.get((a, b), f"pass {ROLES.get(b, b)} instead of {ROLES.get(a, a)}"))
     if dst is not None:
         out.extend(dst.conditions)

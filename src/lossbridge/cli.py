@@ -22,6 +22,7 @@ prints machine-readable output.
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import math
 import shutil
@@ -29,13 +30,12 @@ import sys
 import textwrap
 import warnings
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, NoReturn
 
 import numpy as np
 
 from . import _catalog, _sample
 from ._errors import LossBridgeError
-
 
 # ----------------------------------------------------------------- formatting
 
@@ -67,11 +67,13 @@ def render(title: str, columns: Sequence[str], rows: Sequence[Sequence[str]], st
     try:
         from rich.console import Console
         from rich.table import Table
-    except ImportError:
-        Console = None  # noqa: N806
-    width = max(140, shutil.get_terminal_size((140, 20)).columns)
-    if Console is not None:
         from rich.text import Text
+    except ImportError:
+        have_rich = False
+    else:
+        have_rich = True
+    width = max(140, shutil.get_terminal_size((140, 20)).columns)
+    if have_rich:
 
         table = Table(title=title, show_lines=False, expand=False)
         for i, col in enumerate(columns):
@@ -83,14 +85,14 @@ def render(title: str, columns: Sequence[str], rows: Sequence[Sequence[str]], st
         return
     widths = [max(len(c), *(len(r[i]) for r in rows)) if rows else len(c) for i, c in enumerate(columns)]
     fixed = sum(widths[:-1]) + 3 * (len(columns) - 1)
-    last = max(30, width - fixed)
-    widths[-1] = min(widths[-1], last)
+    room = max(30, width - fixed)
+    widths[-1] = min(widths[-1], room)
     print(title, file=stream)
-    print(" | ".join(c.ljust(w) for c, w in zip(columns, widths)), file=stream)
+    print(" | ".join(c.ljust(w) for c, w in zip(columns, widths, strict=False)), file=stream)
     print("-+-".join("-" * w for w in widths), file=stream)
     for row in rows:
         wrapped = textwrap.wrap(row[-1], widths[-1]) or [""]
-        head = [c.ljust(w) for c, w in zip(row[:-1], widths[:-1])]
+        head = [c.ljust(w) for c, w in zip(row[:-1], widths[:-1], strict=False)]
         print(" | ".join([*head, wrapped[0]]), file=stream)
         for more in wrapped[1:]:
             print(" | ".join([*(" " * w for w in widths[:-1]), more]), file=stream)
@@ -102,7 +104,7 @@ def render(title: str, columns: Sequence[str], rows: Sequence[Sequence[str]], st
 def _family_rows() -> list[tuple[str, Callable[[dict[str, Any]], Any], str]]:
     import lossbridge as lb
 
-    K, T, O, TH = lb.keras, lb.torch, lb.optax, lb.theano  # noqa: N806
+    K, T, OX, TH = lb.keras, lb.torch, lb.optax, lb.theano
     return [
         ("keras CategoricalCrossentropy()", lambda s: K.CategoricalCrossentropy()(s["onehot"], s["probs"]),
          "Keras' default: renormalises each row to sum 1, clips to [1e-7, 1-1e-7], logs, and "
@@ -143,9 +145,9 @@ def _family_rows() -> list[tuple[str, Callable[[dict[str, Any]], Any], str]]:
          "One value per sample, no clipping: 0 * log(0) gives NaN in the first row."),
         ("theano categorical_crossentropy(p, labels)", lambda s: TH.categorical_crossentropy(s["probs"], s["labels"]),
          "Integer labels pick the target probability: no 0 * log(0), per-sample values."),
-        ("optax softmax_cross_entropy(logits, onehot)", lambda s: O.softmax_cross_entropy(s["logits"], s["onehot"]),
+        ("optax softmax_cross_entropy(logits, onehot)", lambda s: OX.softmax_cross_entropy(s["logits"], s["onehot"]),
          "optax never reduces: call .mean() yourself; logits only."),
-        ("optax softmax_cross_entropy_with_integer_labels", lambda s: O.softmax_cross_entropy_with_integer_labels(s["logits"], s["labels"]),
+        ("optax softmax_cross_entropy_with_integer_labels", lambda s: OX.softmax_cross_entropy_with_integer_labels(s["logits"], s["labels"]),
          "The integer-label form; a label of -1 would wrap to the last class."),
     ]
 
@@ -166,9 +168,9 @@ def _run(fn: Callable[[], Any]) -> tuple[Any, str | None]:
 
 def _compare_family(as_json: bool) -> int:
     data = _sample.sample()
-    results = []
+    results: list[dict[str, Any]] = []
     for call, fn, why in _family_rows():
-        value, error = _run(lambda fn=fn: fn(data))
+        value, error = _run(functools.partial(fn, data))
         results.append({
             "call": call,
             "returns": None if value is None else np.asarray(value, dtype=float).tolist(),
@@ -205,14 +207,14 @@ def _json_default(o: Any) -> Any:
 
 def _compare_losses(names: Sequence[str], data_path: str | None, as_json: bool) -> int:
     data = _sample.load(data_path) if data_path else _sample.sample()
-    results = []
+    results: list[dict[str, Any]] = []
     for name in names:
         entry, kwargs = _catalog.parse(name)
         roles = entry.resolved_roles(kwargs)
         args = _sample.inputs(roles, data)
         loss = _build(entry, kwargs)  # a constructor that refuses its arguments: exit 2
         # what the call raises on this data is shown in the table
-        value, error = _run(lambda loss=loss, args=args: loss(*args))
+        value, error = _run(functools.partial(loss, *args))
         if isinstance(value, tuple):  # (loss, auxiliary outputs...): the loss is shown
             value = value[0]
         results.append({
@@ -263,7 +265,7 @@ def _divergence(names: Sequence[str], results: list[dict[str, Any]], data: dict[
     from . import _pipeline
 
     pipes = []
-    for name, result in zip(names, results):
+    for name, result in zip(names, results, strict=False):
         try:
             settings = _pipeline.settings_of(name)
         except LossBridgeError:
@@ -555,7 +557,7 @@ def _port(path: str, to: str, write: bool, as_json: bool, emit_test: str | None)
 
 
 class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> None:  # one line, exit status 2
+    def error(self, message: str) -> NoReturn:  # one line, exit status 2
         self.exit(2, f"lossbridge: error: {message}\n")
 
 

@@ -96,7 +96,7 @@ def _values_and_grads(case, jit, dtype):
         assert o.dtype == jnp.dtype(dtype)
         np.testing.assert_allclose(np.asarray(o), r.detach().numpy(), rtol=tol["value"], atol=tol["value"])
     ups = [torch.tensor(up, dtype=torch.float64)] + ([torch.tensor(up_lse, dtype=torch.float64)] if rl else [])
-    g_ref = grads(ref if rl else ref, [th, tW, tb], ups if rl else ups[0])
+    g_ref = grads(ref, [th, tW, tb], ups if rl else ups[0])
     for a, r in zip(g, g_ref, strict=True):
         if r is None:
             assert a is None
@@ -195,5 +195,5 @@ def test_errors_and_traced_num_items():
         linear_cross_entropy(h, W, t, num_items_in_batch=jnp.array(0.0))
     f = jax.jit(lambda n: linear_cross_entropy(h, W, t, reduction="sum", num_items_in_batch=n))
     np.testing.assert_allclose(float(f(jnp.array(6.0))), 3 * math.log(4) / 6, rtol=1e-6)
-    with pytest.raises(Exception, match="kind|torch"):
+    with pytest.raises(Exception, match=r"kind|torch"):
         linear_cross_entropy(h, torch.ones(4, 2), t)

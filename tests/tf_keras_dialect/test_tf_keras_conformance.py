@@ -332,19 +332,19 @@ def test_signatures_match_tf_keras(tf_keras_oracle):
 
 
 def test_errors_name_the_argument():
-    with pytest.raises(lb.LossBridgeError, match="Invalid Reduction Key: mean.*sum_over_batch_size"):
+    with pytest.raises(lb.LossBridgeError, match=r"Invalid Reduction Key: mean.*sum_over_batch_size"):
         lb.tf_keras.Huber(reduction="mean")
-    with pytest.raises(lb.LossBridgeError, match="squeeze.*sample_weight"):
+    with pytest.raises(lb.LossBridgeError, match=r"squeeze.*sample_weight"):
         lb.tf_keras.MeanSquaredError()(np.ones((2, 3)), np.zeros((2, 3)), np.ones((2, 3)))
     with pytest.raises(lb.LossBridgeError, match="Incompatible shapes"):
         lb.tf_keras.MeanSquaredError()(np.ones((2, 3)), np.zeros((2, 3)), np.ones((3,)))
     with pytest.raises(lb.LossBridgeIndexError, match="label 3"):
         lb.tf_keras.SparseCategoricalCrossentropy()(np.array([0, 3]), np.array([[0.2, 0.8], [0.5, 0.5]]))
-    with pytest.raises(lb.LossBridgeError, match="input_length.*\\(batch, 1\\)"):
+    with pytest.raises(lb.LossBridgeError, match=r"input_length.*\(batch, 1\)"):
         lb.tf_keras.ctc_batch_cost(np.array([[0]]), np.full((1, 2, 2), 0.5), np.array([2]), np.array([[1]]))
-    with pytest.raises(lb.LossBridgeError, match="y_pred.*probabilities of shape"):
+    with pytest.raises(lb.LossBridgeError, match=r"y_pred.*probabilities of shape"):
         lb.tf_keras.ctc_batch_cost(np.array([[0]]), np.full((2, 2), 0.5), np.array([[2]]), np.array([[1]]))
-    with pytest.raises(lb.LossBridgeError, match="y_true.*integer labels"):
+    with pytest.raises(lb.LossBridgeError, match=r"y_true.*integer labels"):
         lb.tf_keras.ctc_batch_cost(np.array([0]), np.full((1, 2, 2), 0.5), np.array([[2]]), np.array([[1]]))
     with pytest.raises(lb.LossBridgeError, match="Labels length is zero in batch 1"):
         lb.tf_keras.ctc_batch_cost(np.array([[0], [0]]), np.full((2, 2, 2), 0.5), np.array([[2], [2]]),
@@ -355,11 +355,11 @@ def test_errors_name_the_argument():
         lb.tf_keras.ctc_batch_cost(np.array([[1, 1]]), np.full((1, 3, 3), 0.3), np.array([[2]]), np.array([[2]]))
     with pytest.raises(lb.LossBridgeIndexError, match="non-null label"):  # label == blank
         lb.tf_keras.ctc_batch_cost(np.array([[1]]), np.full((1, 2, 2), 0.5), np.array([[2]]), np.array([[1]]))
-    with pytest.raises(lb.LossBridgeError, match="Keras 3 loss that tf.keras 2 does not have"):
+    with pytest.raises(lb.LossBridgeError, match=r"Keras 3 loss that tf.keras 2 does not have"):
         lb.tf_keras.get("Dice")
     with pytest.raises(lb.LossBridgeError, match="Could not interpret"):
         lb.tf_keras.get(3)
-    with pytest.raises(lb.LossBridgeError, match="does not name a lossbridge tf.keras loss class"):
+    with pytest.raises(lb.LossBridgeError, match=r"does not name a lossbridge tf.keras loss class"):
         lb.tf_keras.deserialize({"class_name": "mse", "config": {}})
     with pytest.raises(lb.LossBridgeError, match="'class_name' and 'config'"):
         lb.tf_keras.deserialize({"config": {}})

@@ -87,11 +87,11 @@ def _make(ig: int, eps: float, zl: float, cap: float | None, prob: bool, v: int,
         s = jnp.sum(jnp.exp(zr), axis=1)
         dl = jnp.log(s)
         lse = m + dl
-        tinfo, a, valid = coeffs(tb, w, cd)
+        tinfo, _a, valid = coeffs(tb, w, cd)
         if prob:
             ell = (1.0 - eps) * (jnp.sum(tinfo, axis=1) * dl - jnp.sum(zr * tinfo, axis=1))
         else:
-            ts, wt, bad = tinfo
+            ts, wt, _bad = tinfo
             zt = jnp.take_along_axis(zr, ts[:, None], axis=1)[:, 0]
             ell = (1.0 - eps) * wt * (dl - zt)
         if eps > 0.0:
@@ -108,7 +108,7 @@ def _make(ig: int, eps: float, zl: float, cap: float | None, prob: bool, v: int,
     def fwd_scan(h, W, b, t, w):
         cd = _compute_dtype(h.dtype)
         hs = h.reshape(nblk, rows, h.shape[1])
-        ts = t.reshape((nblk, rows) + t.shape[1:])
+        ts = t.reshape((nblk, rows, *t.shape[1:]))
 
         def body(_, xs):
             hb, tb = xs
@@ -131,7 +131,7 @@ def _make(ig: int, eps: float, zl: float, cap: float | None, prob: bool, v: int,
         cd = _compute_dtype(h.dtype)
         d = h.shape[1]
         hs = h.reshape(nblk, rows, d)
-        ts = t.reshape((nblk, rows) + t.shape[1:])
+        ts = t.reshape((nblk, rows, *t.shape[1:]))
         lses = lse.reshape(nblk, rows)
         gls = g_ell.astype(cd).reshape(nblk, rows)
         gss = g_lse.astype(cd).reshape(nblk, rows)

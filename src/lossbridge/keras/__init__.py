@@ -78,6 +78,8 @@ which the bad-input suite tests):
 
 from __future__ import annotations
 
+from typing import Any
+
 from .. import _catalog
 from ._focal import (
     BinaryFocalCrossentropy,
@@ -86,7 +88,14 @@ from ._focal import (
     categorical_focal_crossentropy,
 )
 from ._hinge import CategoricalHinge, Hinge, SquaredHinge, categorical_hinge, hinge, squared_hinge
-from ._loss import EPSILON, Loss, LossFunctionWrapper, floatx, reduce_weighted_values, squeeze_or_expand_to_same_rank
+from ._loss import (
+    EPSILON,
+    Loss,
+    LossFunctionWrapper,
+    floatx,
+    reduce_weighted_values,
+    squeeze_or_expand_to_same_rank,
+)
 from ._probabilistic import (
     BinaryCrossentropy,
     CategoricalCrossentropy,
@@ -249,7 +258,7 @@ _CATALOG: list[tuple[str, tuple[str, ...], str]] = [
 ]
 for _name, _roles, _summary in _CATALOG:
     # The function form of GCE has no default q: the CLI uses Keras' class default.
-    _defaults = {"q": 0.5} if _name == "categorical_generalized_cross_entropy" else {}
+    _defaults: dict[str, Any] = {"q": 0.5} if _name == "categorical_generalized_cross_entropy" else {}
     _catalog.register("keras", _name, _roles, _summary, **_defaults)
 
 __all__ = [

@@ -913,7 +913,7 @@ def _validate_q(q: Any) -> None:
             f"q must be a number in the interval (0, 1). Received: q={q!r} of type "
             f"{type(q).__name__}. Pass a float such as q=0.5."
         )
-    if not 0 < q < 1:
+    if not 0 < float(q) < 1:
         raise LossBridgeError(
             f"q must be in the interval (0, 1). Received: q={q!r}. "
             "CategoricalGeneralizedCrossEntropy's q is an exponent strictly between 0 (close to "

@@ -158,7 +158,7 @@ _CATALOG += [(f.__name__, r, s) for f, (_, r, s) in zip(
      mean_squared_error, mean_absolute_error, mean_absolute_percentage_error,
      mean_squared_logarithmic_error, huber, log_cosh, cosine_similarity, hinge, squared_hinge,
      categorical_hinge),
-    _CATALOG,
+    _CATALOG, strict=False,
 )]
 for _name, _roles, _summary in _CATALOG:
     _catalog.register("tf_keras", _name, _roles, _summary)

@@ -26,13 +26,14 @@ from __future__ import annotations
 import functools
 from typing import Any
 
-from .. import keras as _k
+from lossbridge.keras import _loss as k  # absolute: "keras" alone would name the framework
+from lossbridge.keras._inputs import broadcast_shape
 from lossbridge.optax._ctc import ctc_loss as _optax_ctc  # absolute: "optax" names the framework
+
+from .. import keras as _k
 from .._backend import is_concrete
 from .._checks import check_label_range, first_out_of_range
 from .._errors import LossBridgeError
-from lossbridge.keras import _loss as k  # absolute: "keras" alone would name the framework
-from lossbridge.keras._inputs import broadcast_shape
 from ._loss import LossFunctionWrapper
 
 # ------------------------------------------------------------------- functions
@@ -363,7 +364,7 @@ def ctc_batch_cost(y_true: Any, y_pred: Any, input_length: Any, label_length: An
     index = xp.int32 if ns.kind == "jax" else xp.int64
     labels = xp.astype(k.convert_to_tensor(ns, y_true), index)
     lengths = [xp.astype(k.convert_to_tensor(ns, a), index) for a in (input_length, label_length)]
-    for name, a in zip(("input_length", "label_length"), lengths):
+    for name, a in zip(("input_length", "label_length"), lengths, strict=False):
         if a.ndim != 2 or a.shape != (y_pred.shape[0], 1):
             raise LossBridgeError(
                 f"ctc_batch_cost: `{name}` must have shape (batch, 1) = ({y_pred.shape[0]}, 1), "

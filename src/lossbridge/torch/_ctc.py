@@ -26,8 +26,11 @@ from typing import Any
 
 from .. import ops
 from .._backend import Namespace, describe, quiet, torch_namespace
-from .._checks import is_concrete  # also False under torch.func.vmap
-from .._checks import is_floating, is_integral
+from .._checks import (
+    is_concrete,  # also False under torch.func.vmap
+    is_floating,
+    is_integral,
+)
 from .._config import check_level
 from .._errors import (
     LossBridgeIndexError,

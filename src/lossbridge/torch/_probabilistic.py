@@ -11,8 +11,10 @@ from typing import Any
 
 from .. import ops
 from .._backend import Namespace, describe, quiet, torch_namespace
-from .._checks import is_concrete  # also False under torch.func.vmap
-from .._checks import is_floating
+from .._checks import (
+    is_concrete,  # also False under torch.func.vmap
+    is_floating,
+)
 from .._diagnostics import LossBridgeReductionWarning, check_call
 from .._errors import LossBridgeError, LossBridgeRuntimeError, LossBridgeTypeError
 from .._grad import custom_gradient
