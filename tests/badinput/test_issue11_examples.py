@@ -120,10 +120,7 @@ EXAMPLES = [
 
 # Examples of the issue not fixed on this branch: strict xfails (they fail today; the day
 # one passes, the strict xfail fails and its entry must go).
-NOT_FIXED = {
-    "optax-sparsemax-nan": "the sparsemax projection drops a NaN logit (optax: NaN)",
-    "optax-ctc-float16": "log-epsilon -1e5 overflows float16 to -inf, giving NaN (optax: a value)",
-}
+NOT_FIXED: dict[str, str] = {}
 
 
 def _param(example):

@@ -103,9 +103,13 @@ def ctc_loss_with_forward_probs(
         raise LossBridgeIndexError(
             "index is out of bounds for axis 0 with size 0: the logits have no frames (T = 0)."
         )
-    dtype = logits.dtype
-
     logprobs = ops.log_softmax(logits, axis=-1)
+    # optax builds the recursion's state from jnp.ones(...) * log_epsilon and its one-hot
+    # rows in JAX's default float (float32): half-precision log-probabilities are promoted,
+    # so the state and the result are float32 (and -1e5 fits).
+    dtype = xp.result_type(logits.dtype, xp.float32)
+    if logprobs.dtype != dtype:
+        logprobs = xp.astype(logprobs, dtype)
     labellens = maxlabellen - xp.astype(xp.sum(label_paddings, axis=1), xp.int32)
 
     def zeros(*shape: int) -> Any:

@@ -39,10 +39,13 @@ def projection_simplex(ns: Namespace, values: Any) -> Any:
     top = ops.take_along_axis(cumsum_u, idx - 1, axis=-1)
     idx_f = xp.astype(idx, v.dtype)
     p0 = 1 / idx_f + (v - top / idx_f)
-    p0 = xp.where(p0 > 0, p0, xp.zeros_like(p0))
+    p0 = xp.where(p0 < 0, xp.zeros_like(p0), p0)  # relu, and NaN stays NaN as in jax.nn.relu
     if ns.kind == "numpy":
         return p0
-    support = xp.astype(p0 > 0, v.dtype)
-    card = xp.sum(support, axis=-1, keepdims=True)
-    t = xp.sum(support * values, axis=-1, keepdims=True) / card
-    return p0 + support * (values - v) - support * (t - ops.stop_gradient(t))
+    # where, not a product with the 0/1 support: an infinite value off the support must not
+    # turn the (exactly zero) gradient brackets into NaN.
+    on = p0 > 0
+    zero = xp.zeros_like(p0)
+    card = xp.sum(xp.astype(on, v.dtype), axis=-1, keepdims=True)
+    t = xp.sum(xp.where(on, values, zero), axis=-1, keepdims=True) / card
+    return p0 + xp.where(on, values - v, zero) - xp.where(on, t - ops.stop_gradient(t), zero)
