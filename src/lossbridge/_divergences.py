@@ -14,6 +14,7 @@ Fields of an entry:
 * ``input_class``: the bad-input class of ``tests/badinput`` (``"masked"``, ...).
 * ``behaviour``: ``"raises LossBridgeTypeError"`` etc.: the lossbridge error class.
 * ``why``: the reason, as the docstring says it.
+* ``position``: the argument it concerns (0-based, in the loss' call order), or None for any.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ class Divergence(NamedTuple):
     input_class: str
     error: str  # the lossbridge error class raised instead of the framework's answer
     why: str
+    position: int | None = None  # the argument concerned (None: any)
 
 
 DIVERGENCES: tuple[Divergence, ...] = (
@@ -49,9 +51,30 @@ DIVERGENCES: tuple[Divergence, ...] = (
         "where its first operation happens to be a NumPy one. Convert first: x.astype(float).",
     ),
     Divergence(
+        "optax", "*", "complex", "LossBridgeTypeError",
+        "Complex arrays are refused on every optax loss: optax computes some losses on complex "
+        "numbers (JAX's complex orderings in max, sort and clip), and fails in others; torch's "
+        "kernels refuse most. Pass real arrays.",
+    ),
+    Divergence(
         "keras", "*", "big_endian", "LossBridgeTypeError",
         "Big-endian NumPy arrays (dtype '>f4') are refused, as torch and JAX refuse them; Keras "
         "converts them to native order. Convert first: x.astype(x.dtype.newbyteorder('=')).",
+    ),
+    Divergence(
+        "tf_keras", "*", "int", "LossBridgeTypeError",
+        "Integer predictions (y_pred) are refused: tf.keras 2 casts y_true to y_pred's integer "
+        "dtype and runs the formula in integer arithmetic where its kernels accept it (truncated "
+        "means, epsilon cast to 0) and raises where they do not. Pass float predictions: "
+        "y_pred.astype('float32').",
+        position=1,
+    ),
+    Divergence(
+        "tf_keras", "*", "complex", "LossBridgeTypeError",
+        "Complex predictions (y_pred) are refused: most tf.keras 2 kernels refuse them "
+        "(InvalidArgumentError) and the others return complex numbers no loss means. Pass real "
+        "predictions.",
+        position=1,
     ),
     Divergence(
         "tf_keras", "*", "big_endian", "LossBridgeTypeError",
@@ -61,9 +84,17 @@ DIVERGENCES: tuple[Divergence, ...] = (
 )
 
 
-def lookup(dialect: str, loss: str, input_class: str) -> Divergence | None:
-    """The entry covering ``dialect:loss`` on ``input_class``, or None."""
+def lookup(
+    dialect: str, loss: str, input_class: str, position: int | None = None
+) -> Divergence | None:
+    """The entry covering ``dialect:loss`` on ``input_class`` in argument ``position`` (None:
+    any argument), or None."""
     for d in DIVERGENCES:
-        if d.dialect in ("*", dialect) and d.loss in ("*", loss) and d.input_class == input_class:
+        if (
+            d.dialect in ("*", dialect)
+            and d.loss in ("*", loss)
+            and d.input_class == input_class
+            and (d.position is None or position is None or d.position == position)
+        ):
             return d
     return None

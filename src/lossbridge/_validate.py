@@ -41,7 +41,7 @@ from ._errors import (
     LossBridgeTypeError,
 )
 
-__all__ = ["REQUIRED", "check_argument", "wrap_public", "wrap_raw_errors"]
+__all__ = ["REQUIRED", "check_argument", "require", "wrap_public", "wrap_raw_errors"]
 
 #: Argument names that no loss of any dialect accepts as ``None``.
 REQUIRED = frozenset({
@@ -49,7 +49,7 @@ REQUIRED = frozenset({
     "anchor", "positive", "negative", "scores", "log_predictions", "predictor_outputs",
     "coding_dist", "true_dist", "output", "embeddings", "input1", "input2", "var",
     "log_probs", "input_lengths", "target_lengths", "features", "labels", "anchors",
-    "positives", "negatives",
+    "positives", "negatives", "log_targets", "logit_paddings", "label_paddings",
 })
 
 _FIX = "Pass a NumPy array, a torch tensor, a JAX array, or a Python number or list of numbers."
@@ -57,6 +57,17 @@ _FIX = "Pass a NumPy array, a torch tensor, a JAX array, or a Python number or l
 
 def _type_name(value: Any) -> str:
     return f"{type(value).__module__}.{type(value).__qualname__}".removeprefix("builtins.")
+
+
+def require(**arrays: Any) -> None:
+    """Refuse ``None`` for the named arguments, where the name alone does not say that the
+    argument is required (optax's ``targets`` is optional in ``l2_loss``, required in
+    ``kl_divergence``)."""
+    for name, value in arrays.items():
+        if value is None:
+            raise LossBridgeTypeError(
+                f"`{name}` is None, but this loss needs an array for it. {_FIX}"
+            )
 
 
 def check_argument(name: str, value: Any) -> None:
@@ -120,12 +131,19 @@ _WRAPPED: dict[type[BaseException], type[LossBridgeError]] = {
 }
 
 
-def wrap_raw_errors(fn: Callable[..., Any], fix: str) -> Callable[..., Any]:
+_AXIS_FIX = ("`axis` counts the dimensions of the inputs: pass -1 for the last axis, or an "
+             "axis in [-ndim, ndim) of the array it reduces.")
+
+
+def wrap_raw_errors(fn: Callable[..., Any], fix: str, *, method: bool = False) -> Callable[..., Any]:
     """``fn``, re-raising a raw error of the kernel or array library it calls (torch's
     ``"mse_cpu" not implemented for 'ComplexFloat'``, NumPy's "operands could not be
-    broadcast") as the lossbridge error of the same built-in type: the library's message
-    first, then the inputs seen, then ``fix``.  Errors of a library's own class are left."""
+    broadcast", NumPy's AxisError) as the lossbridge error of the same built-in type: the
+    library's message first, then the inputs seen, then ``fix``.  Errors of a library's own
+    class are left.  ``method``: ``fn`` is a method (its ``self`` is not shown)."""
     from ._backend import describe
+
+    name = fn.__qualname__ if method else fn.__name__
 
     @functools.wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
@@ -134,11 +152,15 @@ def wrap_raw_errors(fn: Callable[..., Any], fix: str) -> Callable[..., Any]:
         except LossBridgeError:
             raise
         except (RuntimeError, TypeError, NotImplementedError, IndexError, ValueError) as e:
-            cls = _WRAPPED.get(type(e))
+            axis = type(e) is np.exceptions.AxisError
+            cls = LossBridgeIndexError if axis else _WRAPPED.get(type(e))
             if cls is None:
                 raise
-            seen = ", ".join(describe(a) for a in args if a is not None)
-            raise cls(f"{e} ({fn.__name__} was called with {seen}.) {fix}") from e
+            shown = args[1:] if method else args
+            seen = ", ".join(describe(a) for a in shown if a is not None)
+            if "axis" in kwargs:
+                seen += f", axis={kwargs['axis']!r}"
+            raise cls(f"{e} ({name} was called with {seen}.) {_AXIS_FIX if axis else fix}") from e
 
     wrapper.__lossbridge_wrapped__ = True  # type: ignore[attr-defined]
     return wrapper

@@ -337,3 +337,10 @@ class CategoricalFocalCrossentropy(LossFunctionWrapper):
         if self.fixed_label_smoothing:
             config.update(fixed_label_smoothing=True)
         return config
+
+
+# Raw NumPy/torch/JAX errors of the public functions become lossbridge errors of their type.
+from .._validate import wrap_public as _wrap_public  # noqa: E402
+from ._loss import RAW_ERROR_FIX as _RAW_ERROR_FIX  # noqa: E402
+
+_wrap_public(globals(), _RAW_ERROR_FIX)

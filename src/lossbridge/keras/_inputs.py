@@ -18,6 +18,7 @@ from .._backend import Namespace, array_kind, describe
 from .._checks import is_floating
 from .._errors import (
     LossBridgeError,
+    LossBridgeNotImplementedError,
     LossBridgeRuntimeError,
     LossBridgeTypeError,
     LossBridgeWarning,
@@ -75,10 +76,21 @@ def check_broadcast(loss: str, y_true: Any, y_pred: Any, fix: str) -> None:
     )
 
 
+class PredictionsDtypeError(LossBridgeRuntimeError, LossBridgeTypeError,
+                            LossBridgeNotImplementedError):
+    """Integer, boolean or complex predictions where a loss takes real ones.
+
+    Keras' torch backend raises ``RuntimeError`` ("Found dtype Int but expected Float",
+    "Subtraction ... with a bool tensor") or ``NotImplementedError`` (a kernel without
+    complex support) and its JAX backend ``TypeError`` where it refuses them: this error
+    is all three (and a :class:`lossbridge.LossBridgeError`).
+    """
+
+
 def require_predictions(ns: Namespace, y_pred: Any, loss: str, what: str) -> None:
     """Reject integer or boolean ``y_pred`` (most likely the labels passed second)."""
     if not is_floating(ns, y_pred):
-        raise LossBridgeTypeError(
+        raise PredictionsDtypeError(
             f"{loss}: `y_pred` must hold floating-point {what}, but it is a {describe(y_pred)}. "
             "Keras' argument order is (y_true, y_pred): if you passed the labels second, swap "
             "the arguments; otherwise cast the predictions to a float dtype."
@@ -97,8 +109,9 @@ def prepare(y_true: Any, y_pred: Any, **others: Any) -> tuple[Namespace, Any, An
     y_pred = convert_to_tensor(ns, y_pred)
     y_true = convert_to_tensor(ns, y_true)
     if xp.isdtype(y_pred.dtype, "bool"):
-        # Keras casts y_true to bool too, then subtracts: "sub does not accept dtype bool".
-        raise LossBridgeTypeError(
+        # Keras casts y_true to bool too, then subtracts: "sub does not accept dtype bool"
+        # (JAX's TypeError; torch's RuntimeError).
+        raise PredictionsDtypeError(
             "sub does not accept dtype bool at position 0. `y_pred` is a "
             f"{describe(y_pred)}: Keras casts y_true to y_pred's dtype (bool) and cannot "
             "subtract booleans. Pass the predictions as floats (y_pred.astype('float32'))."

@@ -32,6 +32,7 @@ import numpy as np
 from .._backend import Namespace, array_kind, describe, get_namespace
 from .._config import check_level
 from .._errors import LossBridgeError, LossBridgeRuntimeError, LossBridgeTypeError
+from .._validate import wrap_raw_errors
 
 __all__ = [
     "EPSILON",
@@ -360,6 +361,12 @@ def _auto_name(prefix: str) -> str:
     return prefix if uid == 0 else f"{prefix}_{uid}"
 
 
+#: The advice after a raw NumPy/torch/JAX error raised inside a Keras-dialect loss.
+RAW_ERROR_FIX = ("Pass y_true and y_pred as Keras takes them: floating-point predictions, targets "
+                 "of the same shape (integer labels for the sparse losses), sample_weight "
+                 "broadcastable to the per-sample losses.")
+
+
 class Loss:
     """Base class of the Keras dialect, with ``keras.losses.Loss``'s contract.
 
@@ -401,6 +408,8 @@ class Loss:
 
     def __call__(self, y_true: Any, y_pred: Any, sample_weight: Any = None) -> Any:
         return self._pipeline(y_true, y_pred, sample_weight, getattr(y_pred, "_keras_mask", None))
+
+    __call__ = wrap_raw_errors(__call__, RAW_ERROR_FIX, method=True)  # type: ignore[method-assign]
 
     def _pipeline(self, y_true: Any, y_pred: Any, sample_weight: Any, in_mask: Any) -> Any:
         """``__call__`` with the mask of ``y_pred`` given (Keras keeps the masks of JAX arrays,

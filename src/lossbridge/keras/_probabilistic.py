@@ -19,7 +19,6 @@ from .._checks import (
     check_label_range,
     checked_labels,
     first_out_of_range,
-    is_floating,
     label_range_message,
 )
 from .._config import check_level
@@ -34,7 +33,7 @@ from .._errors import (
     LossBridgeWarning,
 )
 from .._warnings import warn
-from ._inputs import IncompatibleShapesError, broadcast_shape, check_broadcast
+from ._inputs import IncompatibleShapesError, broadcast_shape, check_broadcast, require_predictions
 from ._inputs import class_axis as _class_axis
 from ._loss import (
     EPSILON,
@@ -74,13 +73,7 @@ def _check_axis(axis: Any) -> None:
 
 
 def _require_predictions(ns: Namespace, y_pred: Any, loss: str, from_logits: bool) -> None:
-    if not is_floating(ns, y_pred):
-        what = "logits" if from_logits else "probabilities"
-        raise LossBridgeTypeError(
-            f"{loss}: `y_pred` must hold floating-point {what}, but it is a {describe(y_pred)}. "
-            "Keras' argument order is (y_true, y_pred): if you passed the labels second, swap "
-            "the arguments; otherwise cast the predictions to a float dtype."
-        )
+    require_predictions(ns, y_pred, loss, "logits" if from_logits else "probabilities")
 
 
 def _same_shape(y_true: Any, y_pred: Any, loss: str, fix: str) -> None:
@@ -865,8 +858,9 @@ def categorical_generalized_cross_entropy(y_true: Any, y_pred: Any, q: float) ->
     y_true = convert_to_tensor(ns, y_true)
     _require_predictions(ns, y_pred, "categorical_generalized_cross_entropy", False)
     if y_pred.ndim < 1:
-        raise LossBridgeError(
-            "categorical_generalized_cross_entropy: `y_pred` must have a class axis (shape "
+        raise LossBridgeIndexError(  # Keras: IndexError (tuple index out of range)
+            "tuple index out of range: categorical_generalized_cross_entropy: `y_pred` must "
+            "have a class axis (shape "
             f"(N, C)), but it is a {describe(y_pred)}."
         )
     labels = xp.astype(y_true, xp.int64 if ns.kind != "jax" else xp.int32)
@@ -968,3 +962,10 @@ class CategoricalGeneralizedCrossEntropy(LossFunctionWrapper):
         config = Loss.get_config(self)
         config.update(q=self.q)
         return config
+
+
+# Raw NumPy/torch/JAX errors of the public functions become lossbridge errors of their type.
+from .._validate import wrap_public as _wrap_public  # noqa: E402
+from ._loss import RAW_ERROR_FIX as _RAW_ERROR_FIX  # noqa: E402
+
+_wrap_public(globals(), _RAW_ERROR_FIX)

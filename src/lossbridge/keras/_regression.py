@@ -363,9 +363,12 @@ def log_cosh(y_true: Any, y_pred: Any) -> Any:
 
     See also: :class:`LogCosh`, :func:`huber`.
     """
+    # Keras casts log(2) to y_pred's dtype: 0 for integer predictions (whose formula then
+    # runs in float32, see ``prepare``).
+    integer = "int" in str(getattr(y_pred, "dtype", None) or np.asarray(y_pred).dtype)
     ns, y_true, y_pred = _prepare(y_true, y_pred, "log_cosh")
     x = y_pred - y_true
-    return mean(ns, x + ops.softplus(x * -2.0) - param(ns, _LOG2_F32, y_pred), axis=-1)
+    return mean(ns, x + ops.softplus(x * -2.0) - param(ns, 0.0 if integer else _LOG2_F32, y_pred), axis=-1)
 
 
 class LogCosh(LossFunctionWrapper):
@@ -482,3 +485,10 @@ class CosineSimilarity(LossFunctionWrapper):
         config = Loss.get_config(self)
         config.update(axis=self.axis)
         return config
+
+
+# Raw NumPy/torch/JAX errors of the public functions become lossbridge errors of their type.
+from .._validate import wrap_public as _wrap_public  # noqa: E402
+from ._loss import RAW_ERROR_FIX as _RAW_ERROR_FIX  # noqa: E402
+
+_wrap_public(globals(), _RAW_ERROR_FIX)

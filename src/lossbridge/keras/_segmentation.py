@@ -233,3 +233,10 @@ class Tversky(LossFunctionWrapper):
         if self.fixed_alpha_beta:
             config.update(fixed_alpha_beta=True)
         return config
+
+
+# Raw NumPy/torch/JAX errors of the public functions become lossbridge errors of their type.
+from .._validate import wrap_public as _wrap_public  # noqa: E402
+from ._loss import RAW_ERROR_FIX as _RAW_ERROR_FIX  # noqa: E402
+
+_wrap_public(globals(), _RAW_ERROR_FIX)

@@ -179,3 +179,10 @@ class CTC(LossFunctionWrapper):
 
     def get_config(self) -> dict[str, Any]:
         return Loss.get_config(self)
+
+
+# Raw NumPy/torch/JAX errors of the public functions become lossbridge errors of their type.
+from .._validate import wrap_public as _wrap_public  # noqa: E402
+from ._loss import RAW_ERROR_FIX as _RAW_ERROR_FIX  # noqa: E402
+
+_wrap_public(globals(), _RAW_ERROR_FIX)

@@ -190,3 +190,10 @@ class Circle(LossFunctionWrapper):
         config = Loss.get_config(self)
         config.update(gamma=self.gamma, margin=self.margin, remove_diagonal=self.remove_diagonal)
         return config
+
+
+# Raw NumPy/torch/JAX errors of the public functions become lossbridge errors of their type.
+from .._validate import wrap_public as _wrap_public  # noqa: E402
+from ._loss import RAW_ERROR_FIX as _RAW_ERROR_FIX  # noqa: E402
+
+_wrap_public(globals(), _RAW_ERROR_FIX)

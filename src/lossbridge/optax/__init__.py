@@ -37,6 +37,7 @@ which the bad-input suite tests):
 * ``masked``: NumPy masked arrays are refused (LossBridgeTypeError): JAX drops the mask.
 * ``big_endian``: big-endian NumPy arrays are refused on every loss (LossBridgeTypeError); optax refuses them except where its first operation is a NumPy one.
 * ``object``: NumPy object arrays are refused on every loss (LossBridgeTypeError); optax refuses them except where its first operation is a NumPy one.
+* ``complex``: complex arrays are refused on every loss (LossBridgeTypeError); optax computes some losses on complex numbers (JAX's complex orderings in max/sort/clip) and fails in others.
 """
 
 from __future__ import annotations
@@ -146,3 +147,46 @@ __all__ = [
     "squared_error",
     "triplet_margin_loss",
 ]
+
+import functools as _functools  # noqa: E402
+from typing import Any as _Any  # noqa: E402
+
+from .._backend import describe as _describe  # noqa: E402
+from .._errors import LossBridgeTypeError as _LossBridgeTypeError  # noqa: E402
+from .._validate import wrap_public as _wrap_public  # noqa: E402  (after __all__: it reads it)
+
+
+def _refuse_complex(fn: _Any) -> _Any:
+    """``fn``, refusing complex arrays (the documented divergence ``complex``)."""
+    import inspect
+
+    names = list(inspect.signature(fn).parameters)
+
+    @_functools.wraps(fn)
+    def wrapper(*args: _Any, **kwargs: _Any) -> _Any:
+        for name, a in (*zip(names, args, strict=False), *kwargs.items()):
+            dtype = getattr(a, "dtype", None)
+            if dtype is not None and "complex" in str(dtype):
+                raise _LossBridgeTypeError(
+                    f"`{name}` of {fn.__name__} is a {_describe(a)}: lossbridge.optax "
+                    "refuses complex arrays (optax's losses are real-valued; JAX computes some "
+                    "on complex numbers with its own orderings, torch's kernels refuse most). "
+                    "Pass real arrays."
+                )
+        return fn(*args, **kwargs)
+
+    return wrapper
+
+
+for _name in __all__:
+    if _name != "make_fenchel_young_loss":
+        globals()[_name] = _refuse_complex(globals()[_name])
+del _name
+
+# A raw error of NumPy, torch or JAX from inside a loss ("operands could not be broadcast", a
+# kernel without a dtype) becomes the lossbridge error of the same built-in type.
+_wrap_public(
+    globals(),
+    "Pass floating-point arrays of the shapes the optax function documents (integer labels "
+    "where it takes labels), as optax takes them.",
+)

@@ -16,6 +16,7 @@ from .. import ops
 from .._backend import get_namespace, quiet
 from .._errors import LossBridgeDeprecationWarning, LossBridgeError, LossBridgeTypeError
 from .._grad import custom_gradient
+from .._validate import require
 from .._warnings import warn
 from ._projections import projection_simplex
 from ._utils import (
@@ -670,6 +671,7 @@ def kl_divergence(
         :func:`kl_divergence_with_log_targets`, :func:`generalized_kl_divergence`;
         :func:`lossbridge.torch.functional.kl_div` (``reduction="none"``, then sum).
     """
+    require(targets=targets)
     ns = get_namespace({"log_predictions": log_predictions, "targets": targets, "where": where})
     xp = ns.xp
     lp, t, where = ns.asarray(log_predictions), ns.asarray(targets), ns.asarray(where)
@@ -740,6 +742,7 @@ def generalized_kl_divergence(
     See also:
         :func:`kl_divergence`; :func:`convex_kl_divergence` (its deprecated name).
     """
+    require(targets=targets)
     ns = get_namespace({"log_predictions": log_predictions, "targets": targets, "where": where})
     xp = ns.xp
     x = kl_divergence(log_predictions, targets, axis=axis, where=where)

@@ -84,6 +84,15 @@ def ctc_loss_with_forward_probs(
     xp = ns.xp
     logits, logit_paddings = ns.asarray(logits), ns.asarray(logit_paddings)
     labels, label_paddings = ns.asarray(labels), ns.asarray(label_paddings)
+    for name, a in (("logits", logits), ("logit_paddings", logit_paddings)):
+        if xp.isdtype(a.dtype, "complex floating"):
+            # optax: the scan's carry turns complex ("carry input and carry output must have
+            # equal types"), a TypeError
+            raise LossBridgeTypeError(
+                f"scan body function carry input and carry output must have equal types: "
+                f"`{name}` is a {describe(a)}, and a complex {name} makes the CTC recursion "
+                "complex. Pass real arrays (paddings are 0/1 floats)."
+            )
     check_rank(logits, 3, "logits")
     check_rank(labels, 2, "labels")
     check_shapes_equal(labels, label_paddings, "labels", "label_paddings")
@@ -124,7 +133,8 @@ def ctc_loss_with_forward_probs(
 
     logprobs_phi = logprobs[:, :, blank_id : blank_id + 1]  # (B, T, 1)
     if logprobs_phi.shape[-1] != 1:
-        raise LossBridgeError(
+        # optax fails later adding the empty slice: TypeError (incompatible shapes)
+        raise LossBridgeTypeError(
             f"`blank_id`={blank_id} selects no class of the {num_classes} classes: optax slices "
             f"logits[..., blank_id:blank_id + 1]; use 0 <= blank_id < {num_classes}."
         )

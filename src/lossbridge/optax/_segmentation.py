@@ -205,6 +205,8 @@ def multiclass_generalized_dice_loss(
     xp = ns.xp
     p, t = ns.asarray(predictions), ns.asarray(targets)
     check_shapes_equal(p, t, "predictions", "targets")
+    if xp.isdtype(t.dtype, "bool"):  # JAX's arithmetic promotes booleans (torch's refuses 1 - t)
+        t = xp.astype(t, p.dtype)
     class_frequencies = masked_sum(ns, t, tuple(range(t.ndim - 1)))
     class_weights = 1.0 / (class_frequencies**2 + 1e-7)
     class_weights = class_weights / xp.sum(class_weights) * class_weights.shape[0]

@@ -5,7 +5,8 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from .._backend import get_namespace, quiet
+from .._backend import describe, get_namespace, quiet
+from .._errors import LossBridgeError
 from ._utils import Axis, canonicalize_axes, check_subdtype, jit_on_jax, masked_sum, quiet_numpy
 
 __all__ = ["smooth_labels"]
@@ -45,6 +46,12 @@ def smooth_labels(
     axes = canonicalize_axes(axis, labels.ndim)
     if where is None:
         num_categories: Any = float(math.prod(labels.shape[a] for a in axes))
+        if num_categories == 0:
+            raise LossBridgeError(  # optax: ZeroDivisionError (alpha / 0 categories)
+                f"float division by zero: `labels` ({describe(labels)}) has no category on "
+                f"`axis`={axis!r}, and smoothing divides alpha by the number of categories. "
+                "Pass labels with at least one class."
+            )
     else:
         num_categories = masked_sum(ns, xp.astype(where, labels.dtype), axes, keepdims=True)
     with quiet(ns):

@@ -175,7 +175,11 @@ def canonicalize_axis(axis: Any, ndim: int) -> int:
         return axis
     if -ndim <= axis < 0:
         return axis + ndim
-    raise LossBridgeError(f"axis {axis} is out of bounds for array of dimension {ndim}")
+    raise LossBridgeError(
+        f"axis {axis} is out of bounds for array of dimension {ndim}: the `axis` argument "
+        f"({axis}) names no axis of the {ndim}-d input it reduces. Pass an axis in "
+        f"[{-ndim}, {ndim - 1}] (-1: the last axis, where optax's losses put the classes)."
+    )
 
 
 def canonicalize_axes(axis: Axis | Sequence[int], ndim: int) -> tuple[int, ...]:

@@ -58,6 +58,8 @@ which the bad-input suite tests):
 
 * ``masked``: NumPy masked arrays are refused (LossBridgeTypeError): tf.keras drops the mask.
 * ``big_endian``: big-endian NumPy arrays (``'>f4'``) are refused (LossBridgeTypeError); tf.keras converts them. Convert with ``x.astype(x.dtype.newbyteorder('='))``.
+* ``int``: integer predictions ``y_pred`` are refused (LossBridgeTypeError): tf.keras 2 runs the formula in y_pred's integer dtype (truncated means, epsilon cast to 0) where its kernels accept it. Pass float predictions.
+* ``complex``: complex predictions ``y_pred`` are refused (LossBridgeTypeError): most tf.keras 2 kernels refuse them, the others return complex values.
 """
 
 from __future__ import annotations

@@ -25,10 +25,13 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
+
 from lossbridge.keras import _loss as k  # absolute: "keras" alone would name the framework
 
 from .._backend import Namespace, describe, quiet
-from .._errors import LossBridgeError, LossBridgeRuntimeError
+from .._errors import LossBridgeError, LossBridgeRuntimeError, LossBridgeTypeError
+from .._validate import wrap_raw_errors
 
 __all__ = ["REDUCTIONS", "Loss", "LossFunctionWrapper", "compute_weighted_loss", "validate_reduction"]
 
@@ -128,6 +131,29 @@ def remove_squeezable_dimensions(ns: Namespace, y_true: Any, y_pred: Any) -> tup
     return y_true, y_pred
 
 
+def refuse_integer_or_complex(y_pred: Any) -> None:
+    """The documented divergence (``lossbridge._divergences``): integer and complex predictions
+    are refused, where tf.keras 2 computes in integer arithmetic or with complex values."""
+    dtype = getattr(y_pred, "dtype", None)
+    if dtype is None:
+        if y_pred is None or isinstance(y_pred, str):
+            return  # the validation layer words these
+        try:
+            dtype = np.asarray(y_pred).dtype
+        except Exception:  # not array-like: the validation layer words it
+            return
+    name = str(dtype)
+    if "int" in name or "complex" in name:
+        what = "complex" if "complex" in name else "integer"
+        raise LossBridgeTypeError(
+            f"`y_pred` is a {describe(y_pred)}: lossbridge.tf_keras refuses {what} predictions "
+            + ("(tf.keras 2 casts y_true to y_pred's integer dtype and computes in integer "
+               "arithmetic: truncated means, epsilon cast to 0). " if what == "integer" else
+               "(most tf.keras 2 kernels refuse them, the others return complex values). ")
+            + "Pass floating-point predictions: y_pred.astype('float32')."
+        )
+
+
 class Loss(k.Loss):
     """Base class of the tf.keras 2 dialect, with ``tf.keras.losses.Loss``'s contract.
 
@@ -161,6 +187,7 @@ class Loss(k.Loss):
         return None
 
     def __call__(self, y_true: Any, y_pred: Any, sample_weight: Any = None) -> Any:
+        refuse_integer_or_complex(y_pred)
         in_mask = getattr(y_pred, "_keras_mask", None)
         ns = k.namespace_of(y_true=y_true, y_pred=y_pred, sample_weight=sample_weight)
         y_true = k.convert_to_tensor(ns, y_true)
@@ -172,6 +199,8 @@ class Loss(k.Loss):
             else:
                 mask = ns.asarray(in_mask) if in_mask is not None else out_mask
             return compute_weighted_loss(ns, losses, sample_weight, mask, self.reduction)
+
+    __call__ = wrap_raw_errors(__call__, k.RAW_ERROR_FIX, method=True)  # type: ignore[method-assign]
 
     def get_config(self) -> dict[str, Any]:
         """``{"reduction", "name"}`` plus the subclass' arguments."""

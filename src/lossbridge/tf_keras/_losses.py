@@ -26,15 +26,18 @@ from __future__ import annotations
 import functools
 from typing import Any
 
+import numpy as np
+
 from lossbridge.keras import _loss as k  # absolute: "keras" alone would name the framework
 from lossbridge.keras._inputs import broadcast_shape
 from lossbridge.optax._ctc import ctc_loss as _optax_ctc  # absolute: "optax" names the framework
 
 from .. import keras as _k
-from .._backend import is_concrete
+from .._backend import describe, is_concrete
 from .._checks import check_label_range, first_out_of_range
-from .._errors import LossBridgeError
-from ._loss import LossFunctionWrapper
+from .._errors import LossBridgeError, LossBridgeTypeError
+from .._validate import wrap_raw_errors
+from ._loss import LossFunctionWrapper, refuse_integer_or_complex
 
 # ------------------------------------------------------------------- functions
 
@@ -67,6 +70,7 @@ def _tf_keras(keras_fn: Any, *, broadcast: bool = False, float32: bool = False) 
                 "'fixed_label_smoothing' (lossbridge.keras only; lossbridge.tf_keras counts "
                 "the classes as tf_keras 2.21 does)"
             )
+        refuse_integer_or_complex(y_pred)
         with k.using_flavor("tf_keras"):
             y_true, y_pred = prepare(y_true, y_pred)
             return keras_fn(y_true, y_pred, *args, **kwargs)
@@ -86,7 +90,7 @@ def _tf_keras(keras_fn: Any, *, broadcast: bool = False, float32: bool = False) 
     fn.__signature__ = signature.replace(  # type: ignore[attr-defined]
         parameters=[p for n, p in signature.parameters.items() if n != "fixed_label_smoothing"]
     )
-    return fn
+    return wrap_raw_errors(fn, k.RAW_ERROR_FIX)
 
 
 def _doc(fn: Any, text: str) -> Any:
@@ -213,7 +217,20 @@ Example:
     >>> out.tolist(), out.dtype
     ([1.3125], dtype('float32'))
 """)
-cosine_similarity = _doc(_tf_keras(_k.cosine_similarity), """\
+def _cosine_similarity(y_true: Any, y_pred: Any, axis: int = -1) -> Any:
+    # tf.keras' cosine_similarity casts nothing: y_true * y_pred of two dtypes fails in TF.
+    t, p = getattr(y_true, "dtype", None), getattr(y_pred, "dtype", None)
+    if t is not None and p is not None and str(t) != str(p):
+        raise LossBridgeTypeError(
+            f"cannot compute Mul of {t} and {p}: tf.keras' cosine_similarity does not cast "
+            f"y_true ({describe(y_true)}) to y_pred's dtype ({describe(y_pred)}), so TensorFlow "
+            "refuses the product. Pass both in one float dtype."
+        )
+    return _k.cosine_similarity(y_true, y_pred, axis=axis)
+
+
+_cosine_similarity.__name__ = "cosine_similarity"
+cosine_similarity = _doc(_tf_keras(_cosine_similarity), """\
 tf.keras' cosine similarity loss: ``-sum(l2n(y_true) * l2n(y_pred), axis)`` (default ``axis=-1``).
 
 ``l2n(x) = x / sqrt(max(sum(x**2, axis), 1e-12))`` (``tf.linalg.l2_normalize``): a
@@ -294,13 +311,25 @@ def _sparse(y_true: Any, y_pred: Any, from_logits: bool = False, axis: int = -1,
             ignore_class: int | None = None) -> Any:
     """Keras 3's function with tf.keras 2's argument order (``axis`` before ``ignore_class``)."""
     return _k.sparse_categorical_crossentropy(y_true, y_pred, from_logits=from_logits,
-                                              ignore_class=ignore_class, axis=axis)
+                                              ignore_class=ignore_class,
+                                              axis=_wrap_axis(axis, y_pred))
+
+
+def _wrap_axis(axis: int, y_pred: Any) -> int:
+    """tf.keras 2's sparse cross-entropy takes ``axis %= rank`` (any int names an axis)."""
+    ndim = getattr(y_pred, "ndim", None)
+    if ndim is None:
+        ndim = np.ndim(y_pred)
+    if ndim and isinstance(axis, (int, np.integer)) and not isinstance(axis, bool):
+        return int(axis) % ndim
+    return axis
 
 
 def _sparse_with_mask(y_true: Any, y_pred: Any, from_logits: bool = False, axis: int = -1,
                       ignore_class: int | None = None) -> Any:
     return _k.sparse_categorical_crossentropy._lossbridge_with_mask(
-        y_true, y_pred, from_logits=from_logits, ignore_class=ignore_class, axis=axis)
+        y_true, y_pred, from_logits=from_logits, ignore_class=ignore_class,
+        axis=_wrap_axis(axis, y_pred))
 
 
 _sparse.__name__ = "sparse_categorical_crossentropy"
@@ -353,6 +382,7 @@ def ctc_batch_cost(y_true: Any, y_pred: Any, input_length: Any, label_length: An
         >>> round(float(out[0, 0]), 5), round(-float(np.log(0.6 * 0.3 + 0.6 * 0.7 + 0.4 * 0.3)), 5)
         (0.3285, 0.3285)
     """
+    refuse_integer_or_complex(y_pred)
     ns = k.namespace_of(y_true=y_true, y_pred=y_pred, input_length=input_length, label_length=label_length)
     xp = ns.xp
     y_pred = k.convert_to_tensor(ns, y_pred)
@@ -422,6 +452,8 @@ def ctc_batch_cost(y_true: Any, y_pred: Any, input_length: Any, label_length: An
 
 
 # -------------------------------------------------------------------- classes
+
+ctc_batch_cost = wrap_raw_errors(ctc_batch_cost, k.RAW_ERROR_FIX)
 
 
 class MeanSquaredError(LossFunctionWrapper):

@@ -12,7 +12,7 @@ import contextlib
 import sys
 import warnings
 from collections.abc import Iterator, Sequence
-from typing import Any
+from typing import Any, NoReturn
 
 from .. import _deferred, ops
 from .._backend import Namespace, describe
@@ -36,7 +36,9 @@ __all__ = [
     "clamp_min0",
     "convert",
     "native",
+    "native_failed",
     "plain_cpu_tensors",
+    "readable_now",
     "run_native",
     "same_shape_fast",
     "shape_hint",
@@ -54,10 +56,22 @@ def plain_cpu_tensors(*arrays: Any) -> bool:
     torch = sys.modules.get("torch")
     if torch is None or not ops._NATIVE:
         return False
-    tensor = torch.Tensor
     if "cpu" in _deferred.ACCELERATOR_DEVICE_TYPES:  # the tests' stand-in for an accelerator
         return False
-    return all(x is None or (type(x) is tensor and x.is_cpu) for x in arrays)
+    tensor = torch.Tensor
+    for x in arrays:  # noqa: SIM110  (a plain loop: it runs on every call, no generator)
+        if x is not None and (type(x) is not tensor or not x.is_cpu):
+            return False
+    return True
+
+
+def readable_now(out: Any) -> bool:
+    """For the result of a call on :func:`plain_cpu_tensors`: its value can be read on the host
+    now (not while ``torch.compile`` traces, not under a ``torch.func`` transform).  The cheap
+    form of ``_checks.is_concrete`` for the fast paths (which read the value at most once)."""
+    torch = sys.modules["torch"]
+    return not (torch.compiler.is_compiling()
+                or torch._C._functorch.is_functorch_wrapped_tensor(out))
 
 
 def same_shape_fast(*arrays: Any) -> bool:
@@ -77,9 +91,14 @@ def run_native(kernel: Any, checked: Any, *args: Any, **kwargs: Any) -> Any:
     try:
         return kernel(*args, **kwargs)
     except Exception as e:
-        if isinstance(e, LossBridgeError) or sys.modules["torch"].compiler.is_compiling():
-            raise
-        error = e
+        native_failed(e, checked)
+
+
+def native_failed(error: Exception, checked: Any) -> NoReturn:
+    """The ``except`` branch of :func:`run_native` (the hottest fast paths inline the ``try``):
+    ``checked()`` words the error, else torch's own is raised as a lossbridge error."""
+    if isinstance(error, LossBridgeError) or sys.modules["torch"].compiler.is_compiling():
+        raise error
     checked()
     raise wrap_torch_error(error) from None
 

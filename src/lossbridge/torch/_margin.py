@@ -13,6 +13,7 @@ reproduced, so gradients at ties match torch's.
 from __future__ import annotations
 
 import math
+import sys
 from typing import Any
 
 from .. import ops
@@ -27,6 +28,8 @@ from ._common import (
     clamp_min0,
     convert,
     native,
+    run_native,
+    same_shape_fast,
     torch_dtype_name,
 )
 from ._reduction import legacy_get_string, resolve_reduction, torch_size
@@ -76,6 +79,17 @@ def soft_margin_loss(
     :func:`binary_cross_entropy_with_logits` (the same loss with 0/1 labels,
     stable), ``lossbridge.optax.hinge_loss`` (its non-smooth version).
     """
+    if size_average is None and reduce is None and same_shape_fast(input, target):
+        # torch's kernel decides the dtypes it takes (it computes on complex input)
+        return run_native(sys.modules["torch"].nn.functional.soft_margin_loss,
+                          lambda: _soft_margin_checked(input, target, None, None, reduction),
+                          input, target, reduction=reduction)
+    return _soft_margin_checked(input, target, size_average, reduce, reduction)
+
+
+def _soft_margin_checked(input: Any, target: Any, size_average: bool | None, reduce: bool | None,
+                         reduction: str) -> Any:
+    """:func:`soft_margin_loss` through lossbridge's checks (every array kind)."""
     reduction = resolve_reduction(size_average, reduce, reduction)
     ns = torch_namespace({"input": input, "target": target})
     xp = ns.xp

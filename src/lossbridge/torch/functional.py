@@ -18,11 +18,16 @@ class ``weight`` of another float dtype is cast to the input's dtype.
 
 from __future__ import annotations
 
+import functools
 import math
+import sys
 from typing import Any
 
+import numpy as np
+
 from .. import _deferred, _diagnostics, ops
-from .._backend import Namespace, describe, quiet, torch_namespace
+from .._backend import Namespace, array_kind, describe, quiet, torch_namespace
+from .._backend import is_concrete as _backend_is_concrete
 from .._checks import check_label_range, checked_labels, is_concrete, is_floating, is_integral
 from .._config import check_level
 from .._errors import (
@@ -38,7 +43,9 @@ from ._common import broadcast_weight as _broadcast_weight
 from ._common import check_floating_input as _check_floating_input
 from ._common import convert as _convert
 from ._common import native as _native
+from ._common import native_failed as _native_failed
 from ._common import plain_cpu_tensors as _plain_cpu_tensors
+from ._common import readable_now as _readable_now
 from ._common import run_native as _run_native
 from ._common import same_shape_fast as _fast
 from ._common import shape_hint as _shape_hint
@@ -288,7 +295,8 @@ def _label_smoothing(label_smoothing: float) -> float:
             f"label_smoothing must be between 0.0 and 1.0. Got: {label_smoothing:g}. It is the "
             "share of the uniform distribution mixed into the targets: use a value in [0, 1]."
         )
-    return max(float(label_smoothing), 0.0)  # torch treats a negative value as 0
+    # torch smooths only when label_smoothing > 0: a negative value and NaN are no smoothing
+    return float(label_smoothing) if label_smoothing > 0 else 0.0
 
 
 def _cross_entropy_checks(
@@ -381,21 +389,19 @@ def cross_entropy(
     ``lossbridge.keras.sparse_categorical_crossentropy(from_logits=True)``.
     """
     if size_average is None and reduce is None and _plain_cpu_tensors(input, target, weight):
-        import torch
-
-        out = _run_native(
-            torch.nn.functional.cross_entropy,
-            lambda: _cross_entropy_checked(input, target, weight, None, ignore_index, None,
-                                           reduction, label_smoothing),
-            input, target, weight, ignore_index=ignore_index, reduction=reduction,
-            label_smoothing=label_smoothing,
-        )
+        try:  # inline (no closure, no call): the hottest path of the dialect
+            out = sys.modules["torch"].nn.functional.cross_entropy(
+                input, target, weight, ignore_index=ignore_index, reduction=reduction,
+                label_smoothing=label_smoothing)
+        except Exception as e:
+            _native_failed(e, lambda: _cross_entropy_checked(
+                input, target, weight, None, ignore_index, None, reduction, label_smoothing))
         # The cheap findings of an index-target call are errors torch raises itself, and
         # LB016 (every target ignored), whose mean is NaN: at the default level the hook runs
         # only then (tests/test_no_sync.py checks that the other findings stay empty).
         level = check_level()
-        if is_concrete(out) and (level == "full" or (
-                level == "cheap" and reduction == "mean" and math.isnan(out.detach().item()))):
+        if level != "off" and (level == "full" or reduction == "mean") and _readable_now(out) and (
+                level == "full" or math.isnan(out.item())):
             _diagnostics.check_call(
                 "torch:cross_entropy", torch_namespace({"input": input}),
                 {"input": input, "target": target, "weight": weight},
@@ -498,19 +504,18 @@ def nll_loss(
         [0.0512933, 2.3025851]
     """
     if size_average is None and reduce is None and _plain_cpu_tensors(input, target, weight):
-        import torch
-
-        out = _run_native(
-            torch.nn.functional.nll_loss,
-            lambda: _nll_loss_checked(input, target, weight, None, ignore_index, None, reduction),
-            input, target, weight, ignore_index=ignore_index, reduction=reduction,
-        )
+        try:  # inline, as in cross_entropy
+            out = sys.modules["torch"].nn.functional.nll_loss(
+                input, target, weight, ignore_index=ignore_index, reduction=reduction)
+        except Exception as e:
+            _native_failed(e, lambda: _nll_loss_checked(
+                input, target, weight, None, ignore_index, None, reduction))
         # The cheap findings of an index-target call are errors torch raises itself, and
         # LB016 (every target ignored), whose mean is NaN: at the default level the hook runs
         # only then (tests/test_no_sync.py checks that the other findings stay empty).
         level = check_level()
-        if is_concrete(out) and (level == "full" or (
-                level == "cheap" and reduction == "mean" and math.isnan(out.detach().item()))):
+        if level != "off" and (level == "full" or reduction == "mean") and _readable_now(out) and (
+                level == "full" or math.isnan(out.item())):
             _diagnostics.check_call(
                 "torch:nll_loss", torch_namespace({"input": input}),
                 {"input": input, "target": target, "weight": weight},
@@ -980,3 +985,62 @@ _wrap_public(
     "Pass floating-point inputs of one dtype (float16 only where torch has a kernel for it) "
     "and int64 class indices, as torch's kernels take them.",
 )
+
+
+# ------------------------------------------------- bool and complex inputs on NumPy / JAX
+
+def _exotic(values: Any) -> str | None:
+    """The kind ("numpy" or "jax") of the first bool or complex NumPy/JAX array in
+    ``values``, or None.  Cheap for the usual call (torch tensors and float arrays)."""
+    for a in values:
+        t = type(a)
+        if t is np.ndarray:
+            if a.dtype.kind in "bc":
+                return "numpy"
+        elif (t.__module__.startswith("jax") and hasattr(a, "dtype")
+              and np.dtype(a.dtype).kind in "bc" and _backend_is_concrete(a)):
+            return "jax"
+    return None
+
+
+def _torch_decides_exotic(fn: Any) -> Any:
+    """``fn``, computed by torch's own kernel when a NumPy or JAX argument is bool or complex
+    and torch is installed: which losses accept those dtypes (``mse_loss`` promotes a bool
+    target, ``l1_loss`` refuses it; ``soft_margin_loss`` computes on complex input, most
+    kernels refuse it) is a property of each kernel, so torch itself answers, and the result
+    comes back as the input's kind.  Without torch the generic path runs."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        kind = _exotic(args) or _exotic(kwargs.values())
+        if kind is None:
+            return fn(*args, **kwargs)
+        try:
+            import torch
+        except ImportError:
+            return fn(*args, **kwargs)
+
+        def to_torch(a: Any) -> Any:
+            if type(a) is np.ndarray or (kind == "jax" and array_kind(a) == "jax"):
+                return torch.from_numpy(np.array(a))  # a writable copy
+            return a
+
+        out = fn(*[to_torch(a) for a in args], **{k: to_torch(v) for k, v in kwargs.items()})
+        if not isinstance(out, torch.Tensor):
+            return out
+        res = out.detach().numpy()
+        if kind == "jax":
+            import jax.numpy as jnp
+
+            return jnp.asarray(res)
+        return res[()] if res.ndim == 0 else res
+
+    wrapper.__lossbridge_wrapped__ = True  # type: ignore[attr-defined]
+    return wrapper
+
+
+for _name in __all__:
+    _obj = globals().get(_name)
+    if callable(_obj) and not isinstance(_obj, type):
+        globals()[_name] = _torch_decides_exotic(_obj)
+del _name, _obj
