@@ -41,7 +41,7 @@ from ._errors import (
     LossBridgeTypeError,
 )
 
-__all__ = ["REQUIRED", "check_argument", "require", "wrap_public", "wrap_raw_errors"]
+__all__ = ["REQUIRED", "BroadcastError", "check_argument", "require", "wrap_public", "wrap_raw_errors"]
 
 #: Argument names that no loss of any dialect accepts as ``None``.
 REQUIRED = frozenset({
@@ -131,6 +131,15 @@ _WRAPPED: dict[type[BaseException], type[LossBridgeError]] = {
 }
 
 
+class BroadcastError(LossBridgeRuntimeError, LossBridgeTypeError):
+    """Two inputs whose shapes do not broadcast, raised from inside a kernel: torch says
+    RuntimeError ("The size of tensor a (0) must match ..."), JAX TypeError ("add got
+    incompatible shapes") or ValueError, NumPy ValueError; this error is all three."""
+
+
+_BROADCAST_MESSAGES = ("must match the size of tensor", "operands could not be broadcast",
+                       "incompatible shapes for broadcasting")
+
 _AXIS_FIX = ("`axis` counts the dimensions of the inputs: pass -1 for the last axis, or an "
              "axis in [-ndim, ndim) of the array it reduces.")
 
@@ -154,6 +163,8 @@ def wrap_raw_errors(fn: Callable[..., Any], fix: str, *, method: bool = False) -
         except (RuntimeError, TypeError, NotImplementedError, IndexError, ValueError) as e:
             axis = type(e) is np.exceptions.AxisError
             cls = LossBridgeIndexError if axis else _WRAPPED.get(type(e))
+            if cls is not None and any(m in str(e) for m in _BROADCAST_MESSAGES):
+                cls = BroadcastError
             if cls is None:
                 raise
             shown = args[1:] if method else args

@@ -113,10 +113,12 @@ def logsumexp(x: Any, axis: Axis = None, keepdims: bool = False) -> Any:
     return out
 
 
-def log_softmax(x: Any, axis: int = -1) -> Any:
+def log_softmax(x: Any, axis: int = -1, *, torch_semantics: bool = False) -> Any:
     """``x - logsumexp(x, axis)``: log-probabilities from logits.
 
-    Computed as ``(x - m) - log(sum(exp(x - m)))`` with ``m = max(x, axis)``.
+    Computed as ``(x - m) - log(sum(exp(x - m)))`` with ``m = max(x, axis)``; a
+    non-finite ``m`` is replaced by 0 as in JAX, except with ``torch_semantics``
+    (torch's kernel subtracts it: a row holding ``+inf`` is all NaN).
 
     Example:
         >>> import numpy as np
@@ -129,7 +131,7 @@ def log_softmax(x: Any, axis: int = -1) -> Any:
         import torch
 
         return torch.log_softmax(x, dim=axis)
-    if native == "jax":
+    if native == "jax" and not torch_semantics:
         import jax
 
         return jax.nn.log_softmax(x, axis=axis)
@@ -138,8 +140,10 @@ def log_softmax(x: Any, axis: int = -1) -> Any:
     ns = get_namespace({"x": x})
     xp = ns.xp
     m = xp.max(x, axis=axis, keepdims=True)
-    shifted = x - stop_gradient(xp.where(xp.isfinite(m), m, xp.zeros_like(m)))
+    if not torch_semantics:
+        m = xp.where(xp.isfinite(m), m, xp.zeros_like(m))
     with quiet(ns):
+        shifted = x - stop_gradient(m)
         return shifted - xp.log(xp.sum(xp.exp(shifted), axis=axis, keepdims=True))
 
 

@@ -102,6 +102,14 @@ def ctc(y_true: Any, y_pred: Any) -> Any:
             "different batch sizes. Give one label row per sequence of logits."
         )
     batch, _, classes = (int(d) for d in y_pred.shape)
+    if classes == 0:
+        from lossbridge.optax._ctc import _NoClassesError
+
+        raise _NoClassesError(
+            f"ctc: `y_pred` ({describe(y_pred)}) has no class (its last axis is empty); Keras "
+            "fails on it (TypeError on JAX: the blank's empty slice cannot be added). Pass "
+            "logits with the blank (class 0) and the label classes on the last axis."
+        )
     label_lengths = xp.sum(xp.astype(y_true != 0, xp.int32), axis=-1)
     labels = xp.astype(y_true, xp.int64 if ns.kind == "torch" else xp.int32)
     _check_labels(ns, labels, classes)

@@ -157,14 +157,22 @@ from .._validate import wrap_public as _wrap_public  # noqa: E402  (after __all_
 
 
 def _refuse_complex(fn: _Any) -> _Any:
-    """``fn``, refusing complex arrays (the documented divergence ``complex``)."""
+    """``fn``, refusing complex arrays (the documented divergence ``complex``) and ``None`` for
+    an argument without a default (optax fails inside, with a TypeError or ValueError)."""
     import inspect
 
-    names = list(inspect.signature(fn).parameters)
+    params = inspect.signature(fn).parameters
+    names = list(params)
+    required = {n for n, p in params.items() if p.default is inspect.Parameter.empty}
 
     @_functools.wraps(fn)
     def wrapper(*args: _Any, **kwargs: _Any) -> _Any:
         for name, a in (*zip(names, args, strict=False), *kwargs.items()):
+            if a is None and name in required:
+                raise _LossBridgeTypeError(
+                    f"`{name}` of {fn.__name__} is None, but optax needs an array for it. Pass "
+                    "a NumPy array, a JAX array, a torch tensor, or a Python number or list."
+                )
             dtype = getattr(a, "dtype", None)
             if dtype is not None and "complex" in str(dtype):
                 raise _LossBridgeTypeError(

@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 
 from .. import ops
-from .._backend import get_namespace, quiet
+from .._backend import describe, get_namespace, quiet
 from .._errors import LossBridgeDeprecationWarning, LossBridgeError, LossBridgeTypeError
 from .._grad import custom_gradient
 from .._validate import require
@@ -481,6 +481,11 @@ def _class_labels(ns: Any, scores: Any, labels: Any) -> tuple[Any, Any]:
     if scores.ndim == 0:
         raise LossBridgeError(
             "`scores` must have a class axis (the last one), but it is a 0-d array."
+        )
+    if ns.xp.isdtype(labels.dtype, "bool"):  # optax's jax.nn.one_hot: "iota does not accept bool"
+        raise LossBridgeTypeError(
+            f"iota does not accept dtype bool: `labels` is a {describe(labels)}, but optax takes "
+            "integer class indices. Pass labels.astype(int)."
         )
     one_hot = _one_hot(ns, labels, scores.shape[-1], scores)
     broadcast_shapes(scores=scores, one_hot_labels=one_hot)

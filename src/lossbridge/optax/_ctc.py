@@ -18,6 +18,11 @@ from ._utils import check_rank, check_shapes_equal, jit_on_jax, logaddexp, quiet
 __all__ = ["ctc_loss", "ctc_loss_with_forward_probs"]
 
 
+class _NoClassesError(LossBridgeTypeError, LossBridgeIndexError):
+    """CTC logits with an empty class axis: optax fails indexing the blank (IndexError), or
+    adding the empty blank slice (TypeError, on Keras' JAX backend); this error is both."""
+
+
 @quiet_numpy
 @jit_on_jax
 def ctc_loss_with_forward_probs(
@@ -133,8 +138,8 @@ def ctc_loss_with_forward_probs(
 
     logprobs_phi = logprobs[:, :, blank_id : blank_id + 1]  # (B, T, 1)
     if logprobs_phi.shape[-1] != 1:
-        # optax fails later adding the empty slice: TypeError (incompatible shapes)
-        raise LossBridgeTypeError(
+        # optax fails indexing it (IndexError) or adding the empty slice (TypeError)
+        raise _NoClassesError(
             f"`blank_id`={blank_id} selects no class of the {num_classes} classes: optax slices "
             f"logits[..., blank_id:blank_id + 1]; use 0 <= blank_id < {num_classes}."
         )

@@ -530,6 +530,12 @@ def hinge_embedding_loss(
     input = convert(ns, input)
     target = convert(ns, target, like=input)
     broadcast_shape("hinge_embedding_loss", [("target", target), ("input", input)])  # torch's order
+    if reduction == "mean" and not (is_floating(ns, input) or xp.isdtype(input.dtype, "complex floating")):
+        raise LossBridgeRuntimeError(
+            "mean(): could not infer output dtype. Input dtype must be either a floating point "
+            f"or complex dtype. Got: {torch_dtype_name(input)}. `input` is a {describe(input)}: "
+            "pass float scores (input.float())."
+        )
     if native(ns):
         import torch
 

@@ -461,7 +461,7 @@ def _cross_entropy_generic(
     xp = ns.xp
     cdim = _class_dim(input)
     num_classes = input.shape[cdim]
-    logp = ops.log_softmax(input, axis=cdim)
+    logp = ops.log_softmax(input, axis=cdim, torch_semantics=True)
     if not prob:
         return _weighted_nll(ns, logp, target, weight, ignore_index, reduction, label_smoothing)
     y = target
@@ -995,20 +995,22 @@ def _exotic(values: Any) -> str | None:
     for a in values:
         t = type(a)
         if t is np.ndarray:
-            if a.dtype.kind in "bc":
+            if a.dtype.kind in "bc" or a.dtype == np.float16:
                 return "numpy"
         elif (t.__module__.startswith("jax") and hasattr(a, "dtype")
-              and np.dtype(a.dtype).kind in "bc" and _backend_is_concrete(a)):
+              and (np.dtype(a.dtype).kind in "bc" or np.dtype(a.dtype) == np.float16)
+              and _backend_is_concrete(a)):
             return "jax"
     return None
 
 
 def _torch_decides_exotic(fn: Any) -> Any:
-    """``fn``, computed by torch's own kernel when a NumPy or JAX argument is bool or complex
-    and torch is installed: which losses accept those dtypes (``mse_loss`` promotes a bool
-    target, ``l1_loss`` refuses it; ``soft_margin_loss`` computes on complex input, most
-    kernels refuse it) is a property of each kernel, so torch itself answers, and the result
-    comes back as the input's kind.  Without torch the generic path runs."""
+    """``fn``, computed by torch's own kernel when a NumPy or JAX argument is bool, complex or
+    float16 and torch is installed: which losses accept those dtypes (``mse_loss`` promotes a
+    bool target, ``l1_loss`` refuses it; ``soft_margin_loss`` computes on complex input, most
+    kernels refuse it; ``multilabel_margin_loss`` has no CPU float16 kernel) is a property of
+    each kernel, so torch itself answers, in its own precision, and the result comes back as
+    the input's kind.  Without torch the generic path runs."""
 
     @functools.wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
