@@ -527,6 +527,15 @@ class _KerasToTorchImpl(_Base):
 
 
 _OPS_ROOTS = {"ops", "keras.ops", "K", "keras.backend"}
+#: torch.nn.functional losses port ports (name -> its criterion class, for the activation-before check)
+_FUNCTIONAL_ROOTS = {"F", "torch.nn.functional", "nn.functional", "functional"}
+_FUNCTIONAL_CLASS = {
+    "cross_entropy": "CrossEntropyLoss", "nll_loss": "NLLLoss", "binary_cross_entropy": "BCELoss",
+    "binary_cross_entropy_with_logits": "BCEWithLogitsLoss", "mse_loss": "MSELoss", "l1_loss": "L1Loss",
+    "smooth_l1_loss": "SmoothL1Loss", "huber_loss": "HuberLoss", "kl_div": "KLDivLoss",
+    "poisson_nll_loss": "PoissonNLLLoss", "soft_margin_loss": "SoftMarginLoss",
+    "multilabel_soft_margin_loss": "MultiLabelSoftMarginLoss", "hinge_embedding_loss": "HingeEmbeddingLoss",
+}
 #: keras.ops functions whose Array API namesake (xp.<name>) computes the same thing
 _ARRAY_OPS = {"abs", "mean", "sum", "sqrt", "square", "log", "log1p", "exp", "maximum", "minimum", "clip",
               "where", "tanh", "max", "min", "sign", "cos", "sin"}
@@ -642,8 +651,82 @@ class _TorchToKerasImpl(_Base):
         self.sites.append(site)
         return updated.with_changes(value=cst.parse_expression(expr))
 
+    def _functional(self, original: Any, updated: Any) -> Any:
+        """``F.cross_entropy(input, target, **literals)`` -> ``keras.losses.X(...)(target, input)``."""
+        cst = self.cst
+        dotted = _dotted(cst, original.func)
+        fn = dotted.rpartition(".")[2]
+        line = self.line(original)
+        text = self.text(original)
+        positional = [a for a in updated.args if a.keyword is None]
+        by_kw = {a.keyword.value: a for a in updated.args if a.keyword is not None}
+        pair = positional[:2] + [by_kw[k] for k in ("input", "target") if k in by_kw]
+        if len(pair) != 2 or len(positional) > 2 or any(a.star for a in updated.args):
+            self.sites.append(Site(line, "dynamic", text, "left", reason=(
+                f"{fn}: port reads (input, target) and keyword arguments only; pass the others by keyword")))
+            return updated
+        rest = original.with_changes(args=[a for a in original.args if a.keyword is not None
+                                           and a.keyword.value not in ("input", "target")])
+        kwargs = _literal_kwargs(cst, rest, self.module)
+        if kwargs is None:
+            self.sites.append(Site(line, "dynamic", text, "left", reason="an argument is not a literal; port does not guess its value"))
+            return updated
+        from ._translate import translate
+
+        spec = _spec("torch", fn, kwargs)
+        try:
+            t = translate(spec, "keras")
+        except LossBridgeError as e:
+            self.sites.append(Site(line, "loss", text, "left", reason=str(e)))
+            return updated
+        imports, expr = _code_expr(t.code)
+        self.imports.update(imports)
+        inp, tgt = pair
+        pred, fixed = self._strip_activation(inp.value, _FUNCTIONAL_CLASS.get(fn, ""))
+        target = tgt.value
+        conditions = [c for c in t.conditions if not c.startswith("call order")]
+        if any(c.startswith("pass one-hot targets") for c in conditions):  # label_smoothing: Keras' categorical form
+            conditions = [c for c in conditions if not c.startswith("pass one-hot targets")]
+            self.imports.add("import keras")
+            target = cst.parse_expression("keras.ops.one_hot(y, keras.ops.shape(p)[-1])").with_changes()
+            target = target.with_changes(args=[target.args[0].with_changes(value=tgt.value),
+                                               target.args[1].with_changes(value=target.args[1].value.with_changes(
+                                                   value=target.args[1].value.value.with_changes(
+                                                       args=[target.args[1].value.value.args[0].with_changes(value=pred)])))])
+        new = cst.parse_expression(f"{expr}(y_true, y_pred)")
+        new = new.with_changes(args=[new.args[0].with_changes(value=target), new.args[1].with_changes(value=pred)])
+        conditions += [n for n in t.notes if n.startswith("torch's default ignore_index")]
+        reason = (f"torch.nn.functional.{fn} with its reduction: the Keras loss object computes the same reduced "
+                  "value; arguments in Keras' (y_true, y_pred) order")
+        if fixed:
+            reason += (f"; {fixed} before {fn} removed: {fn} applies it itself, so the original applied it twice "
+                       "(a bug in the original script, fixed)")
+        self.sites.append(Site(line, "loss", text, "ported_with_conditions" if conditions else "ported",
+                               self.text(new), t.exact, t.native, conditions, reason, spec, "", spec))
+        return new
+
+    def _strip_activation(self, pred: Any, klass: str) -> tuple[Any, str]:
+        """(the input without a softmax/sigmoid the loss applies itself, the activation's name or '')."""
+        cst = self.cst
+        if not isinstance(pred, cst.Call):
+            return pred, ""
+        fn = _dotted(cst, pred.func)
+        act = fn.rsplit(".", 1)[-1]
+        wants = {"CrossEntropyLoss": "softmax", "BCEWithLogitsLoss": "sigmoid"}.get(klass)
+        if act not in ("softmax", "sigmoid", "log_softmax") or act != wants:
+            return pred, ""
+        inner = None
+        if isinstance(pred.func, cst.Attribute) and fn.split(".")[0] not in ("F", "torch", "nn", "functional"):
+            inner = pred.func.value  # x.softmax(dim=1)
+        elif pred.args:
+            inner = pred.args[0].value
+        return (inner, act) if inner is not None else (pred, "")
+
     def leave_Call(self, original: Any, updated: Any) -> Any:
         cst = self.cst
+        dotted = _dotted(cst, original.func)
+        if dotted.rpartition(".")[0] in _FUNCTIONAL_ROOTS and dotted.rpartition(".")[2] in _FUNCTIONAL_CLASS:
+            return self._functional(original, updated)
         if not isinstance(original.func, cst.Name) or original.func.value not in self.criteria:
             return updated
         if len(updated.args) != 2 or any(a.keyword is not None for a in updated.args):
@@ -651,21 +734,7 @@ class _TorchToKerasImpl(_Base):
         a, b = updated.args
         line = self.line(original)
         klass = self.criteria[original.func.value]
-        pred = a.value
-        fixed = ""
-        if isinstance(pred, cst.Call):
-            fn = _dotted(cst, pred.func)
-            act = fn.rsplit(".", 1)[-1]
-            wants = {"CrossEntropyLoss": "softmax", "BCEWithLogitsLoss": "sigmoid"}.get(klass)
-            if act in ("softmax", "sigmoid", "log_softmax") and act == wants:
-                inner = pred.func.value if fn.startswith(".") or (isinstance(pred.func, cst.Attribute) and not pred.args) else None
-                if isinstance(pred.func, cst.Attribute) and fn.split(".")[0] not in ("F", "torch", "nn", "functional"):
-                    inner = pred.func.value  # x.softmax(dim=1)
-                elif pred.args:
-                    inner = pred.args[0].value
-                if inner is not None:
-                    fixed = act
-                    pred = inner
+        pred, fixed = self._strip_activation(a.value, klass)
         new = updated.with_changes(args=[a.with_changes(value=b.value), b.with_changes(value=pred)])
         reason = "arguments swapped to Keras' (y_true, y_pred) order"
         if fixed:
