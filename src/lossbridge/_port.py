@@ -56,6 +56,8 @@ class Site:
     spec: str = ""  # the source loss as translate reads it
     pre: str = ""  # activation the original applies to the logits before this loss ("softmax"/"sigmoid")
     target_spec: str = ""  # the loss translated (differs from spec when the final activation was removed)
+    snippet: str = ""  # the torch code written for fit(class_weight/sample_weight) and loss_weights sites
+    weights: Any = None  # the class_weight dict, "sample_weight", or the loss_weights of a total loss
 
 
 @dataclass
@@ -66,6 +68,8 @@ class PortResult:
     code: str
     to: str
     sites: list[Site]
+    #: "batch"/"classes" -> (size the emitted test uses, where it comes from)
+    shapes: dict[str, tuple[int, str]] = field(default_factory=dict)
 
     def diff(self, path: str = "script.py") -> str:
         return "".join(difflib.unified_diff(
@@ -84,10 +88,14 @@ class PortResult:
             lines.append(head)
             lines.append(f"    was: {s.original}")
             if s.rewritten:
-                lines.append(f"    now: {s.rewritten}")
+                now = "\n".join(ln for ln in s.rewritten.strip().splitlines() if ln.strip())
+                lines.append("    now: " + now.replace("\n", "\n         "))
             if s.reason:
                 lines.append(f"    why: {s.reason}")
             lines.extend(f"    condition: {c}" for c in s.conditions)
+        for key, (size, where) in self.shapes.items():
+            if not where.startswith("default"):
+                lines.append(f"shape for --emit-test: {key} = {size} ({where})")
         return "\n".join(lines) + ("\n" if lines else "no loss site found\n")
 
     def json(self) -> str:
@@ -97,17 +105,27 @@ class PortResult:
         """A pytest file asserting that every ported loss site equals the original (values and gradients)."""
         cases = [(s.spec, s.target_spec, self.to) for s in self.sites if s.kind == "loss" and s.target_spec]
         body = "".join(f"    {c!r},\n" for c in cases)
-        return (
+        n, c = self.shapes["batch"][0], self.shapes["classes"][0]
+        notes = "".join(f"# {k}: {v[0]} ({v[1]})\n" for k, v in self.shapes.items())
+        text = (
             '"""Equivalence test emitted by `lossbridge port`: each ported loss against the original,\n'
             "values and gradients on random data.  A framework that is not installed (or Keras on a\n"
             'backend other than torch) is replaced by its lossbridge dialect, which mirrors it exactly."""\n'
             "import pytest\n\n"
-            "from lossbridge._port import check_site\n\n"
+            "from lossbridge._port import check_site, check_weighted\n\n"
+            f"{notes}N, C = {n}, {c}\n"
             f"SITES = [\n{body}]\n\n\n"
             '@pytest.mark.parametrize("original, ported, to", SITES)\n'
             "def test_ported_loss_equals_original(original, ported, to):\n"
-            "    check_site(original, ported, to)\n"
+            "    check_site(original, ported, to, n=N, n_classes=C)\n"
         )
+        weighted = [(s.spec, s.target_spec, s.snippet, s.weights) for s in self.sites if s.kind in ("fit", "loss_weights") and s.snippet]
+        if weighted:
+            text += ("\n\nWEIGHTED = [\n" + "".join(f"    {w!r},\n" for w in weighted) + "]\n\n\n"
+                     '@pytest.mark.parametrize("original, ported, snippet, weights", WEIGHTED)\n'
+                     "def test_ported_weighting_equals_keras(original, ported, snippet, weights):\n"
+                     "    check_weighted(original, ported, snippet, weights, n=N, n_classes=C)\n")
+        return text
 
 
 def _use_real_keras() -> bool:
@@ -197,6 +215,68 @@ def check_site(original: str, ported: str, to: str, n: int = 6, n_classes: int =
     assert torch.allclose(g0.double(), g1.double(), rtol=1e-5, atol=1e-6), (original, ported, g0, g1)
 
 
+def _keras_class_weights(y: Any, class_weight: dict[int, float], real_keras: bool) -> Any:
+    """The sample weights ``fit(class_weight=...)`` gives a batch: Keras' own conversion when Keras runs."""
+    import numpy as np
+    import torch
+
+    if real_keras:
+        from keras.src.trainers.data_adapters.data_adapter_utils import (
+            class_weight_to_sample_weights,
+        )
+
+        return torch.as_tensor(class_weight_to_sample_weights(y, class_weight))
+    labels = y.detach().numpy()  # the same steps as Keras 3.15.1's class_weight_to_sample_weights
+    if labels.ndim > 1:
+        labels = np.argmax(labels, axis=-1) if labels.shape[-1] != 1 else np.squeeze(labels, axis=-1)
+    labels = np.round(labels).astype("int32")
+    return torch.tensor([class_weight.get(int(c), 1.0) for c in labels], dtype=torch.float32)
+
+
+def check_weighted(original: str, ported: str, snippet: str, weights: Any, n: int = 6, n_classes: int = 4,
+                   seed: int = 0) -> None:
+    """Assert that the Keras loss ``original`` under ``fit(class_weight=weights)`` (a dict) or
+    ``fit(sample_weight=...)`` (``weights == "sample_weight"``) equals the torch ``criterion`` that
+    ``snippet`` defines (the code port wrote), values and ``d loss / d z`` (rtol 1e-5).  Keras is
+    real Keras on the torch backend (its own class-weight conversion) when available, else
+    ``lossbridge.keras``.  Needs torch.
+    """
+    import torch
+
+    from ._translate import _read, translate
+
+    real_keras = _use_real_keras()
+    own = translate(original, _read(original).framework)
+    original_loss, o_roles = _build(own.code, own.call, real_keras)
+    t_to = translate(ported, "torch")
+    scope: dict[str, Any] = {"torch": torch}
+    exec(compile(snippet, "<port snippet>", "exec"), scope)
+    criterion = scope["criterion"]
+    gen = torch.Generator().manual_seed(seed)
+    z0 = torch.randn(n, n_classes, generator=gen, dtype=torch.float32)
+    y = torch.randint(0, n_classes, (n,), generator=gen)
+    t = (torch.rand(n, n_classes, generator=gen, dtype=torch.float32) > 0.5).float()
+    if "targets" in o_roles and "bin_targets" not in o_roles:
+        t = torch.randn(n, n_classes, generator=gen, dtype=torch.float32)
+    sw = torch.rand(n, generator=gen, dtype=torch.float32) * 3
+    results = []
+    for side in ("keras", "torch"):
+        z = z0.clone().requires_grad_(True)
+        if side == "keras":
+            args = _role_values(o_roles, z, y, t)
+            w = sw if weights == "sample_weight" else _keras_class_weights(args[0].detach(), weights, real_keras)
+            value = torch.as_tensor(original_loss(*args, sample_weight=w))
+        else:
+            args = _role_values(t_to.call, z, y, t)
+            value = criterion(*args, sw) if weights == "sample_weight" else criterion(*args)
+        (grad,) = torch.autograd.grad(value.sum(), z)
+        results.append((value.detach(), grad))
+    (v0, g0), (v1, g1) = results
+    assert v0.shape == v1.shape, (original, v0.shape, v1.shape)
+    assert torch.allclose(v0.double(), v1.double(), rtol=1e-5, atol=1e-6), (original, weights, v0, v1)
+    assert torch.allclose(g0.double(), g1.double(), rtol=1e-5, atol=1e-6), (original, weights, g0, g1)
+
+
 def _literal_kwargs(cst: Any, call: Any, module: Any) -> dict[str, Any] | None:
     """The call's keyword arguments as Python literals, or None when one is not literal."""
     out: dict[str, Any] = {}
@@ -236,12 +316,70 @@ def _code_expr(code: str) -> tuple[list[str], str]:
     return imports, expr
 
 
-def port(source: str, to: str) -> PortResult:
+def _shapes(cst: Any, module: Any, given: dict[str, int]) -> dict[str, tuple[int, str]]:
+    """The batch size and class count the emitted test uses: given on the command line, else literals of
+    the script (the last ``Dense(units)`` / ``Linear(_, out_features)`` / ``.view(-1, C)``; a
+    ``batch_size=`` keyword), else defaults; a size held in a variable is reported as data dependent."""
+    found: dict[str, tuple[int | None, str]] = {}
+    for node in _walk(cst, module):
+        if not isinstance(node, cst.Call):
+            continue
+        name = _dotted(cst, node.func).rsplit(".", 1)[-1]
+        line = _line_of(module, node)
+        pos = [a.value for a in node.args if a.keyword is None]
+        kw = {a.keyword.value: a.value for a in node.args if a.keyword is not None}
+        size = None
+        if name == "Dense":
+            size = kw.get("units", pos[0] if pos else None)
+        elif name == "Linear":
+            size = kw.get("out_features", pos[1] if len(pos) > 1 else None)
+        elif name in ("view", "reshape") and len(pos) == 2 and module.code_for_node(pos[0]).strip() == "-1":
+            size = pos[1]
+        if size is not None:
+            text = " ".join(module.code_for_node(node).split())
+            literal = int(size.value) if isinstance(size, cst.Integer) else None
+            found["classes"] = (literal, f"line {line}: {text}")
+        if "batch_size" in kw:
+            size = kw["batch_size"]
+            found["batch"] = (int(size.value) if isinstance(size, cst.Integer) else None,
+                              f"line {line}: batch_size={module.code_for_node(size)}")
+    out: dict[str, tuple[int, str]] = {}
+    for key, default in (("batch", 6), ("classes", 4)):
+        if key in given:
+            out[key] = (given[key], "given on the command line")
+        elif key in found and found[key][0] is not None:
+            out[key] = (int(found[key][0] or 0), found[key][1])
+        elif key in found:
+            out[key] = (default, f"data dependent: {found[key][1]}; the test uses {default}, give the size with "
+                        f"--{key} if it matters")
+        else:
+            out[key] = (default, "default: not found in the script")
+    return out
+
+
+def _line_of(module: Any, node: Any) -> int:
+    from libcst.metadata import MetadataWrapper, PositionProvider
+
+    positions = _POSITIONS.get(id(module))
+    if positions is None:
+        wrapper = MetadataWrapper(module, unsafe_skip_copy=True)
+        positions = wrapper.resolve(PositionProvider)
+        _POSITIONS.clear()
+        _POSITIONS[id(module)] = positions
+    return int(positions[node].start.line)
+
+
+_POSITIONS: dict[int, Any] = {}
+
+
+def port(source: str, to: str, shapes: dict[str, int] | None = None) -> PortResult:
     """Rewrite the loss sites of a Keras script for PyTorch (``to="torch"``) or of a
     PyTorch script for Keras (``to="keras"``).
 
     Each site is translated with :func:`lossbridge.translate`; the result carries the
-    new source (``code``), the ``sites`` report and ``diff()``.  Needs ``libcst``
+    new source (``code``), the ``sites`` report and ``diff()``.  ``shapes`` (``{"batch": N,
+    "classes": C}``) sets the sizes ``emit_test()`` uses; otherwise they are read from the
+    script's literals (``Dense(C)``, ``Linear(_, C)``, ``.view(-1, C)``, ``batch_size=N``).  Needs ``libcst``
     (``pip install lossbridge[port]``).
 
     Example:
@@ -279,7 +417,9 @@ def port(source: str, to: str) -> PortResult:
     if tr.imports:
         code = _add_imports(source, code, sorted(tr.imports))
     tr.sites.sort(key=lambda s: s.line)
-    return PortResult(source, code, to, tr.sites)
+    found = _shapes(cst, wrapper.module, dict(shapes or {}))
+    _POSITIONS.clear()
+    return PortResult(source, code, to, tr.sites, found)
 
 
 def _add_imports(source: str, code: str, imports: list[str]) -> str:
@@ -325,6 +465,8 @@ class _KerasToTorchImpl(_Base):
         _Base.__init__(self, cst, module, pos)
         cst.CSTTransformer.__init__(self)  # type: ignore[call-arg]
         self.activations: list[tuple[Any, str]] = []  # (node, "softmax"/"sigmoid")
+        self.fit_weights: list[tuple[str, Any]] = []  # fit(class_weight=... / sample_weight=...) arguments
+        self.weighted: str = ""  # the criterion that carries the fit weights ("" when none was written)
         self.to_categorical = "to_categorical" in module.code
         self.functions = {s.name.value: s for s in module.body if isinstance(s, cst.FunctionDef)}
         self.pending: list[str] = []
@@ -339,6 +481,10 @@ class _KerasToTorchImpl(_Base):
                         self.activations.append((node, str(arg.value.evaluated_value)))
                 if name == "Softmax":
                     self.activations.append((node, "softmax"))
+                if name == "fit":
+                    for arg in node.args:
+                        if arg.keyword is not None and arg.keyword.value in ("class_weight", "sample_weight"):
+                            self.fit_weights.append((arg.keyword.value, arg.value))
         self.drop: set[int] = set()
         self.port_fns: set[str] = set()
 
@@ -415,7 +561,64 @@ class _KerasToTorchImpl(_Base):
             conditions.append("targets are one-hot (to_categorical): torch's CrossEntropyLoss takes them as class probabilities")
         status = "ported_with_conditions" if conditions else "ported"
         stmt = f"{out_name} = {expr}"
+        if out_name == "criterion" and self.fit_weights:
+            weighted = self._weighted(expr, t, use)
+            if weighted:
+                conditions = [c for c in conditions if not c.startswith("a Keras sample_weight has no argument")]
+                conditions.append(self.weight_condition)
+                self.weighted = weighted
+                self.weighted_spec = (spec, pre, use)
+                return weighted, Site(line, "loss", text, "ported_with_conditions", weighted, t.exact, t.native,
+                                      conditions, "", spec, pre, use)
         return stmt, Site(line, "loss", text, status, stmt, t.exact, t.native, conditions, "", spec, pre, use)
+
+    def _weighted(self, expr: str, t: Any, use: str) -> str:
+        """The torch code of a criterion carrying fit()'s class_weight or sample_weight, Keras' denominator
+        (the weighted sum over the number of per-sample values); '' when it cannot be written (self.why)."""
+        kinds = {k for k, _ in self.fit_weights}
+        self.why = ""
+        if len(self.fit_weights) != 1:
+            self.why = ("fit() is called with " + " and ".join(sorted(kinds)) + " more than once or both: "
+                        "port writes one weighting")
+            return ""
+        kind, value = self.fit_weights[0]
+        klass = expr.split("(", 1)[0].rsplit(".", 1)[-1]
+        per_sample = _PER_SAMPLE.get(klass)
+        if not t.native or per_sample is None or "reduction=" in expr or not expr.endswith(")"):
+            self.why = (f"{kind}: no per-sample form of {expr} is known to port; build it with reduction='none', "
+                        "reduce it to one value per sample as Keras does and divide the weighted sum by the batch size")
+            return ""
+        none = expr[:-1] + (", " if not expr.endswith("()") else "") + "reduction='none')"
+        if kind == "sample_weight":
+            self.weight_condition = (
+                "fit(sample_weight=...): call criterion(input, target, sample_weight) with the batch's weights "
+                "(shape (N,)); Keras divides the weighted sum by the number of samples, not by the sum of the weights")
+            return (f"criterion_none = {none}\n\n\n"
+                    "def criterion(input, target, sample_weight):  # Keras' sample_weight: sum(loss * w) / batch size\n"
+                    f"    per_sample = criterion_none(input, target){per_sample}\n"
+                    "    return (per_sample * sample_weight).sum() / per_sample.numel()\n")
+        cw = _class_weight_literal(self.module, value)
+        if cw is None:
+            self.why = ("class_weight is not a literal dict {class: weight} (computed at run time?): port does not guess "
+                        "its values; w = class_weight[target] per sample, (criterion(reduction='none') * w).sum() / N")
+            return ""
+        size = max(cw) + 1
+        table = [float(cw.get(i, 1.0)) for i in range(size)]
+        index = {"": "target", ".mean(-1)": "target.round().long().squeeze(-1)"}[per_sample]
+        if self.to_categorical and klass == "CrossEntropyLoss":
+            index = "target.argmax(-1)"
+        self.weight_condition = (
+            f"fit(class_weight=...): per-sample weights class_weight[label] (labels 0..{size - 1}; a class missing "
+            "from the dict weighs 1.0), summed and divided by the number of samples as Keras does "
+            "(torch's weight= would divide by the sum of the weights)")
+        if index.endswith("squeeze(-1)"):
+            self.weight_condition += "; binary targets of shape (N, 1)"
+        return (f"criterion_none = {none}\n"
+                f"class_weight = torch.tensor({table!r})  # fit(class_weight=...)\n\n\n"
+                "def criterion(input, target):  # Keras' class_weight: sum(loss * class_weight[label]) / batch size\n"
+                f"    per_sample = criterion_none(input, target){per_sample}\n"
+                f"    weight = class_weight.to(per_sample.device)[{index}]\n"
+                "    return (per_sample * weight).sum() / per_sample.numel()\n")
 
     def leave_FunctionDef(self, original: Any, updated: Any) -> Any:
         cst = self.cst
@@ -471,7 +674,15 @@ class _KerasToTorchImpl(_Base):
         if method == "fit":
             for a in call.args:
                 if a.keyword is not None and a.keyword.value in ("class_weight", "sample_weight"):
-                    self.sites.append(Site(line, "fit", self.text(a), "left", reason=(
+                    if self.weighted:
+                        cw = _class_weight_literal(self.module, a.value)
+                        self.sites.append(Site(
+                            line, "fit", self.text(a), "ported", "criterion (above) carries the weights",
+                            reason=f"{a.keyword.value} is in the ported criterion, with Keras' denominator (the number of samples)",
+                            spec=self.weighted_spec[0], pre=self.weighted_spec[1], target_spec=self.weighted_spec[2],
+                            snippet=self.weighted, weights=cw if cw is not None else "sample_weight"))
+                        continue
+                    self.sites.append(Site(line, "fit", self.text(a), "left", reason=getattr(self, "why", "") or (
                         f"{a.keyword.value}: build the criterion with reduction='none' and use "
                         "(criterion(logits, y) * w).sum() / len(y), where w = "
                         + ("class_weight[y] per sample " if a.keyword.value == "class_weight" else "the sample weights ")
@@ -521,9 +732,10 @@ class _KerasToTorchImpl(_Base):
         if not new_lines:
             return updated
         comment = "# lossbridge port: the loss of the compile() below"
-        stmts = [cst.parse_statement(s + "\n") for s in new_lines]
+        stmts = [st for s in new_lines for st in cst.parse_module(s + "\n").body]
         stmts[0] = stmts[0].with_changes(leading_lines=[*original.leading_lines, cst.EmptyLine(comment=cst.Comment(comment.strip()))])
-        return cst.FlattenSentinel([*stmts, updated.with_changes(leading_lines=[])])
+        after = [cst.EmptyLine(), cst.EmptyLine()] if isinstance(stmts[-1], cst.FunctionDef) else []
+        return cst.FlattenSentinel([*stmts, updated.with_changes(leading_lines=after)])
 
 
 _OPS_ROOTS = {"ops", "keras.ops", "K", "keras.backend"}
@@ -539,6 +751,26 @@ _FUNCTIONAL_CLASS = {
 #: keras.ops functions whose Array API namesake (xp.<name>) computes the same thing
 _ARRAY_OPS = {"abs", "mean", "sum", "sqrt", "square", "log", "log1p", "exp", "maximum", "minimum", "clip",
               "where", "tanh", "max", "min", "sign", "cos", "sin"}
+
+
+#: how Keras reduces a torch criterion's reduction='none' values to one per sample (Keras' per-sample loss)
+_PER_SAMPLE = {"CrossEntropyLoss": "", "BCEWithLogitsLoss": ".mean(-1)", "BCELoss": ".mean(-1)",
+               "MSELoss": ".mean(-1)", "L1Loss": ".mean(-1)", "HuberLoss": ".mean(-1)", "SmoothL1Loss": ".mean(-1)"}
+
+
+def _class_weight_literal(module: Any, node: Any) -> dict[int, float] | None:
+    """A literal ``{class: weight}`` dict (int keys >= 0, number values), else None."""
+    try:
+        value = ast.literal_eval(module.code_for_node(node))
+    except (ValueError, SyntaxError):
+        return None
+    if not isinstance(value, dict) or not value:
+        return None
+    if not all(isinstance(k, int) and not isinstance(k, bool) and k >= 0 for k in value):
+        return None
+    if not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in value.values()):
+        return None
+    return {int(k): float(v) for k, v in value.items()}
 
 
 def _is_docstring(cst: Any, stmt: Any) -> bool:
