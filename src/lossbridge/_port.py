@@ -119,7 +119,14 @@ class PortResult:
             "def test_ported_loss_equals_original(original, ported, to):\n"
             "    check_site(original, ported, to, n=N, n_classes=C)\n"
         )
-        weighted = [(s.spec, s.target_spec, s.snippet, s.weights) for s in self.sites if s.kind in ("fit", "loss_weights") and s.snippet]
+        weighted = [(s.spec, s.target_spec, s.snippet, s.weights) for s in self.sites if s.kind == "fit" and s.snippet]
+        totals = [(s.spec, s.target_spec, s.snippet, s.weights) for s in self.sites if s.kind == "loss_weights" and s.snippet]
+        if totals:
+            text = text.replace("check_site, check_weighted", "check_site, check_total, check_weighted")
+            text += ("\n\nTOTALS = [\n" + "".join(f"    {w!r},\n" for w in totals) + "]\n\n\n"
+                     '@pytest.mark.parametrize("originals, ported, snippet, weights", TOTALS)\n'
+                     "def test_ported_total_loss_equals_keras(originals, ported, snippet, weights):\n"
+                     "    check_total(originals, ported, snippet, weights, n=N, n_classes=C)\n")
         if weighted:
             text += ("\n\nWEIGHTED = [\n" + "".join(f"    {w!r},\n" for w in weighted) + "]\n\n\n"
                      '@pytest.mark.parametrize("original, ported, snippet, weights", WEIGHTED)\n'
@@ -275,6 +282,63 @@ def check_weighted(original: str, ported: str, snippet: str, weights: Any, n: in
     assert v0.shape == v1.shape, (original, v0.shape, v1.shape)
     assert torch.allclose(v0.double(), v1.double(), rtol=1e-5, atol=1e-6), (original, weights, v0, v1)
     assert torch.allclose(g0.double(), g1.double(), rtol=1e-5, atol=1e-6), (original, weights, g0, g1)
+
+
+def check_total(originals: str, ported: str, snippet: str, weights: Any, n: int = 6, n_classes: int = 4,
+                seed: int = 0) -> None:
+    """Assert that Keras' total loss of a multi-output ``compile(loss=[...]/{...}, loss_weights=weights)``
+    (``originals``: the JSON list of the outputs' loss specs; real Keras' ``CompileLoss`` when Keras
+    runs on torch, else the sum of ``weights[k] * loss_k`` of ``lossbridge.keras``) equals
+    ``total_loss(outputs, targets)`` of the torch ``snippet`` port wrote, values and gradients."""
+    import torch
+
+    import lossbridge
+
+    from ._translate import _read, translate
+
+    real_keras = _use_real_keras()
+    specs, targets = json.loads(originals), json.loads(ported)
+    keys = list(weights) if isinstance(weights, dict) else list(range(len(weights)))
+    scope: dict[str, Any] = {"torch": torch, "lossbridge": lossbridge}
+    exec(compile(snippet, "<port snippet>", "exec"), scope)
+    gen = torch.Generator().manual_seed(seed)
+    zs = [torch.randn(n, n_classes, generator=gen, dtype=torch.float32) for _ in keys]
+    y = torch.randint(0, n_classes, (n,), generator=gen)
+    t = (torch.rand(n, n_classes, generator=gen, dtype=torch.float32) > 0.5).float()
+    tr = torch.randn(n, n_classes, generator=gen, dtype=torch.float32)
+    results = []
+    for side in ("keras", "torch"):
+        z = [x.clone().requires_grad_(True) for x in zs]
+        y_true: Any = {} if isinstance(weights, dict) else [None] * len(keys)
+        y_pred: Any = {} if isinstance(weights, dict) else [None] * len(keys)
+        losses: Any = {} if isinstance(weights, dict) else [None] * len(keys)
+        for i, k in enumerate(keys):
+            spec = specs[i] if side == "keras" else targets[i]
+            own = translate(spec, _read(spec).framework if side == "keras" else "torch")
+            roles = own.call
+            kind = set(translate(specs[i], _read(specs[i]).framework).call)
+            tt = tr if "targets" in kind and "bin_targets" not in kind else t
+            args = _role_values(roles, z[i], y, tt)
+            (y_true[k], y_pred[k]) = (args[0], args[1]) if side == "keras" else (args[1], args[0])
+            if side == "keras":
+                losses[k] = _build(own.code, roles, real_keras)[0]
+        if side == "torch":
+            value = scope["total_loss"](y_pred, y_true)
+        elif real_keras:
+            from keras.src.trainers.compile_utils import CompileLoss
+
+            compiled = CompileLoss(losses, loss_weights=weights,
+                                   output_names=keys if isinstance(weights, dict) else None)
+            compiled.build(y_true, y_pred)
+            value = torch.as_tensor(compiled(y_true, y_pred))
+        else:
+            value = sum(weights[k] * torch.as_tensor(losses[k](y_true[k], y_pred[k])) for k in keys)
+        grads = torch.autograd.grad(value.sum(), z)
+        results.append((value.detach(), grads))
+    (v0, g0), (v1, g1) = results
+    assert torch.allclose(v0.double(), v1.double(), rtol=1e-5, atol=1e-6), (originals, weights, v0, v1)
+    for a, b in zip(g0, g1, strict=True):
+        assert torch.allclose(a.double(), b.double(), rtol=1e-5, atol=1e-6), (originals, weights, a, b)
 
 
 def _literal_kwargs(cst: Any, call: Any, module: Any) -> dict[str, Any] | None:
@@ -572,6 +636,49 @@ class _KerasToTorchImpl(_Base):
                                       conditions, "", spec, pre, use)
         return stmt, Site(line, "loss", text, status, stmt, t.exact, t.native, conditions, "", spec, pre, use)
 
+    def _total(self, kw: dict[str, Any], elements: Any, names: list[str], stmts: list[str], line: int) -> str:
+        """``def total_loss(outputs, targets)``: Keras' total loss of a multi-output compile (the sum of
+        loss_weights[k] * loss_k; a missing weight is 1.0), when every output's loss was ported."""
+        cst = self.cst
+        keys: list[Any] = []
+        for i, el in enumerate(elements):
+            key = el.key if isinstance(el, cst.DictElement) else None
+            keys.append(str(key.evaluated_value) if isinstance(key, cst.SimpleString) else i)
+        text = self.text(kw["loss_weights"].value) if "loss_weights" in kw else "(none: each weight is 1.0)"
+        if len(names) != len(elements):
+            self.sites.append(Site(line, "loss_weights", text, "left", reason=(
+                "an output's loss was left alone: total loss = sum of loss_weights[k] * criterion_k(output_k, y_k) "
+                f"over the outputs ({', '.join(names)} and the one left)")))
+            return ""
+        weights: Any = [1.0] * len(keys) if isinstance(keys[0], int) else dict.fromkeys(keys, 1.0)
+        if "loss_weights" in kw:
+            try:
+                given = ast.literal_eval(self.module.code_for_node(kw["loss_weights"].value))
+            except (ValueError, SyntaxError):
+                given = None
+            ok = (isinstance(given, list) and isinstance(weights, list) and len(given) == len(weights)) or (
+                isinstance(given, dict) and isinstance(weights, dict) and set(given) <= set(weights))
+            if not ok or not all(isinstance(v, (int, float)) for v in (given.values() if isinstance(given, dict) else given)):
+                self.sites.append(Site(line, "loss_weights", text, "left", reason=(
+                    "loss_weights is not a literal list/dict matching the losses: total loss = sum of "
+                    f"loss_weights[k] * criterion_k(output_k, y_k) over the outputs ({', '.join(names)})")))
+                return ""
+            if isinstance(given, dict):
+                weights.update({k: float(v) for k, v in given.items()})
+            else:
+                weights = [float(v) for v in given]
+        terms = [f"{float(weights[k])!r} * {nm}(outputs[{k!r}], targets[{k!r}])" for k, nm in zip(keys, names, strict=True)]
+        code = ("\n\ndef total_loss(outputs, targets):  # compile(loss_weights=...): Keras' total, sum of weighted losses\n"
+                "    return " + " + ".join(terms) + "\n")
+        snippet = "\n".join(stmts) + "\n" + code
+        specs = [s.spec for s in self.sites[-len(names):]]
+        targets = [s.target_spec for s in self.sites[-len(names):]]
+        self.sites.append(Site(line, "loss_weights", text, "ported", code.strip(), reason=(
+            "Keras' total loss of the outputs (loss_weights[k] * loss_k summed; a missing weight is 1.0): "
+            "call total_loss(outputs, targets) with the model's outputs and targets indexed as in compile()"),
+            spec=json.dumps(specs), target_spec=json.dumps(targets), snippet=snippet, weights=weights))
+        return code.strip("\n")
+
     def _weighted(self, expr: str, t: Any, use: str) -> str:
         """The torch code of a criterion carrying fit()'s class_weight or sample_weight, Keras' denominator
         (the weighted sum over the number of per-sample values); '' when it cannot be written (self.why)."""
@@ -699,7 +806,6 @@ class _KerasToTorchImpl(_Base):
         loss_class = ""
         if isinstance(value, (cst.Dict, cst.List)):
             elements = value.elements
-            weights = self.text(kw["loss_weights"].value) if "loss_weights" in kw else None
             names = []
             for i, el in enumerate(elements):
                 key = el.key if isinstance(el, cst.DictElement) else None
@@ -710,9 +816,9 @@ class _KerasToTorchImpl(_Base):
                 if stmt:
                     new_lines.append(stmt)
                     names.append(out)
-            if weights:
-                self.sites.append(Site(line, "loss_weights", weights, "left", reason=(
-                    f"total loss = sum of loss_weights[k] * criterion_k(output_k, y_k) over the outputs ({', '.join(names)})")))
+            total = self._total(kw, elements, names, new_lines, line)
+            if total:
+                new_lines.append(total)
         else:
             stmt, site = self._one(value, line, "criterion")
             self.sites.append(site)
@@ -733,6 +839,8 @@ class _KerasToTorchImpl(_Base):
             return updated
         comment = "# lossbridge port: the loss of the compile() below"
         stmts = [st for s in new_lines for st in cst.parse_module(s + "\n").body]
+        stmts = [st.with_changes(leading_lines=[cst.EmptyLine(), cst.EmptyLine()])
+                 if i and isinstance(st, cst.FunctionDef) else st for i, st in enumerate(stmts)]
         stmts[0] = stmts[0].with_changes(leading_lines=[*original.leading_lines, cst.EmptyLine(comment=cst.Comment(comment.strip()))])
         after = [cst.EmptyLine(), cst.EmptyLine()] if isinstance(stmts[-1], cst.FunctionDef) else []
         return cst.FlattenSentinel([*stmts, updated.with_changes(leading_lines=after)])
