@@ -385,6 +385,7 @@ def _shapes(cst: Any, module: Any, given: dict[str, int]) -> dict[str, tuple[int
     the script (the last ``Dense(units)`` / ``Linear(_, out_features)`` / ``.view(-1, C)``; a
     ``batch_size=`` keyword), else defaults; a size held in a variable is reported as data dependent."""
     found: dict[str, tuple[int | None, str]] = {}
+    weights_seen = False
     for node in _walk(cst, module):
         if not isinstance(node, cst.Call):
             continue
@@ -399,10 +400,17 @@ def _shapes(cst: Any, module: Any, given: dict[str, int]) -> dict[str, tuple[int
             size = kw.get("out_features", pos[1] if len(pos) > 1 else None)
         elif name in ("view", "reshape") and len(pos) == 2 and module.code_for_node(pos[0]).strip() == "-1":
             size = pos[1]
-        if size is not None:
+        if size is not None and not weights_seen:
             text = " ".join(module.code_for_node(node).split())
             literal = int(size.value) if isinstance(size, cst.Integer) else None
             found["classes"] = (literal, f"line {line}: {text}")
+        weight = kw.get("weight")
+        if weight is not None and (name.endswith("Loss") or name in _FUNCTIONAL_CLASS):
+            if isinstance(weight, cst.Call) and weight.args:  # torch.tensor([...])
+                weight = weight.args[0].value
+            if isinstance(weight, cst.List):  # the class weights fix the class count
+                found["classes"] = (len(weight.elements), f"line {line}: {len(weight.elements)} class weights")
+                weights_seen = True
         if "batch_size" in kw:
             size = kw["batch_size"]
             found["batch"] = (int(size.value) if isinstance(size, cst.Integer) else None,
@@ -458,6 +466,10 @@ def port(source: str, to: str, shapes: dict[str, int] | None = None) -> PortResu
     """
     if to not in ("torch", "keras"):
         raise LossBridgeError(f"port(to={to!r}): unknown target; port writes 'torch' (from Keras) or 'keras' (from PyTorch).")
+    for key, size in (shapes or {}).items():
+        if key not in ("batch", "classes") or isinstance(size, bool) or not isinstance(size, int) or size < 1:
+            raise LossBridgeError(f"port(shapes={shapes!r}): {key}={size!r}; give 'batch' and 'classes' as positive "
+                                  "integers (--batch N --classes C on the command line).")
     try:
         import libcst as cst
     except ImportError as e:  # pragma: no cover - libcst is in the test extra
@@ -866,6 +878,17 @@ _PER_SAMPLE = {"CrossEntropyLoss": "", "BCEWithLogitsLoss": ".mean(-1)", "BCELos
                "MSELoss": ".mean(-1)", "L1Loss": ".mean(-1)", "HuberLoss": ".mean(-1)", "SmoothL1Loss": ".mean(-1)"}
 
 
+def _weight_reason(name: str, kwargs: dict[str, Any], t: Any) -> str:
+    """What the port of torch's class ``weight=`` does (its denominator), '' for other losses."""
+    if "weight" not in kwargs or name not in ("CrossEntropyLoss", "NLLLoss", "cross_entropy", "nll_loss"):
+        return ""
+    how = ("lossbridge's torch loss adapted to Keras (lossbridge.to_keras_loss), which keeps it" if not t.native
+           else "kept by the Keras form")
+    return ("torch's weight= divides sum(w[target] * loss) by sum(w[target]) (the targets' class weights), not by "
+            "the batch size as a Keras sample_weight would (Keras' class_weight / sample_weight): no native Keras "
+            f"loss has that denominator, so the port is {how} exactly")
+
+
 def _class_weight_literal(module: Any, node: Any) -> dict[int, float] | None:
     """A literal ``{class: weight}`` dict (int keys >= 0, number values), else None."""
     try:
@@ -987,7 +1010,7 @@ class _TorchToKerasImpl(_Base):
         conditions = [c for c in t.conditions if not c.startswith("call order")]
         conditions += [n for n in t.notes if n.startswith("torch's default ignore_index")]
         site = Site(line, "loss", text, "ported_with_conditions" if conditions else "ported", expr,
-                    t.exact, t.native, conditions, "", spec, "", spec)
+                    t.exact, t.native, conditions, _weight_reason(name, kwargs, t), spec, "", spec)
         self.sites.append(site)
         return updated.with_changes(value=cst.parse_expression(expr))
 
@@ -1013,7 +1036,7 @@ class _TorchToKerasImpl(_Base):
             return updated
         from ._translate import translate
 
-        spec = _spec("torch", fn, kwargs)
+        spec = _spec("torch", _FUNCTIONAL_CLASS[fn], kwargs)  # the criterion's reduced value is the function's
         try:
             t = translate(spec, "keras")
         except LossBridgeError as e:
@@ -1041,6 +1064,8 @@ class _TorchToKerasImpl(_Base):
         if fixed:
             reason += (f"; {fixed} before {fn} removed: {fn} applies it itself, so the original applied it twice "
                        "(a bug in the original script, fixed)")
+        if _weight_reason(fn, kwargs, t):
+            reason += "; " + _weight_reason(fn, kwargs, t)
         self.sites.append(Site(line, "loss", text, "ported_with_conditions" if conditions else "ported",
                                self.text(new), t.exact, t.native, conditions, reason, spec, "", spec))
         return new
