@@ -721,7 +721,9 @@ class _KerasToTorchImpl(_Base):
             self.why = ("class_weight is not a literal dict {class: weight} (computed at run time?): port does not guess "
                         "its values; w = class_weight[target] per sample, (criterion(reduction='none') * w).sum() / N")
             return ""
-        size = max(cw) + 1
+        classes = _shapes(self.cst, self.module, {})["classes"]
+        known = 0 if classes[1].startswith(("default", "data dependent")) else classes[0]
+        size = max(max(cw) + 1, known)  # the model's class count (its last Dense) when the script has it
         table = [float(cw.get(i, 1.0)) for i in range(size)]
         index = {"": "target", ".mean(-1)": "target.round().long().squeeze(-1)"}[per_sample]
         if self.to_categorical and klass == "CrossEntropyLoss":
