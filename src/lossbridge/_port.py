@@ -691,6 +691,23 @@ class _KerasToTorchImpl(_Base):
             spec=json.dumps(specs), target_spec=json.dumps(targets), snippet=snippet, weights=weights))
         return code.strip("\n")
 
+    def _resolve(self, node: Any) -> Any:
+        """A name bound exactly once, at module level, to a dict literal -> that literal; else the node."""
+        cst = self.cst
+        if not isinstance(node, cst.Name):
+            return node
+        bound = [st.body[0] for st in self.module.body if isinstance(st, cst.SimpleStatementLine)
+                 and isinstance(st.body[0], (cst.Assign, cst.AnnAssign, cst.AugAssign))
+                 and any(isinstance(n, cst.Name) and n.value == node.value for n in _walk(cst, st.body[0])
+                         if not isinstance(n, cst.Call))]
+        targets = [b for b in bound if isinstance(b, cst.Assign) and len(b.targets) == 1
+                   and isinstance(b.targets[0].target, cst.Name) and b.targets[0].target.value == node.value]
+        others = [n for n in _walk(cst, self.module) if isinstance(n, (cst.AugAssign, cst.Subscript, cst.For, cst.Del))
+                  and any(isinstance(m, cst.Name) and m.value == node.value for m in _walk(cst, n))]
+        if len(targets) == 1 and not others and isinstance(targets[0].value, cst.Dict):
+            return targets[0].value
+        return node
+
     def _weighted(self, expr: str, t: Any, use: str) -> str:
         """The torch code of a criterion carrying fit()'s class_weight or sample_weight, Keras' denominator
         (the weighted sum over the number of per-sample values); '' when it cannot be written (self.why)."""
@@ -716,7 +733,7 @@ class _KerasToTorchImpl(_Base):
                     "def criterion(input, target, sample_weight):  # Keras' sample_weight: sum(loss * w) / batch size\n"
                     f"    per_sample = criterion_none(input, target){per_sample}\n"
                     "    return (per_sample * sample_weight).sum() / per_sample.numel()\n")
-        cw = _class_weight_literal(self.module, value)
+        cw = _class_weight_literal(self.module, self._resolve(value))
         if cw is None:
             self.why = ("class_weight is not a literal dict {class: weight} (computed at run time?): port does not guess "
                         "its values; w = class_weight[target] per sample, (criterion(reduction='none') * w).sum() / N")
@@ -735,10 +752,10 @@ class _KerasToTorchImpl(_Base):
         if index.endswith("squeeze(-1)"):
             self.weight_condition += "; binary targets of shape (N, 1)"
         return (f"criterion_none = {none}\n"
-                f"class_weight = torch.tensor({table!r})  # fit(class_weight=...)\n\n\n"
+                f"class_weight_table = torch.tensor({table!r})  # fit(class_weight=...)\n\n\n"
                 "def criterion(input, target):  # Keras' class_weight: sum(loss * class_weight[label]) / batch size\n"
                 f"    per_sample = criterion_none(input, target){per_sample}\n"
-                f"    weight = class_weight.to(per_sample.device)[{index}]\n"
+                f"    weight = class_weight_table.to(per_sample.device)[{index}]\n"
                 "    return (per_sample * weight).sum() / per_sample.numel()\n")
 
     def leave_FunctionDef(self, original: Any, updated: Any) -> Any:
@@ -796,7 +813,7 @@ class _KerasToTorchImpl(_Base):
             for a in call.args:
                 if a.keyword is not None and a.keyword.value in ("class_weight", "sample_weight"):
                     if self.weighted:
-                        cw = _class_weight_literal(self.module, a.value)
+                        cw = _class_weight_literal(self.module, self._resolve(a.value))
                         self.sites.append(Site(
                             line, "fit", self.text(a), "ported", "criterion (above) carries the weights",
                             reason=f"{a.keyword.value} is in the ported criterion, with Keras' denominator (the number of samples)",
@@ -1068,6 +1085,9 @@ class _TorchToKerasImpl(_Base):
                        "(a bug in the original script, fixed)")
         if _weight_reason(fn, kwargs, t):
             reason += "; " + _weight_reason(fn, kwargs, t)
+        if any(isinstance(x, cst.Call) and isinstance(x.func, cst.Attribute) and x.func.attr.value in ("view", "reshape")
+               for x in (inp.value, tgt.value)):
+            reason += "; the .view/.reshape flattening to (N, C) is kept: Keras takes the class axis last, as it is there"
         self.sites.append(Site(line, "loss", text, "ported_with_conditions" if conditions else "ported",
                                self.text(new), t.exact, t.native, conditions, reason, spec, "", spec))
         return new

@@ -5,12 +5,12 @@ import torch
 model = keras.Sequential([keras.layers.Dense(3)])
 # lossbridge port: the loss of the compile() below
 criterion_none = torch.nn.CrossEntropyLoss(reduction='none')
-class_weight = torch.tensor([1.0, 5.0, 1.0])  # fit(class_weight=...)
+class_weight_table = torch.tensor([1.0, 5.0, 1.0])  # fit(class_weight=...)
 
 
 def criterion(input, target):  # Keras' class_weight: sum(loss * class_weight[label]) / batch size
     per_sample = criterion_none(input, target)
-    weight = class_weight.to(per_sample.device)[target]
+    weight = class_weight_table.to(per_sample.device)[target]
     return (per_sample * weight).sum() / per_sample.numel()
 
 

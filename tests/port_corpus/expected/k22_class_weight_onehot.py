@@ -10,12 +10,12 @@ model = keras.Sequential([
 ])
 # lossbridge port: the loss of the compile() below
 criterion_none = torch.nn.CrossEntropyLoss(reduction='none')
-class_weight = torch.tensor([0.5, 2.0, 1.0, 4.0])  # fit(class_weight=...)
+class_weight_table = torch.tensor([0.5, 2.0, 1.0, 4.0])  # fit(class_weight=...)
 
 
 def criterion(input, target):  # Keras' class_weight: sum(loss * class_weight[label]) / batch size
     per_sample = criterion_none(input, target)
-    weight = class_weight.to(per_sample.device)[target.argmax(-1)]
+    weight = class_weight_table.to(per_sample.device)[target.argmax(-1)]
     return (per_sample * weight).sum() / per_sample.numel()
 
 

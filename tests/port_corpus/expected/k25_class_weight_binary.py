@@ -5,12 +5,12 @@ import torch
 model = keras.Sequential([keras.layers.Dense(1)])  # logits
 # lossbridge port: the loss of the compile() below
 criterion_none = torch.nn.BCEWithLogitsLoss(reduction='none')
-class_weight = torch.tensor([1.0, 10.0])  # fit(class_weight=...)
+class_weight_table = torch.tensor([1.0, 10.0])  # fit(class_weight=...)
 
 
 def criterion(input, target):  # Keras' class_weight: sum(loss * class_weight[label]) / batch size
     per_sample = criterion_none(input, target).mean(-1)
-    weight = class_weight.to(per_sample.device)[target.round().long().squeeze(-1)]
+    weight = class_weight_table.to(per_sample.device)[target.round().long().squeeze(-1)]
     return (per_sample * weight).sum() / per_sample.numel()
 
 
