@@ -18,6 +18,22 @@ Choices:
 * A loss site becomes ``criterion = <translated loss>`` (Keras -> torch; the model and
   training loop are the user's to port) or has its constructor replaced and its calls'
   arguments swapped to Keras' ``(y_true, y_pred)`` order (torch -> Keras).
+* Keras -> torch, ``fit(class_weight={literal})`` / ``fit(sample_weight=w)``: ``criterion`` becomes a
+  function over the ``reduction='none'`` criterion reduced to Keras' per-sample loss, weighted by
+  ``class_weight_table[label]`` (Keras' conversion: argmax of one-hot targets, rounded binary
+  targets, 1.0 for a missing class) or ``w``, summed and divided by the number of per-sample values
+  (Keras' ``sum_over_batch_size``; torch's ``weight=`` would divide by the sum of the weights).
+  A class_weight that is not a literal dict (or a name bound once to one) is reported.
+* Keras -> torch, a multi-output ``compile(loss=[...]/{...}, loss_weights=...)``: one criterion per
+  output and ``total_loss(outputs, targets)``, the sum of ``loss_weights[k] * criterion_k`` (1.0
+  where no weight is given); non-literal loss_weights are reported.
+* torch -> Keras, ``torch.nn.functional`` losses (``F.cross_entropy(input, target, **literals)``):
+  the translated Keras loss object called on ``(target, input)``: its reduced value is torch's.
+  Class ``weight=`` (denominator ``sum(w[target])``, which no native Keras loss has) goes through
+  lossbridge's torch loss adapted to Keras, exactly.
+* ``emit_test()`` uses the script's sizes (the last ``Dense(C)`` / ``Linear(_, C)`` /
+  ``.view(-1, C)``, the length of literal class weights, ``batch_size=N``) or ``port(shapes=...)``
+  (``--batch``/``--classes``); a size in a variable is reported as data dependent.
 """
 
 from __future__ import annotations
@@ -77,7 +93,8 @@ class PortResult:
             f"a/{path}", f"b/{path}"))
 
     def to_dict(self) -> dict[str, Any]:
-        return {"to": self.to, "sites": [asdict(s) for s in self.sites]}
+        return {"to": self.to, "sites": [asdict(s) for s in self.sites],
+                "shapes": {k: {"size": v[0], "from": v[1]} for k, v in self.shapes.items()}}
 
     def report(self) -> str:
         lines = []
