@@ -41,7 +41,8 @@ def test_refused_and_partial_sites_are_reported() -> None:
     for name, kind in [("k20_custom_tf_loss.py", "custom"), ("k17_dynamic_name.py", "dynamic"),
                        ("t12_losses_in_loop.py", "dynamic"), ("t13_dynamic_weight.py", "dynamic"),
                        ("k23_class_weight_runtime.py", "fit"), ("k27_loss_weights_runtime.py", "loss_weights"),
-                       ("t17_functional_dynamic.py", "dynamic"), ("k30_class_weight_mutated.py", "fit")]:
+                       ("t17_functional_dynamic.py", "dynamic"), ("k30_class_weight_mutated.py", "fit"),
+                       ("k31_two_models_sample_weight.py", "fit")]:
         result = lb.port((CORPUS / name).read_text(), _to(name))
         left = [s for s in result.sites if s.status == "left" and s.kind == kind]
         assert left and all(s.reason for s in left), name

@@ -560,6 +560,7 @@ class _KerasToTorchImpl(_Base):
         self.activations: list[tuple[Any, str]] = []  # (node, "softmax"/"sigmoid")
         self.fit_weights: list[tuple[str, Any]] = []  # fit(class_weight=... / sample_weight=...) arguments
         self.weighted: str = ""  # the criterion that carries the fit weights ("" when none was written)
+        self.n_compiles = 0
         self.to_categorical = "to_categorical" in module.code
         self.functions = {s.name.value: s for s in module.body if isinstance(s, cst.FunctionDef)}
         self.pending: list[str] = []
@@ -574,6 +575,8 @@ class _KerasToTorchImpl(_Base):
                         self.activations.append((node, str(arg.value.evaluated_value)))
                 if name == "Softmax":
                     self.activations.append((node, "softmax"))
+                if name == "compile" and any(a.keyword is not None and a.keyword.value == "loss" for a in node.args):
+                    self.n_compiles += 1
                 if name == "fit":
                     for arg in node.args:
                         if arg.keyword is not None and arg.keyword.value in ("class_weight", "sample_weight"):
@@ -734,6 +737,10 @@ class _KerasToTorchImpl(_Base):
             self.why = ("fit() is called with " + " and ".join(sorted(kinds)) + " more than once or both: "
                         "port writes one weighting")
             return ""
+        if self.n_compiles != 1:
+            self.why = (f"the script compiles {self.n_compiles} losses: port does not guess which model this fit() "
+                        "trains; weight that criterion yourself (reduction='none', weighted sum / batch size)")
+            return ""
         kind, value = self.fit_weights[0]
         klass = expr.split("(", 1)[0].rsplit(".", 1)[-1]
         per_sample = _PER_SAMPLE.get(klass)
@@ -887,10 +894,11 @@ class _KerasToTorchImpl(_Base):
             return updated
         comment = "# lossbridge port: the loss of the compile() below"
         stmts = [st for s in new_lines for st in cst.parse_module(s + "\n").body]
-        stmts = [st.with_changes(leading_lines=[cst.EmptyLine(), cst.EmptyLine()])
-                 if i and isinstance(st, cst.FunctionDef) else st for i, st in enumerate(stmts)]
+        blank = [cst.EmptyLine(indent=False), cst.EmptyLine(indent=False)]  # no trailing spaces in an indented block
+        stmts = [st.with_changes(leading_lines=blank) if i and isinstance(st, cst.FunctionDef) else st
+                 for i, st in enumerate(stmts)]
         stmts[0] = stmts[0].with_changes(leading_lines=[*original.leading_lines, cst.EmptyLine(comment=cst.Comment(comment.strip()))])
-        after = [cst.EmptyLine(), cst.EmptyLine()] if isinstance(stmts[-1], cst.FunctionDef) else []
+        after = blank if isinstance(stmts[-1], cst.FunctionDef) else []
         return cst.FlattenSentinel([*stmts, updated.with_changes(leading_lines=after)])
 
 
