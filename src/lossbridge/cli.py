@@ -5,7 +5,7 @@
     lossbridge compare A B             ... and the first step of the cross-entropy pipeline where A and B differ
     lossbridge explain LOSS [--to FW]  exact semantics and the equivalents in the other frameworks
     lossbridge list [DIALECT]          every loss lossbridge knows
-    lossbridge port SCRIPT.py --to torch|keras [--write] [--json] [--emit-test PATH]
+    lossbridge port SCRIPT.py --to torch|keras [--write] [--json] [--emit-test PATH] [--batch N] [--classes C]
                                        rewrite a script's loss sites, with a diff and a report
     lossbridge doctor --loss LOSS --data FILE.npz [--json]
                                        the diagnostics (LB001...) of one loss call on saved arrays
@@ -533,7 +533,8 @@ def _call(loss: Callable[..., Any], args: Sequence[Any], extra: dict[str, Any]) 
 # ----------------------------------------------------------------------- main
 
 
-def _port(path: str, to: str, write: bool, as_json: bool, emit_test: str | None) -> int:
+def _port(path: str, to: str, write: bool, as_json: bool, emit_test: str | None,
+          shapes: dict[str, int | None] | None = None) -> int:
     from ._port import port
 
     try:
@@ -541,7 +542,7 @@ def _port(path: str, to: str, write: bool, as_json: bool, emit_test: str | None)
             source = f.read()
     except (OSError, UnicodeDecodeError) as e:
         raise LossBridgeError(f"cannot read {path}: {e}") from None
-    result = port(source, to)
+    result = port(source, to, {k: v for k, v in (shapes or {}).items() if v is not None})
     if as_json:
         print(result.json())
     else:
@@ -600,6 +601,10 @@ def _parser() -> argparse.ArgumentParser:
     prt.add_argument("--write", action="store_true", help="apply the diff to SCRIPT.py")
     prt.add_argument("--json", action="store_true", help="machine-readable report")
     prt.add_argument("--emit-test", metavar="PATH", help="write a pytest file checking each ported loss")
+    prt.add_argument("--batch", type=int, metavar="N",
+                     help="batch size of the emitted test (default: the script's batch_size= literal, else 6)")
+    prt.add_argument("--classes", type=int, metavar="C", help="classes (last-axis size) of the emitted test "
+                     "(default: the script's last Dense(C) / Linear(_, C) / .view(-1, C) literal, else 4)")
     lst = sub.add_parser("list", help="every loss lossbridge knows")
     lst.add_argument("dialect", nargs="?")
     lst.add_argument("--json", action="store_true")
@@ -623,7 +628,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "explain":
             return _explain(args.loss, args.to, args.json)
         if args.command == "port":
-            return _port(args.script, args.to, args.write, args.json, args.emit_test)
+            return _port(args.script, args.to, args.write, args.json, args.emit_test,
+                         {"batch": args.batch, "classes": args.classes})
     except LossBridgeError as e:
         print(f"lossbridge: error: {' '.join(str(e).split())}", file=sys.stderr)
         return 2

@@ -1,0 +1,15 @@
+"""Training loop with the functional loss, no criterion object."""
+import torch
+import torch.nn.functional as F
+from torch import nn
+from torch.utils.data import DataLoader
+import keras
+
+model = nn.Sequential(nn.Linear(784, 128), nn.ReLU(), nn.Linear(128, 10))
+loader = DataLoader(train_set, batch_size=32, shuffle=True)
+opt = torch.optim.SGD(model.parameters(), lr=0.1)
+for x, y in loader:
+    opt.zero_grad()
+    loss = keras.losses.SparseCategoricalCrossentropy(from_logits=True)(y, model(x))  # mean over the batch
+    loss.backward()
+    opt.step()

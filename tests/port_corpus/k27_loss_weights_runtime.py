@@ -1,0 +1,3 @@
+import keras
+
+model.compile(optimizer="adam", loss=["mse", "mae"], loss_weights=schedule.weights())
