@@ -469,3 +469,17 @@ def test_the_sample_weight_condition_is_true(keras_jax, seed):
     expected = keras_jax.exec(code, args=[data["labels"], _f32(data["logits"])], w=w)
     per_sample = torch.nn.CrossEntropyLoss(reduction="none")(torch.from_numpy(_f32(data["logits"])), torch.from_numpy(data["labels"]))
     assert_close((per_sample * torch.from_numpy(w)).mean().numpy(), expected, "float32", "sample_weight recipe")
+
+
+def test_a_literal_weight_list_is_written_as_a_tensor() -> None:
+    """A loss string's ``weight=[...]`` (a Python list) is written as torch.tensor([...]);
+    the translated code runs and builds the same criterion."""
+    import torch
+
+    import lossbridge as lb
+
+    t = lb.translate("torch:cross_entropy(weight=[1.0, 2.0, 3.0])", "torch")
+    assert "torch.tensor([1.0, 2.0, 3.0])" in t.code
+    scope: dict = {}
+    exec(t.code, scope)
+    assert torch.equal(scope["loss"].weight, torch.tensor([1.0, 2.0, 3.0]))

@@ -783,7 +783,9 @@ class _TorchTensor:
         self.value = value
 
     def __repr__(self) -> str:
-        return f"torch.tensor({self.value.tolist()!r})"
+        # an array, or the literal list of a loss string ("weight=[1.0, 2.0]")
+        value = self.value.tolist() if hasattr(self.value, "tolist") else list(self.value)
+        return f"torch.tensor({value!r})"
 
 
 def _arg_name(role: str) -> str:
