@@ -154,6 +154,20 @@ def test_sample_weight_shape_error_says_the_fix():
     assert "shape (2, 1)" in str(e.value) and isinstance(e.value, RuntimeError)
 
 
+def test_sample_weight_of_one_rank_that_does_not_fit_is_each_keras_backends_error(keras_oracles, backends):
+    """Found by tests/test_argument_conformance.py: CosineSimilarity(axis=0) leaves a loss of
+    shape (C,); a per-sample weight (N,) of the same rank does not broadcast.  keras-jax raises
+    TypeError (lax.mul), keras-torch RuntimeError: lossbridge's error is both (it was only a
+    RuntimeError)."""
+    r = np.random.default_rng(0)
+    spec = Spec("keras", "CosineSimilarity", "class", {"axis": 0})
+    args = [r.normal(size=(2, 3)), r.normal(size=(2, 3)), np.array([0.5, 2.0])]
+    for oracle in keras_oracles:
+        with pytest.raises(OracleError):
+            oracle.run(spec, args, "float32")
+    check(spec, args, keras_oracles, backends, dtypes=("float32",))
+
+
 def test_one_class_syntax_warning_points_at_user_code():
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")

@@ -18,12 +18,11 @@ from .._backend import Namespace, array_kind, describe
 from .._checks import is_floating
 from .._errors import (
     LossBridgeError,
-    LossBridgeRuntimeError,
     LossBridgeTypeError,
     LossBridgeWarning,
 )
 from .._warnings import warn
-from ._loss import convert_to_tensor, namespace_of
+from ._loss import IncompatibleShapesError, convert_to_tensor, namespace_of
 
 __all__ = [
     "IncompatibleShapesError",
@@ -35,13 +34,6 @@ __all__ = [
 ]
 
 
-class IncompatibleShapesError(LossBridgeRuntimeError, LossBridgeTypeError):
-    """Two inputs that cannot be broadcast together.
-
-    Keras' JAX backend raises ``TypeError`` or ``ValueError`` here and its torch
-    backend ``RuntimeError``: this error is all three (and a
-    :class:`lossbridge.LossBridgeError`).
-    """
 
 
 def broadcast_shape(a: tuple[int, ...], b: tuple[int, ...]) -> tuple[int, ...] | None:
