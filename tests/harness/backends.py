@@ -75,8 +75,13 @@ def to_numpy(x: Any) -> Any:
         return None
     if hasattr(x, "detach"):
         x = x.detach()
-        if str(x.dtype) == "torch.bfloat16":
-            x = x.float()
+        if str(x.dtype) == "torch.bfloat16":  # NumPy has no bfloat16: ml_dtypes' (with jax), else float32
+            out = x.float().cpu().numpy()
+            try:
+                import ml_dtypes
+            except ImportError:
+                return out
+            return out.astype(ml_dtypes.bfloat16)
         return x.cpu().numpy()
     return np.asarray(x)
 
