@@ -10,7 +10,14 @@ from hypothesis import HealthCheck, settings
 
 from harness import compare
 from harness.backends import available_backends, installed, require
-from harness.oracle import KerasOracle, OptaxOracle, TfKerasOracle, TorchOracle, keras_backends, tf_keras_python
+from harness.oracle import (
+    KerasOracle,
+    OptaxOracle,
+    TfKerasOracle,
+    TorchOracle,
+    keras_backends,
+    tf_keras_python,
+)
 
 FRAMEWORKS = ("torch", "jax", "keras", "optax", "tensorflow", "tf_keras")
 
@@ -102,7 +109,7 @@ def optax_oracle() -> OptaxOracle:
     return OptaxOracle()
 
 
-def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:  # noqa: ARG001
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     """Under pytest-xdist a worker hands its comparison counts to the controller."""
     workeroutput = getattr(session.config, "workeroutput", None)
     if workeroutput is not None:
@@ -112,7 +119,7 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:  # n
 
 
 @pytest.hookimpl(optionalhook=True)
-def pytest_testnodedown(node, error) -> None:  # noqa: ARG001  (pytest-xdist's hook, controller side)
+def pytest_testnodedown(node, error) -> None:  # pytest-xdist's hook, controller side
     for loss, backend, dtype, n in getattr(node, "workeroutput", {}).get("lossbridge_conformance", []):
         compare.record(loss, backend, dtype, n)
     for loss, argument, dtype, kind, n in getattr(node, "workeroutput", {}).get("lossbridge_arguments", []):
@@ -147,7 +154,7 @@ def _badinput_summary(terminalreporter) -> None:
     terminalreporter.write_line(f"input classes exercised ({len(classes)}): {', '.join(classes)}")
 
 
-def pytest_terminal_summary(terminalreporter, exitstatus, config) -> None:  # noqa: ARG001
+def pytest_terminal_summary(terminalreporter, exitstatus, config) -> None:
     _badinput_summary(terminalreporter)
     arguments = compare.argument_summary_lines()
     if arguments:
