@@ -271,6 +271,14 @@ def categorical_crossentropy(
             "tuple index out of range. categorical_crossentropy: arguments `target` and `output` must be at least rank 1. "
             f"Received: target.shape={tuple(y_true.shape)}, output.shape={tuple(y_pred.shape)}"
         )
+    if from_logits and flavor() == "tf_keras" and axis < -1:
+        # tf.nn.softmax_cross_entropy_with_logits moves a class axis other than -1 to the end
+        # with tf.range(axis), which refuses a negative axis (TensorFlow's InvalidArgumentError)
+        raise LossBridgeError(
+            f"Requires start <= limit when delta > 0: 0/{axis} [Op:Range]. tf.keras' "
+            f"categorical_crossentropy(from_logits=True) takes the class axis -1 or a non-negative "
+            f"axis; write axis={axis % y_pred.ndim} for y_pred of shape {tuple(y_pred.shape)}."
+        )
     logp = log_probabilities(ns, y_pred, from_logits, axis)
     return -ns.xp.sum(y_true * logp, axis=axis)
 
