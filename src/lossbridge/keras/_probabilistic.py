@@ -114,12 +114,12 @@ def clipped_probabilities(ns: Namespace, y_pred: Any, axis: int) -> Any:
 
 
 def _torch_kernel(ns: Namespace, y_true: Any, y_pred: Any) -> bool:
-    """torch's BCE kernels compute Keras 3's torch-backend values (they are what it calls)
-    for same-shape, same-dtype torch tensors whose target needs no gradient (torch has no
-    BCE gradient for the target)."""
+    """torch's BCE kernels compute Keras 3's torch-backend values and gradients (they are what
+    it calls) for same-shape, same-dtype torch tensors, a target that requires grad included
+    (torch 2.13's kernels differentiate the target: in half precision, where the generic code
+    takes log(0), the kernel's -100 clamp is keras-torch's value)."""
     return (ns.kind == "torch" and ops._NATIVE and flavor() != "tf_keras"
-            and tuple(y_true.shape) == tuple(y_pred.shape) and y_true.dtype == y_pred.dtype
-            and not y_true.requires_grad)
+            and tuple(y_true.shape) == tuple(y_pred.shape) and y_true.dtype == y_pred.dtype)
 
 
 def bce_elementwise(ns: Namespace, y_true: Any, y_pred: Any, from_logits: bool) -> Any:
