@@ -174,10 +174,12 @@ def draw_call(data, entry, kinds):
     if entry.dialect in ("keras", "tf_keras") and entry.is_class:
         args.append(sample_weight)
     kind = data.draw(st.sampled_from(kinds), label="kind")
+    wrt = [i for i in wrt if i >= len(roles)
+           or (entry.dialect, entry.name, roles[i], kind) not in A.KNOWN_OPEN_GRADIENTS]
     host: list[int] = []
     candidates = [i for i, a in enumerate(args) if i > 0 and a is not None and i not in wrt[:1]]
     mixable = (entry.dialect, entry.name) not in A.MIXED_EXCLUDED
-    if kind != "numpy" and candidates and mixable and data.draw(st.booleans(), label="mixed kinds"):
+    if kind != "numpy" and candidates and mixable and data.draw(st.sampled_from([True, False]), label="mixed"):
         host = [i for i in candidates if i not in wrt or data.draw(st.booleans())]
         wrt = [i for i in wrt if i not in host]
     given = dict(config)
@@ -186,7 +188,7 @@ def draw_call(data, entry, kinds):
     return spec, args, wrt, host, kind, given
 
 
-def _oracles(entry, spec, args, request):
+def _oracles(entry, spec, args, request, kind):
     if entry.dialect == "torch":
         return [request.getfixturevalue("torch_oracle")]
     if entry.dialect == "optax":
@@ -194,7 +196,7 @@ def _oracles(entry, spec, args, request):
     if entry.dialect == "tf_keras":
         return [request.getfixturevalue("tf_keras_oracle")]
     oracles = request.getfixturevalue("keras_oracles")
-    return A.keras_oracles(entry, spec, args, oracles)
+    return A.keras_oracles(entry, spec, args, oracles, kind)
 
 
 @pytest.mark.parametrize("entry", _entries(("torch", "keras", "optax", "tf_keras")), ids=lambda e: e.id)
@@ -206,12 +208,16 @@ def test_arguments_over_their_domains(entry, request, backends):
     kinds = list(backends)
     if entry.dialect == "torch" and "torch" in kinds:
         kinds.insert(kinds.index("torch") + 1, "torch-generic")
+    # hypothesis' first example takes the first kind: start each loss' list elsewhere, so that
+    # across the catalog every kind comes first (the catalog order is fixed: deterministic)
+    start = _entries().index(entry) % len(kinds)
+    kinds = kinds[start:] + kinds[:start]
 
     @settings(max_examples=EXAMPLES, deadline=None, database=None, suppress_health_check=list(HealthCheck))
     @given(st.data())
     def call(data):
         spec, args, wrt, host, kind, given_args = draw_call(data, entry, kinds)
-        oracles = _oracles(entry, spec, args, request)
+        oracles = _oracles(entry, spec, args, request, kind)
         wide = A.TOLERANCE.get((entry.dialect, entry.name))
         if wide is None:
             check(spec, args, oracles, [kind], wrt=wrt, host=host)

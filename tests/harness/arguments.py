@@ -68,22 +68,32 @@ class Case:
 
 # ------------------------------------------------------------------ domain helpers
 
+def _defaults_last(values: Any) -> list[Any]:
+    """Hypothesis' first (simplest) example takes the first value of every list: put OMIT and None
+    (the defaults, which the dialects' own conformance tests draw) last, so that example is a
+    call with every argument set."""
+    values = list(values)
+    return [v for v in values if v is not OMIT and v is not None] + [v for v in values if v is None] + (
+        [OMIT] if any(v is OMIT for v in values) else [])
+
+
 def pick(*values: Any) -> Domain:
     """One of ``values`` (:data:`OMIT` among them draws the default)."""
-    return lambda draw, case: draw(st.sampled_from(values))
+    ordered = _defaults_last(values)
+    return lambda draw, case: draw(st.sampled_from(ordered))
 
 
 def unit_interval(*edges: float) -> Domain:
     """A float in [0, 1]: the edges (0, 1, ...) or uniform inside; or OMIT."""
     def domain(draw: Any, case: Case) -> Any:
-        v = draw(st.sampled_from([OMIT, *edges, "uniform"]))
+        v = draw(st.sampled_from([*edges, "uniform", OMIT]))
         return float(case.r.uniform(0, 1)) if v == "uniform" else v
     return domain
 
 
 def positive(*edges: float) -> Domain:
     def domain(draw: Any, case: Case) -> Any:
-        v = draw(st.sampled_from([OMIT, *edges, "uniform"]))
+        v = draw(st.sampled_from([*edges, "uniform", OMIT]))
         return float(case.r.uniform(0.1, 3.0)) if v == "uniform" else v
     return domain
 
@@ -92,7 +102,7 @@ def class_vector(low: float = 0.0, high: float = 2.0, optional: bool = True) -> 
     """One weight per class, (C,), some exactly ``low`` (a zero weight is an edge)."""
     def domain(draw: Any, case: Case) -> Any:
         if optional and draw(st.booleans()):
-            return draw(st.sampled_from([OMIT, None]))
+            return draw(st.sampled_from([None, OMIT]))
         w = case.r.uniform(max(low, 0.1), high, size=(case.c,))
         if draw(st.booleans()):
             w[case.r.integers(0, case.c)] = low
@@ -104,7 +114,7 @@ def elementwise(role: str, low: float = 0.0, high: float = 2.0) -> Domain:
     """A weight of the shape of the input of ``role``."""
     def domain(draw: Any, case: Case) -> Any:
         if draw(st.booleans()):
-            return draw(st.sampled_from([OMIT, None]))
+            return draw(st.sampled_from([None, OMIT]))
         return case.r.uniform(low, high, size=np.shape(case.role(role)))
     return domain
 
@@ -113,7 +123,7 @@ def broadcast_weight(role: str) -> Domain:
     """torch BCE's weight: broadcastable to the input: (C,) or the input's shape."""
     def domain(draw: Any, case: Case) -> Any:
         shape = np.shape(case.role(role))
-        v = draw(st.sampled_from([OMIT, None, "last", "full"]))
+        v = draw(st.sampled_from(["last", "full", None, OMIT]))
         if v in ("last", "full"):
             return case.r.uniform(0.0, 2.0, size=shape[-1:] if v == "last" else shape)
         return v
@@ -123,7 +133,7 @@ def broadcast_weight(role: str) -> Domain:
 def ignore_index(default: Any, role: str = "labels") -> Domain:
     """OMIT, the default, a class present in the targets, or a value outside [0, C) planted in them."""
     def domain(draw: Any, case: Case) -> Any:
-        v = draw(st.sampled_from([OMIT, "default", "present", "planted"]))
+        v = draw(st.sampled_from(["present", "planted", "default", OMIT]))
         labels = case.role(role)
         if v == "default":
             return default
@@ -147,24 +157,22 @@ def keras_ignore_class(draw: Any, case: Case) -> Any:
 def class_axis(*values: int) -> Domain:
     """An ``axis`` that says where the class axis is: moves it there (decided before the arrays)."""
     def domain(draw: Any, case: Case) -> Any:
-        return draw(st.sampled_from([OMIT, *values]))
+        return draw(st.sampled_from(_defaults_last([OMIT, *values])))
     domain.moves_class_axis = values  # type: ignore[attr-defined]
     return domain
 
 
 def reduce_axes(draw: Any, case: Case) -> Any:
     """Keras Dice/Tversky, optax dice: the axes reduced per sample (None: all but the batch)."""
-    options: list[Any] = [OMIT, None, (1,), [1]]
-    if case.rank == 3:
-        options += [(1, 2), (2,)]
-    return draw(st.sampled_from(options))
+    options: list[Any] = [(1,), [1]] + ([(1, 2), (2,)] if case.rank == 3 else [])
+    return draw(st.sampled_from([*options, None, OMIT]))
 
 
 def mask_of(role: str) -> Domain:
     """optax's ``where``: a boolean mask of the input's shape (about 25% False), or OMIT/None."""
     def domain(draw: Any, case: Case) -> Any:
         if draw(st.booleans()):
-            return draw(st.sampled_from([OMIT, None]))
+            return draw(st.sampled_from([None, OMIT]))
         return case.r.uniform(size=np.shape(case.role(role))) > 0.25
     return domain
 
@@ -176,13 +184,13 @@ def sum_of_all(x: Any, where: Any = None) -> Any:
 
 
 def keras_dtype(draw: Any, case: Case) -> Any:
-    return draw(st.sampled_from([OMIT, None, "float32", "float64", "bfloat16", "float16"]))
+    return draw(st.sampled_from(["bfloat16", "float64", "float16", "float32", None, OMIT]))
 
 
 def sample_weight(draw: Any, case: Case) -> Any:
     """A Keras loss object's call argument: None, scalar, per sample (N,)/(N, 1), per element."""
     shape = case.label_shape
-    kinds = ["none", "scalar", "per_sample", "per_sample_col"] + (["per_element"] if len(shape) > 1 else [])
+    kinds = ["per_sample", "scalar", "per_sample_col"] + (["per_element"] if len(shape) > 1 else []) + ["none"]
     return S.sample_weight(case.r, draw(st.sampled_from(kinds)), shape)
 
 
@@ -363,6 +371,18 @@ GRADIENT_EXCLUDED: dict[tuple[str, str, str], str] = {
     ("torch", "soft_margin_loss", "signs"): _SOFT_MARGIN_TARGET,
 }
 
+_TF_CLIP_TIE = (
+    "known open (not fixed here): tf.keras' KLDivergence clips y_true to [1e-7, 1]; TensorFlow's "
+    "clip_by_value passes the whole gradient at a bound (y_true == 1, a one-hot target), JAX's clip "
+    "(maximum/minimum) half of it, so the tf_keras dialect on JAX arrays gives half of tf.keras' "
+    "gradient with respect to y_true at exact ones (on torch tensors it agrees)")
+#: (dialect, loss, role, array kind) -> a gradient that disagrees with the framework today and is
+#: not compared on that kind until fixed (remove the entry with the fix).
+KNOWN_OPEN_GRADIENTS: dict[tuple[str, str, str, str], str] = {
+    ("tf_keras", "KLDivergence", "onehot", "jax"): _TF_CLIP_TIE,
+    ("tf_keras", "kl_divergence", "onehot", "jax"): _TF_CLIP_TIE,
+}
+
 _USER_DISTANCE = (
     "with a distance function, torch hands the arrays to that function unchecked, so a NumPy array "
     "next to a tensor fails inside it with whatever it raises (RuntimeError 'Can't call numpy() on "
@@ -388,7 +408,10 @@ def fix_inputs(case: Case) -> None:
         e = np.exp(x - x.max(axis=-1, keepdims=True))
         case.set_role("logits", e / e.sum(axis=-1, keepdims=True))
     if case.dialect == "optax" and case.config.get("apply_sigmoid") is False:
-        case.set_role("logits", 1 / (1 + np.exp(-case.role("logits"))))
+        # optax's binary_dice_loss adds a class axis of size 1 and checks that it "sums to 1": the
+        # only predictions it takes without apply_sigmoid are ones (the others raise ValueError,
+        # a TypeError of optax's message formatting under autodiff)
+        case.set_role("logits", np.ones_like(case.role("logits")))
 
 
 #: (dialect, loss) -> (dtype, value scale, gradient scale, why): tolerances wider than
@@ -538,12 +561,22 @@ KERAS_BACKEND_RULES: tuple[tuple[str, str], ...] = (
     ("sparse CE, ignore_class with a sample weight smaller than the labels: keras-jax",
      "keras-torch multiplies the weight by the mask in place and raises "
      "(tests/keras_dialect test_known_keras_torch_bug_weight_with_mask)"),
+    ("bfloat16/float16 dtype: the Keras backend of the array kind (NumPy and JAX: keras-jax)",
+     "in half precision Keras' epsilon 1e-7 rounds to 0: keras-jax's binary cross-entropy takes "
+     "log(0) = -inf, keras-torch's torch kernel clamps the log at -100; lossbridge follows the "
+     "backend of the arrays it is given"),
+    ("Circle with a scalar (0-d) sample weight: keras-jax",
+     "keras-torch raises RuntimeError 'output with shape [] doesn't match the broadcast shape [N]' "
+     "(an in-place multiply of the 0-d weight); keras-jax and lossbridge compute the weighted loss"),
 )
 
 
-def keras_oracles(entry: Any, spec: Any, args: list[Any], oracles: list[Any]) -> list[Any]:
+def keras_oracles(entry: Any, spec: Any, args: list[Any], oracles: list[Any], kind: str) -> list[Any]:
     """The Keras oracles that judge this call (all, except where :data:`KERAS_BACKEND_RULES` say)."""
     cfg = {**spec.config, **spec.kwargs}
+    if cfg.get("dtype") in ("bfloat16", "float16"):
+        same = "torch" if kind.startswith("torch") else "jax"
+        oracles = [o for o in oracles if o.backend == same]
     if entry.name in ("SparseCategoricalCrossentropy", "sparse_categorical_crossentropy"):
         ndim = np.ndim(args[1])
         if cfg.get("axis", -1) % ndim != ndim - 1:
@@ -552,4 +585,6 @@ def keras_oracles(entry: Any, spec: Any, args: list[Any], oracles: list[Any]) ->
         sw = args[2] if len(args) > 2 else None
         if cfg.get("ignore_class") is not None and sw is not None and np.shape(sw) != np.shape(args[0]):
             oracles = [o for o in oracles if o.backend == "jax"]
+    if entry.name == "Circle" and len(args) > 2 and args[2] is not None and np.ndim(args[2]) == 0:
+        oracles = [o for o in oracles if o.backend == "jax"]
     return oracles
