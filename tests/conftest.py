@@ -114,13 +114,16 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     workeroutput = getattr(session.config, "workeroutput", None)
     if workeroutput is not None:
         workeroutput["lossbridge_conformance"] = [[*k, n] for k, n in compare.CONFORMANCE.items()]
+        workeroutput["lossbridge_arguments"] = [[*k, n] for k, n in compare.ARGUMENTS.items()]
         workeroutput["lossbridge_badinput"] = [[*k, n] for k, n in _badinput_counts().items()]
 
 
 @pytest.hookimpl(optionalhook=True)
-def pytest_testnodedown(node, error) -> None:
+def pytest_testnodedown(node, error) -> None:  # pytest-xdist's hook, controller side
     for loss, backend, dtype, n in getattr(node, "workeroutput", {}).get("lossbridge_conformance", []):
         compare.record(loss, backend, dtype, n)
+    for loss, argument, dtype, kind, n in getattr(node, "workeroutput", {}).get("lossbridge_arguments", []):
+        compare.record_argument(loss, argument, dtype, kind, n)
     for dialect, cls, outcome, n in getattr(node, "workeroutput", {}).get("lossbridge_badinput", []):
         _badinput_counts()[(dialect, cls, outcome)] += n
 
@@ -153,6 +156,11 @@ def _badinput_summary(terminalreporter) -> None:
 
 def pytest_terminal_summary(terminalreporter, exitstatus, config) -> None:
     _badinput_summary(terminalreporter)
+    arguments = compare.argument_summary_lines()
+    if arguments:
+        terminalreporter.section("conformance: arguments drawn over their domains (tests/test_argument_conformance.py)")
+        for line in arguments:
+            terminalreporter.write_line(line)
     lines = compare.summary_lines()
     if not lines:
         return

@@ -75,8 +75,13 @@ def to_numpy(x: Any) -> Any:
         return None
     if hasattr(x, "detach"):
         x = x.detach()
-        if str(x.dtype) == "torch.bfloat16":
-            x = x.float()
+        if str(x.dtype) == "torch.bfloat16":  # NumPy has no bfloat16: ml_dtypes' (with jax), else float32
+            out = x.float().cpu().numpy()
+            try:
+                import ml_dtypes
+            except ImportError:
+                return out
+            return out.astype(ml_dtypes.bfloat16)
         return x.cpu().numpy()
     return np.asarray(x)
 
@@ -98,6 +103,7 @@ def value_and_grad(
     cotangent: Any = None,
     dtype: str = "float32",
     x64: bool = False,
+    host: Sequence[int] = (),
 ) -> tuple[np.ndarray, list[np.ndarray | None]]:
     """Run ``fn(*args)`` on ``backend`` arrays; return the value and the VJPs.
 
@@ -105,12 +111,14 @@ def value_and_grad(
     differentiated with the upstream gradient ``cotangent`` (an array of the
     output's shape, or an int seed for a random non-uniform one, see
     :func:`make_cotangent`).  On NumPy the
-    gradient list holds None.
+    gradient list holds None.  The arguments at positions ``host`` stay NumPy
+    arrays (cast to ``dtype`` when floating): mixed array kinds, as a NumPy data
+    pipeline hands labels or sample weights next to tensors.
     """
     if backend == "jax":
         with jax_context(dtype, x64):
-            return _jax_value_and_grad(fn, args, wrt, cotangent, dtype)
-    conv = [to_backend(a, backend, dtype) for a in args]
+            return _jax_value_and_grad(fn, args, wrt, cotangent, dtype, host)
+    conv = [to_backend(a, "numpy" if i in host else backend, dtype) for i, a in enumerate(args)]
     if backend == "numpy" or not wrt:
         out = fn(*conv)
         return to_numpy(out), [None for _ in wrt]
@@ -124,11 +132,11 @@ def value_and_grad(
     return to_numpy(out), [to_numpy(g) if g is not None else None for g in grads]
 
 
-def _jax_value_and_grad(fn, args, wrt, cotangent, dtype):
+def _jax_value_and_grad(fn, args, wrt, cotangent, dtype, host=()):
     import jax
     import jax.numpy as jnp
 
-    conv = [to_backend(a, "jax", dtype) for a in args]
+    conv = [to_backend(a, "numpy" if i in host else "jax", dtype) for i, a in enumerate(args)]
     if not wrt:
         return to_numpy(fn(*conv)), []
 

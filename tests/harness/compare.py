@@ -35,8 +35,17 @@ TOLERANCES = {
 CONFORMANCE: collections.Counter[tuple[str, str, str]] = collections.Counter()
 
 
+#: (dialect:loss, argument, dtype, array kind) -> number of compared calls that gave the argument
+#: explicitly (tests/test_argument_conformance.py: how people call losses, issue 17 item 2).
+ARGUMENTS: collections.Counter[tuple[str, str, str, str]] = collections.Counter()
+
+
 def record(loss: str, backend: str, dtype: str, n: int = 1) -> None:
     CONFORMANCE[(loss, backend, dtype)] += n
+
+
+def record_argument(loss: str, argument: str, dtype: str, kind: str, n: int = 1) -> None:
+    ARGUMENTS[(loss, argument, dtype, kind)] += n
 
 
 def assert_close(
@@ -65,9 +74,13 @@ def assert_close(
 
 
 def write_report(path: str) -> None:
-    rows = [
+    rows: list[dict[str, Any]] = [
         {"loss": k[0], "backend": k[1], "dtype": k[2], "cases": v}
         for k, v in sorted(CONFORMANCE.items())
+    ]
+    rows += [
+        {"loss": k[0], "argument": k[1], "dtype": k[2], "backend": k[3], "cases": v}
+        for k, v in sorted(ARGUMENTS.items())
     ]
     with open(path, "w") as f:
         json.dump(rows, f, indent=1)
@@ -89,4 +102,23 @@ def summary_lines() -> list[str]:
                      + "".join(f"{per[loss][b]:>{w}}" for b, w in zip(backends, cols, strict=False)))
     total = sum(CONFORMANCE.values())
     lines.append(f"total comparisons against the real frameworks: {total}")
+    return lines
+
+
+def argument_summary_lines() -> list[str]:
+    """Arguments drawn and compared: per dialect, losses x arguments x dtypes x kinds, and totals."""
+    if not ARGUMENTS:
+        return []
+    lines = [f"{'dialect':10}{'losses':>8}{'arguments':>11}{'dtypes':>8}{'kinds':>8}{'loss x arg x dtype x kind':>27}"
+             f"{'comparisons':>13}"]
+    dialects = sorted({k[0].split(":")[0] for k in ARGUMENTS})
+    for d in dialects:
+        keys = [k for k in ARGUMENTS if k[0].split(":")[0] == d]
+        lines.append(
+            f"{d:10}{len({k[0] for k in keys}):>8}{len({k[:2] for k in keys}):>11}"
+            f"{len({k[2] for k in keys}):>8}{len({k[3] for k in keys}):>8}{len(keys):>27}"
+            f"{sum(ARGUMENTS[k] for k in keys):>13}")
+    lines.append(f"kinds: {', '.join(sorted({k[3] for k in ARGUMENTS}))}; "
+                 f"total (loss, argument) pairs drawn: {len({k[:2] for k in ARGUMENTS})}; "
+                 f"argument comparisons: {sum(ARGUMENTS.values())}")
     return lines

@@ -14,7 +14,7 @@ import warnings
 
 import numpy as np
 
-from harness.backends import make_cotangent
+from harness.backends import make_cotangent, to_numpy
 
 
 def main() -> None:
@@ -103,10 +103,10 @@ def _run_torch(build, spec, req, dtype):
         args[i].requires_grad_(True)
     out = fn(*args)
     if not wrt:
-        return out.detach().numpy(), []
+        return to_numpy(out), []
     cot = torch.as_tensor(make_cotangent(req["cotangent"], tuple(out.shape)), dtype=out.dtype)
     grads = torch.autograd.grad(out, [args[i] for i in wrt], grad_outputs=cot, allow_unused=True)
-    return out.detach().numpy(), [None if g is None else g.numpy() for g in grads]
+    return to_numpy(out), [None if g is None else to_numpy(g) for g in grads]
 
 
 if __name__ == "__main__":

@@ -85,8 +85,10 @@ def lossbridge_module(spec: Spec) -> Any:
     return getattr(lb, spec.lib)
 
 
-def run_lossbridge(spec: Spec, args: list[Any], backend: str, dtype: str, wrt=(), cotangent=None):
-    """Value and VJPs of the lossbridge loss on ``backend`` arrays (trailing None args dropped).
+def run_lossbridge(spec: Spec, args: list[Any], backend: str, dtype: str, wrt=(), cotangent=None,
+                   host=()):
+    """Value and VJPs of the lossbridge loss on ``backend`` arrays (trailing None args dropped;
+    the arguments at positions ``host`` stay NumPy, see :func:`~harness.backends.value_and_grad`).
 
     The pseudo-backend ``"torch-generic"`` runs torch tensors through lossbridge's
     generic Array API code instead of torch's kernels (``ops._NATIVE = False``),
@@ -104,7 +106,7 @@ def run_lossbridge(spec: Spec, args: list[Any], backend: str, dtype: str, wrt=()
     previous = lossbridge.ops._NATIVE
     lossbridge.ops._NATIVE = backend != "torch-generic"
     try:
-        return value_and_grad(fn, args, kind, wrt, cotangent, dtype, x64=x64)
+        return value_and_grad(fn, args, kind, wrt, cotangent, dtype, x64=x64, host=host)
     finally:
         lossbridge.ops._NATIVE = previous
 
@@ -129,7 +131,8 @@ class TorchOracle:
 
     name = "torch"
 
-    def run(self, spec: Spec, args, dtype: str, wrt=(), cotangent=None):
+    def run(self, spec: Spec, args, dtype: str, wrt=(), cotangent=None, host=()):
+        """``host``: positions handed to torch as NumPy arrays (torch refuses them: TypeError)."""
         import torch
 
         module = torch.nn.functional if spec.kind == "function" else torch.nn
@@ -139,7 +142,7 @@ class TorchOracle:
             return build(module, spec, "torch", dtype)(*a)
 
         try:
-            return value_and_grad(fn, args, "torch", wrt, cotangent, dtype)
+            return value_and_grad(fn, args, "torch", wrt, cotangent, dtype, host=host)
         except Exception as e:
             raise _as_oracle_error(e) from e
 
@@ -149,7 +152,8 @@ class OptaxOracle:
 
     name = "optax"
 
-    def run(self, spec: Spec, args, dtype: str, wrt=(), cotangent=None):
+    def run(self, spec: Spec, args, dtype: str, wrt=(), cotangent=None, host=()):
+        """``host``: positions handed to optax as NumPy arrays (optax converts them)."""
         import optax
 
         args = _trim(args)
@@ -158,7 +162,7 @@ class OptaxOracle:
             return build(optax.losses, spec, "jax", dtype)(*a)
 
         try:
-            return value_and_grad(fn, args, "jax", wrt, cotangent, dtype)
+            return value_and_grad(fn, args, "jax", wrt, cotangent, dtype, host=host)
         except Exception as e:
             raise _as_oracle_error(e) from e
 

@@ -154,6 +154,20 @@ def test_sample_weight_shape_error_says_the_fix():
     assert "shape (2, 1)" in str(e.value) and isinstance(e.value, RuntimeError)
 
 
+def test_sample_weight_of_one_rank_that_does_not_fit_is_each_keras_backends_error(keras_oracles, backends):
+    """Found by tests/test_argument_conformance.py: CosineSimilarity(axis=0) leaves a loss of
+    shape (C,); a per-sample weight (N,) of the same rank does not broadcast.  keras-jax raises
+    TypeError (lax.mul), keras-torch RuntimeError: lossbridge's error is both (it was only a
+    RuntimeError)."""
+    r = np.random.default_rng(0)
+    spec = Spec("keras", "CosineSimilarity", "class", {"axis": 0})
+    args = [r.normal(size=(2, 3)), r.normal(size=(2, 3)), np.array([0.5, 2.0])]
+    for oracle in keras_oracles:
+        with pytest.raises(OracleError):
+            oracle.run(spec, args, "float32")
+    check(spec, args, keras_oracles, backends, dtypes=("float32",))
+
+
 def test_one_class_syntax_warning_points_at_user_code():
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
@@ -225,3 +239,16 @@ def test_label_smoothing_counts_classes_on_the_class_axis(keras_oracles, backend
         as_315 = K.categorical_crossentropy(y_smoothed_wrong, y_pred, axis=1)
         np.testing.assert_allclose(theirs, as_315, rtol=1e-6)
         assert not np.allclose(theirs, ours, rtol=1e-3)
+
+
+def test_bfloat16_binary_focal_on_torch_with_a_target_that_requires_grad_is_keras_torchs(keras_oracles):
+    """Found by tests/test_argument_conformance.py: with y_true requiring grad, the torch path
+    left torch's BCE kernel for the generic code, which takes log(0) = -inf in bfloat16 where
+    keras-torch's kernel clamps at -100 (inf against 29)."""
+    oracles = [o for o in keras_oracles if o.backend == "torch"]
+    y_true = np.array([[1.0, 0.0, 1.0], [0.0, 1.0, 0.0]])
+    y_pred = np.array([[0.0, 1.0, 0.3], [0.5, 0.9, 1.0]])
+    for name, config in (("BinaryFocalCrossentropy", {"apply_class_balancing": True, "gamma": 0.0}),
+                         ("BinaryCrossentropy", {})):
+        spec = Spec("keras", name, "class", {**config, "dtype": "bfloat16"})
+        check(spec, [y_true, y_pred], oracles, ["torch"], dtypes=("float32",), wrt=(0, 1))

@@ -898,6 +898,9 @@ ERROR_CASES = {
     "dice shape mismatch": (_spec("dice_loss"), [X, np.ones((4, 4))]),
     "dice unsupported reduction": (_spec("dice_loss", reduction="avg"), [X, Y]),
     "dice class weights of rank 2": (_spec("dice_loss", class_weights=np.ones((1, 3))), [X, Y]),
+    # found by tests/test_argument_conformance.py: NumPy's/torch's raw broadcasting error before
+    "dice class weights against a loss reduced over the class axis": (
+        _spec("dice_loss", class_weights=np.ones(3), axis=(1,)), [X, Y]),
     "dice apply_softmax=False with logits": (_spec("dice_loss", apply_softmax=False), [X, Y]),
     "binary dice apply_sigmoid=False (optax requires probabilities of 1)": (
         _spec("binary_dice_loss", apply_sigmoid=False), [np.full((2, 3), 0.5), np.ones((2, 3))]),

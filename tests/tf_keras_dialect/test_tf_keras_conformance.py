@@ -444,3 +444,22 @@ def test_runs_under_jax_jit():
             np.array([[5], [4]]), np.array([[2], [1]]))
     eager = lb.tf_keras.ctc_batch_cost(*map(jnp.asarray, args))
     np.testing.assert_allclose(jax.jit(lb.tf_keras.ctc_batch_cost)(*map(jnp.asarray, args)), eager, rtol=1e-6)
+
+
+@pytest.mark.parametrize("axis", [-2, 1])
+def test_categorical_crossentropy_from_logits_on_a_negative_class_axis_raises_as_tensorflow(
+        axis, tf_keras_oracle, backends):
+    """Found by tests/test_argument_conformance.py: tf.nn.softmax_cross_entropy_with_logits
+    refuses a negative class axis other than -1 (tf.range(axis): InvalidArgumentError);
+    lossbridge computed.  A non-negative axis computes in both."""
+    r = np.random.default_rng(1)
+    x = r.normal(size=(2, 3, 4))
+    y = S.soft_targets(r, (2, 3, 4), axis=1)
+    for name, kind in (("categorical_crossentropy", "function"), ("CategoricalCrossentropy", "class")):
+        config = {"from_logits": True, "axis": axis}
+        spec = Spec("tf_keras", name, kind, config) if kind == "class" else Spec(
+            "tf_keras", name, kind, kwargs=config)
+        if axis < 0:
+            with pytest.raises(OracleError):
+                tf_keras_oracle.run(spec, [y, x], "float32")
+        check(spec, [y, x], [tf_keras_oracle], backends, dtypes=("float32",), wrt=(1,))

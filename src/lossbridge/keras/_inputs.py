@@ -24,7 +24,7 @@ from .._errors import (
     LossBridgeWarning,
 )
 from .._warnings import warn
-from ._loss import convert_to_tensor, namespace_of
+from ._loss import IncompatibleShapesError, convert_to_tensor, namespace_of
 
 __all__ = [
     "IncompatibleShapesError",
@@ -36,13 +36,6 @@ __all__ = [
 ]
 
 
-class IncompatibleShapesError(LossBridgeRuntimeError, LossBridgeTypeError):
-    """Two inputs that cannot be broadcast together.
-
-    Keras' JAX backend raises ``TypeError`` or ``ValueError`` here and its torch
-    backend ``RuntimeError``: this error is all three (and a
-    :class:`lossbridge.LossBridgeError`).
-    """
 
 
 def broadcast_shape(a: tuple[int, ...], b: tuple[int, ...]) -> tuple[int, ...] | None:

@@ -276,6 +276,15 @@ def reduce_values(
     return loss
 
 
+class IncompatibleShapesError(LossBridgeRuntimeError, LossBridgeTypeError):
+    """Two inputs that cannot be broadcast together.
+
+    Keras' JAX backend raises ``TypeError`` or ``ValueError`` here and its torch
+    backend ``RuntimeError``: this error is all three (and a
+    :class:`lossbridge.LossBridgeError`).
+    """
+
+
 def _broadcastable(a: tuple[int, ...], b: tuple[int, ...]) -> bool:
     return all(not (x != y and x != 1 and y != 1) for x, y in zip(reversed(a), reversed(b), strict=False))
 
@@ -286,8 +295,9 @@ def _check_weight_fits(values: Any, sample_weight: Any, sw_given: Any) -> None:
     if _broadcastable(tuple(values.shape), tuple(sample_weight.shape)):
         return
     shown = describe(sw_given) if sw_given is not None else describe(sample_weight)
-    # Keras' torch backend raises RuntimeError and its JAX backend ValueError here.
-    raise LossBridgeRuntimeError(
+    # Keras' torch backend raises RuntimeError and its JAX backend ValueError (ranks that
+    # differ) or TypeError (one rank: lax.mul's "incompatible shapes"), so this is all three.
+    raise IncompatibleShapesError(
         f"`sample_weight` ({shown}) cannot weight the per-sample loss of shape "
         f"{tuple(values.shape)}. Keras 3 aligns ranks only when they differ by one and "
         "the last dimension is 1, then broadcasts. Pass one weight per sample with "

@@ -107,12 +107,12 @@ def clipped_probabilities(ns: Namespace, y_pred: Any, axis: int) -> Any:
 
 
 def _torch_kernel(ns: Namespace, y_true: Any, y_pred: Any) -> bool:
-    """torch's BCE kernels compute Keras 3's torch-backend values (they are what it calls)
-    for same-shape, same-dtype torch tensors whose target needs no gradient (torch has no
-    BCE gradient for the target)."""
+    """torch's BCE kernels compute Keras 3's torch-backend values and gradients (they are what
+    it calls) for same-shape, same-dtype torch tensors, a target that requires grad included
+    (torch 2.13's kernels differentiate the target: in half precision, where the generic code
+    takes log(0), the kernel's -100 clamp is keras-torch's value)."""
     return (ns.kind == "torch" and ops._NATIVE and flavor() != "tf_keras"
-            and tuple(y_true.shape) == tuple(y_pred.shape) and y_true.dtype == y_pred.dtype
-            and not y_true.requires_grad)
+            and tuple(y_true.shape) == tuple(y_pred.shape) and y_true.dtype == y_pred.dtype)
 
 
 def bce_elementwise(ns: Namespace, y_true: Any, y_pred: Any, from_logits: bool) -> Any:
@@ -263,6 +263,14 @@ def categorical_crossentropy(
         raise LossBridgeIndexError(
             "tuple index out of range. categorical_crossentropy: arguments `target` and `output` must be at least rank 1. "
             f"Received: target.shape={tuple(y_true.shape)}, output.shape={tuple(y_pred.shape)}"
+        )
+    if from_logits and flavor() == "tf_keras" and axis < -1:
+        # tf.nn.softmax_cross_entropy_with_logits moves a class axis other than -1 to the end
+        # with tf.range(axis), which refuses a negative axis (TensorFlow's InvalidArgumentError)
+        raise LossBridgeError(
+            f"Requires start <= limit when delta > 0: 0/{axis} [Op:Range]. tf.keras' "
+            f"categorical_crossentropy(from_logits=True) takes the class axis -1 or a non-negative "
+            f"axis; write axis={axis % y_pred.ndim} for y_pred of shape {tuple(y_pred.shape)}."
         )
     logp = log_probabilities(ns, y_pred, from_logits, axis)
     return -ns.xp.sum(y_true * logp, axis=axis)

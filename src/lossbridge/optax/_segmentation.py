@@ -14,6 +14,7 @@ from .. import ops
 from .._backend import Namespace, get_namespace, is_concrete, quiet
 from .._errors import LossBridgeError
 from ._utils import (
+    broadcast_shapes,
     canonicalize_axes,
     check_rank,
     check_shapes_equal,
@@ -97,6 +98,9 @@ def _dice(
     dice_l = 1.0 - numerator / denominator  # [..., classes]
     if class_weights is not None:
         check_rank(class_weights, 1, "class_weights")
+        # optax multiplies: one weight per entry of the last axis left after the sums over `axis`
+        # (JAX's TypeError for arrays of one rank, not NumPy's or torch's own error)
+        broadcast_shapes(per_class_loss=dice_l, class_weights=class_weights)
         dice_l = dice_l * class_weights
     if ignore_background and probs.shape[-1] > 1:
         dice_l = dice_l[..., 1:]
