@@ -92,12 +92,6 @@ EXCLUSIONS: dict[str, Exclusion] = {
         "reads Keras' global state: keras.config.set_floatx('float16') changes the default dtype "
         "of Keras' losses; lossbridge.keras' default comes from lossbridge.keras.floatx(), not "
         "from Keras' global floatx"),
-    # ---- torch OpInfo: known failures -------------------------------------------------------
-    **{_TO + f"NLLLoss-float32-error-0-{kind}]": xfail(
-        "issue 17 bad inputs: NLLLoss(weight=float16) on a float32 input of shape (0, 0) returns "
-        "where torch raises 'expected scalar type Float but found Half' (the weight's dtype is not "
-        "checked against the input's on NumPy and JAX arrays)", raises=ErrorMismatch)
-        for kind in ("numpy", "jax")},
     # ---- optax: over the CI budget (runs with LOSSBRIDGE_UPSTREAM_FULL=1) ---------------------
     **({} if FULL else {_OX + "CTCTest::test_with_one_to_one_alignment": skip(
         "CI budget: jax.jit of lossbridge.optax.ctc_loss_with_forward_probs at T=50 compiles for "

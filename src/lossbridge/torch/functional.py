@@ -1014,6 +1014,9 @@ def _torch_decides_exotic(fn: Any) -> Any:
 
     @functools.wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
+        torch_module = sys.modules.get("torch")
+        if torch_module is not None and torch_module.compiler.is_compiling():
+            return fn(*args, **kwargs)  # traced torch tensors: torch's own kernels decide
         kind = _exotic(args) or _exotic(kwargs.values())
         if kind is None:
             return fn(*args, **kwargs)
