@@ -303,7 +303,8 @@ def is_concrete(x: Any) -> bool:
     """True when the values of ``x`` can be read on the host now.
 
     False for JAX tracers (inside ``jax.jit``, ``jax.grad``'s trace, ``jax.vmap``)
-    and for torch tensors while ``torch.compile`` traces, where value checks are
+    for torch tensors while ``torch.compile`` traces, and for torch tensors batched by
+    ``torch.func.vmap`` (also inside ``jacfwd``/``hessian``), where value checks are
     impossible and lossbridge follows the framework's value instead.
     """
     if x is None:
@@ -313,7 +314,11 @@ def is_concrete(x: Any) -> bool:
         torch = sys.modules["torch"]
         if torch.compiler.is_compiling():
             return False
-        return not x.is_meta and type(x).__name__ != "FakeTensor"
+        if x.is_meta or type(x).__name__ == "FakeTensor":
+            return False
+        from ._functorch import under_functorch_vmap  # a tensor batched by torch.func.vmap
+
+        return not under_functorch_vmap(x)
     if kind == "jax":
         import jax
 
