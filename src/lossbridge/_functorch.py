@@ -41,5 +41,7 @@ def functorch_wrapped(x: Any) -> bool:
         return False
     import torch
 
+    if torch.compiler.is_compiling():  # dynamo cannot trace the query (and no transform wraps)
+        return False
     f = getattr(torch._C, "_functorch", None)
     return f is not None and bool(f.is_functorch_wrapped_tensor(x) or f.is_batchedtensor(x))

@@ -500,7 +500,9 @@ def lce(h, W, b, target, cw, *, cfg: Cfg, divisor=None, want_lse: bool = False):
     tokens ignored, 6% of the work); ``index_select`` gives them zero gradients.
     """
     n = h.shape[0]
-    if not cfg.prob and not want_lse and n:
+    # Not while torch.compile traces: the count of kept tokens is a data-dependent shape
+    # (a graph break); the ignored tokens then go through the GEMMs with zero weight.
+    if not cfg.prob and not want_lse and n and not torch.compiler.is_compiling():
         t = target.reshape(n)
         keep = t != cfg.ignore_index
         kept = int(keep.sum())
