@@ -274,10 +274,8 @@ def _fused(h, W, b, tok: _Tok, cfg: Cfg, uscale, need):
 
 def _tiles(v: int, cd, wdtype, chunk_size, n) -> tuple[int, int]:
     """(vtile, rows) of the recompute engine."""
-    if cd == wdtype:
-        vt = v  # no cast needed: full-width row chunks, no online merge
-    else:
-        vt = min(v, _VTILE)
+    # no cast needed (cd == wdtype): full-width row chunks, no online merge
+    vt = v if cd == wdtype else min(v, _VTILE)
     return vt, _rows_for(n, vt, 1, torch.finfo(cd).bits // 8, chunk_size)
 
 
