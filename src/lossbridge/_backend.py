@@ -65,7 +65,9 @@ def _array_kind_uncached(x: Any) -> str | None:
         return None
     if isinstance(x, (np.ndarray, np.generic)):
         return "numpy"
-    if "torch" in sys.modules and array_api_compat.is_torch_array(x):
+    # isinstance, as array_api_compat.is_torch_array does, without its lru_cache'd helper:
+    # torch.compile warns on every lru_cache it traces through (issue 17).
+    if "torch" in sys.modules and isinstance(x, sys.modules["torch"].Tensor):
         return "torch"
     if "jax" in sys.modules and array_api_compat.is_jax_array(x):
         return "jax"
@@ -255,6 +257,12 @@ def get_namespace(arrays: Mapping[str, Any], *, numpy_joins: bool = True) -> Nam
 
         return Namespace(keras_namespace(), "tensorflow")
     xp = _XP_BY_KIND.get(kind)
+    if xp is None and kind == "torch":
+        # array_namespace's answer for a tensor, without its lru_cache'd helpers (torch.compile
+        # warns on each it traces through when the first call of a process is compiled)
+        import array_api_compat.torch as compat_torch
+
+        xp = _XP_BY_KIND[kind] = _NoCopy(compat_torch)
     if xp is None:
         try:
             xp = array_api_compat.array_namespace(first)
@@ -303,7 +311,8 @@ def is_concrete(x: Any) -> bool:
     """True when the values of ``x`` can be read on the host now.
 
     False for JAX tracers (inside ``jax.jit``, ``jax.grad``'s trace, ``jax.vmap``)
-    and for torch tensors while ``torch.compile`` traces, where value checks are
+    for torch tensors while ``torch.compile`` traces, and for torch tensors batched by
+    ``torch.func.vmap`` (also inside ``jacfwd``/``hessian``), where value checks are
     impossible and lossbridge follows the framework's value instead.
     """
     if x is None:
@@ -313,7 +322,11 @@ def is_concrete(x: Any) -> bool:
         torch = sys.modules["torch"]
         if torch.compiler.is_compiling():
             return False
-        return not x.is_meta and type(x).__name__ != "FakeTensor"
+        if x.is_meta or type(x).__name__ == "FakeTensor":
+            return False
+        from ._functorch import under_functorch_vmap  # a tensor batched by torch.func.vmap
+
+        return not under_functorch_vmap(x)
     if kind == "jax":
         import jax
 

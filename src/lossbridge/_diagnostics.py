@@ -1120,8 +1120,8 @@ def _emit(findings: list[Finding], skip: set[str]) -> None:
 
 def keras_call(loss: Any, y_true: Any, y_pred: Any, sample_weight: Any, values: Any, ns: Namespace) -> None:
     """The Keras pipeline's hook (``Loss.__call__``), between ``call`` and the reduction."""
-    if check_level() == "off":
-        return
+    if check_level() == "off" or not is_concrete(y_pred):
+        return  # traced (torch.compile, jit, vmap): check_call does nothing; _snake's cache untraced
     name = type(loss).__name__
     fn = getattr(loss, "fn", None)
     if (("keras", _snake(name)) not in _KINDS) and fn is not None:

@@ -7,8 +7,8 @@ control flow"), as they do while ``torch.compile`` traces.  lossbridge's value c
 ``jax.jit``, and the dialect follows the framework's value instead.  Under
 ``torch.func.grad`` alone values can be read and the checks run.
 
-``_backend.is_concrete`` should return ``not under_functorch_vmap(x)`` for torch
-tensors (until it does, :func:`lossbridge._checks.is_concrete` combines the two).
+``_backend.is_concrete`` returns ``not under_functorch_vmap(x)`` for torch tensors, so
+every value check of every dialect is skipped there.
 """
 
 from __future__ import annotations
@@ -41,5 +41,7 @@ def functorch_wrapped(x: Any) -> bool:
         return False
     import torch
 
+    if torch.compiler.is_compiling():  # dynamo cannot trace the query (and no transform wraps)
+        return False
     f = getattr(torch._C, "_functorch", None)
     return f is not None and bool(f.is_functorch_wrapped_tensor(x) or f.is_batchedtensor(x))

@@ -23,7 +23,7 @@ def custom_gradient(value: Any, *pairs: tuple[Any, Any]) -> Any:
     ``value``, every ``x`` and every ``g`` have one shape; ``value`` carries no
     gradient of its own.  The vector-Jacobian product with an upstream gradient ``u``
     is ``u * g`` for each ``x`` (on JAX the Jacobian-vector product is
-    ``sum(x_dot * g)``, so forward mode works too).  A ``g`` computed from stopped
+    ``sum(x_dot * g)`` on both, so forward mode works too).  A ``g`` computed from stopped
     inputs is a constant; on JAX a ``g`` that depends on differentiable inputs also
     gives the second-order terms (torch differentiates the gradient once only).  On
     NumPy (no autodiff) ``value`` is returned as is.
@@ -46,7 +46,8 @@ def _torch_attach(value: Any, pairs: tuple[tuple[Any, Any], ...]) -> Any:
         import torch
 
         class _Attach(torch.autograd.Function):
-            # setup_context + generate_vmap_rule: usable under torch.func.grad/vmap/jacrev.
+            # setup_context + generate_vmap_rule + jvp: usable under torch.func.grad/vmap/
+            # jacrev and forward mode (torch.func.jvp/jacfwd), as on JAX.
             generate_vmap_rule = True
 
             @staticmethod
@@ -58,11 +59,21 @@ def _torch_attach(value: Any, pairs: tuple[tuple[Any, Any], ...]) -> Any:
                 _, n, *xs_and_gs = inputs
                 ctx.n = n
                 ctx.save_for_backward(*xs_and_gs[n:])
+                ctx.save_for_forward(*xs_and_gs[n:])
 
             @staticmethod
             def backward(ctx: Any, grad: Any) -> Any:
                 gs = ctx.saved_tensors
                 return (None, None, *[grad * g for g in gs], *[None] * ctx.n)
+
+            @staticmethod
+            def jvp(ctx: Any, value_dot: Any, n_dot: Any, *xs_and_gs_dot: Any) -> Any:
+                # The tangent sum(x_dot * g), as the JAX rule below.
+                out = None
+                for x_dot, g in zip(xs_and_gs_dot[: ctx.n], ctx.saved_tensors, strict=True):
+                    if x_dot is not None:
+                        out = x_dot * g if out is None else out + x_dot * g
+                return out
 
         _TORCH_FN = _Attach
     xs = [x for x, _ in pairs]

@@ -274,7 +274,7 @@ def _fused(h, W, b, tok: _Tok, cfg: Cfg, uscale, need):
 
 def _tiles(v: int, cd, wdtype, chunk_size, n) -> tuple[int, int]:
     """(vtile, rows) of the recompute engine."""
-    # no cast needed: full-width row chunks, no online merge
+    # no cast needed (cd == wdtype): full-width row chunks, no online merge
     vt = v if cd == wdtype else min(v, _VTILE)
     return vt, _rows_for(n, vt, 1, torch.finfo(cd).bits // 8, chunk_size)
 
@@ -498,7 +498,9 @@ def lce(h, W, b, target, cw, *, cfg: Cfg, divisor=None, want_lse: bool = False):
     tokens ignored, 6% of the work); ``index_select`` gives them zero gradients.
     """
     n = h.shape[0]
-    if not cfg.prob and not want_lse and n:
+    # Not while torch.compile traces: the count of kept tokens is a data-dependent shape
+    # (a graph break); the ignored tokens then go through the GEMMs with zero weight.
+    if not cfg.prob and not want_lse and n and not torch.compiler.is_compiling():
         t = target.reshape(n)
         keep = t != cfg.ignore_index
         kept = int(keep.sum())

@@ -41,7 +41,10 @@ def _margins(y_true: Any, y_pred: Any, loss: str) -> tuple[Namespace, Any]:
     ns, y_true, y_pred = prepare(y_true, y_pred)
     check_broadcast(loss, y_true, y_pred, _SHAPE_FIX)
     y_true = convert_binary_labels_to_hinge(ns, y_true)
-    return ns, ns.xp.maximum(1.0 - y_true * y_pred, 0.0)
+    margin = 1.0 - y_true * y_pred
+    # zeros_like, not the scalar 0.0: array-api-compat's scalar promotion (result_type)
+    # cannot be traced by torch.compile (a graph break); the same torch.maximum kernel
+    return ns, ns.xp.maximum(margin, ns.xp.zeros_like(margin))
 
 
 def hinge(y_true: Any, y_pred: Any) -> Any:
@@ -120,7 +123,8 @@ def categorical_hinge(y_true: Any, y_pred: Any) -> Any:
     xp = ns.xp
     pos = xp.sum(y_true * y_pred, axis=-1)
     neg = xp.max((1.0 - y_true) * y_pred, axis=-1)
-    return xp.maximum(neg - pos + 1.0, 0.0)
+    margin = neg - pos + 1.0
+    return xp.maximum(margin, xp.zeros_like(margin))  # not 0.0: traceable by torch.compile
 
 
 class Hinge(LossFunctionWrapper):

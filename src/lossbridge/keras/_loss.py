@@ -22,8 +22,8 @@ from __future__ import annotations
 
 import collections
 import contextlib
-import contextvars
 import re
+import threading
 from collections.abc import Iterator
 from typing import Any
 
@@ -56,22 +56,25 @@ _name_uids: collections.defaultdict[str, int] = collections.defaultdict(int)
 #: (tf.keras 2.x, set by :mod:`lossbridge.tf_keras` around its calls).  The few pieces
 #: of math that differ read it (:func:`mean`, binary cross-entropy's epsilon, focal
 #: BCE from logits, ``l2_normalize``, the probabilities of sparse cross-entropy).
-_FLAVOR: contextvars.ContextVar[str] = contextvars.ContextVar("lossbridge_keras_flavor", default="keras")
+# A thread-local, not a ContextVar: torch.compile (dynamo) cannot trace ContextVar.get/set
+# (a graph break; issue 17), and a loss call never awaits, so per thread is per call.
+_FLAVOR = threading.local()
 
 
 def flavor() -> str:
     """``"keras"`` (Keras 3 rules, the default) or ``"tf_keras"`` (tf.keras 2.x rules)."""
-    return _FLAVOR.get()
+    return str(getattr(_FLAVOR, "name", "keras"))
 
 
 @contextlib.contextmanager
 def using_flavor(name: str) -> Iterator[None]:
     """Run the shared Keras code with the rules of ``name`` (``"keras"`` or ``"tf_keras"``)."""
-    token = _FLAVOR.set(name)
+    previous = flavor()
+    _FLAVOR.name = name
     try:
         yield
     finally:
-        _FLAVOR.reset(token)
+        _FLAVOR.name = previous
 
 
 def floatx() -> str:
@@ -169,7 +172,7 @@ def mean(ns: Namespace, x: Any, axis: Any = None) -> Any:
     """
     xp = ns.xp
     result = x.dtype if xp.isdtype(x.dtype, "real floating") else xp.float32
-    if _FLAVOR.get() == "tf_keras":
+    if flavor() == "tf_keras":
         return xp.mean(xp.astype(x, result), axis=axis)
     return xp.astype(xp.mean(xp.astype(x, xp.float32), axis=axis), result)
 

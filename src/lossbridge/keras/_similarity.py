@@ -63,7 +63,7 @@ def _circle(
         )
 
     distances = 1.0 - xp.matmul(y_pred, xp.matrix_transpose(ref_emb))
-    distances = xp.maximum(distances, 0.0)
+    distances = xp.maximum(distances, xp.zeros_like(distances))  # not 0.0: torch.compile
     positive = q_labels == xp.matrix_transpose(k_labels)
     negative = xp.logical_not(positive)
     if remove_diagonal:
@@ -73,8 +73,10 @@ def _circle(
     pos_mask = xp.astype(positive, distances.dtype)
     neg_mask = xp.astype(negative, distances.dtype)
 
-    pos_weights = xp.maximum((margin + distances) * pos_mask, 0.0)
-    neg_weights = xp.maximum((1 + margin - distances) * neg_mask, 0.0)
+    pos_weights = (margin + distances) * pos_mask
+    pos_weights = xp.maximum(pos_weights, xp.zeros_like(pos_weights))  # not 0.0: torch.compile
+    neg_weights = (1 + margin - distances) * neg_mask
+    neg_weights = xp.maximum(neg_weights, xp.zeros_like(neg_weights))
     pos_wdists = -1 * gamma * pos_weights * (margin - distances)
     neg_wdists = gamma * neg_weights * ((1 - margin) - distances)
 

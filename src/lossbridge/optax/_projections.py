@@ -32,7 +32,9 @@ def projection_simplex(ns: Namespace, values: Any) -> Any:
     v = ops.stop_gradient(values)
     n = v.shape[-1]
     u = xp.flip(xp.sort(v, axis=-1), axis=-1)
-    cumsum_u = xp.cumulative_sum(u, axis=-1)
+    # torch's own cumsum on torch tensors: array-api-compat's cumulative_sum looks up the
+    # namespace through lru_cache'd helpers, which torch.compile warns about (issue 17)
+    cumsum_u = u.cumsum(-1) if ns.kind == "torch" else xp.cumulative_sum(u, axis=-1)
     ind = ns.asarray(list(range(1, n + 1)), dtype=v.dtype)
     cond = 1 / ind + (u - cumsum_u / ind) > 0
     idx = xp.count_nonzero(cond, axis=-1, keepdims=True)

@@ -65,6 +65,9 @@ def quiet_numpy(fn: F) -> F:
 
     @functools.wraps(fn)
     def quiet(*args: Any, **kwargs: Any) -> Any:
+        torch = sys.modules.get("torch")
+        if torch is not None and torch.compiler.is_compiling():  # dynamo cannot trace errstate
+            return fn(*args, **kwargs)
         with np.errstate(all="ignore"):
             return fn(*args, **kwargs)
 

@@ -15,6 +15,7 @@ from typing import Any
 
 from .._backend import Namespace, describe, torch_namespace
 from .._errors import LossBridgeError, LossBridgeRuntimeError, LossBridgeTypeError
+from .._functorch import functorch_wrapped
 from ._common import convert, native, torch_dtype_name
 from ._reduction import resolve_reduction, safe_mean_divide
 
@@ -166,7 +167,11 @@ def linear_cross_entropy(
     prob, weight, label_smoothing = _cross_entropy_checks(
         ns, like, target, convert(ns, weight, like=like), ig, label_smoothing
     )
-    if num_classes and (ns.kind == "jax" or native(ns)):
+    # Under torch.func transforms (grad, vmap, jacfwd) the materialised logits: the fused
+    # autograd.Function has no functorch rules (torch's own linear_cross_entropy works there).
+    transformed = ns.kind == "torch" and any(
+        functorch_wrapped(a) for a in (input, linear_weight, target, linear_bias, weight))
+    if num_classes and (ns.kind == "jax" or native(ns)) and not transformed:
         return _fused(ns, input, linear_weight, target, linear_bias, weight, reduction, ig,
                       label_smoothing, chunk, prob)
     rows = math.prod(out_features) * num_classes
