@@ -33,7 +33,6 @@ from typing import Any
 import torch
 
 from .._errors import LossBridgeWarning
-from .._warnings import warn
 
 _MIN_COMPILE_ELEMS = 1 << 20
 # Compilations per kernel: dtypes x the shapes dynamo specialises (sizes 0 and 1).  The
@@ -106,13 +105,26 @@ def _call(name: str, *args: Any):
         return k(*args)
 
 
+def _warn(message: str) -> None:
+    """Warn at the user's line: the first frame outside lossbridge and torch (the kernels
+    run inside an autograd.Function, whose ``apply`` is torch's frame)."""
+    import sys
+    import warnings
+
+    skip = (os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep,
+            os.path.dirname(os.path.abspath(torch.__file__)) + os.sep)
+    frame, level = sys._getframe(1), 1
+    while frame is not None and os.path.abspath(frame.f_code.co_filename).startswith(skip):
+        frame, level = frame.f_back, level + 1  # type: ignore[assignment]
+    warnings.warn(message, LossBridgeWarning, stacklevel=level + 1)
+
+
 def _fail(err: BaseException) -> None:
     _state["failed"] = True
-    warn(
+    _warn(
         f"lossbridge.fused: the compiled block kernels failed ({type(err).__name__}: {err}); "
         "the eager torch kernels are used from now on (same results, slower). Set "
-        "LOSSBRIDGE_FUSED_COMPILE=0 to skip compiling.",
-        LossBridgeWarning,
+        "LOSSBRIDGE_FUSED_COMPILE=0 to skip compiling."
     )
 
 
