@@ -23,6 +23,11 @@ Two engines share the per-block code:
   neither a V x D float32 copy of ``weight`` nor a V x D float32 gradient accumulator
   is ever allocated (only a ``tile x D`` one).
 
+Each block's elementwise passes (max/exp/sum, then the gradient scale) run as two
+compiled kernels where inductor has a C++ compiler, torch's eager kernels otherwise
+(``_torch_kernels``; ``LOSSBRIDGE_FUSED_COMPILE=0`` forces eager).  Rows per block come
+from :func:`choose_rows` (memory budget, L2 floor, balanced blocks).
+
 Caller tensors are never written to; every in-place operation acts on workspaces
 allocated here.
 """
