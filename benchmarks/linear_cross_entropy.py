@@ -17,7 +17,8 @@ Methods:
   naive     F.cross_entropy(h @ W.T, y)                        (logits materialised)
   naive_up  F.cross_entropy((h @ W.T).float(), y)              (bf16 only: the common upcast)
   native    F.linear_cross_entropy(h, W, y, options=nn.LinearCrossEntropyOptions())
-  fused     lossbridge.fused.linear_cross_entropy(h, W, y)
+  fused     lossbridge.fused.linear_cross_entropy(h, W, y)   (compiled block kernels, the default)
+  fused_eager  the same with LOSSBRIDGE_FUSED_COMPILE=0 (torch's eager kernels per block)
   dialect   lossbridge.torch.functional.linear_cross_entropy(h, W, y)  (not in the default set)
 
 Usage:
@@ -85,7 +86,11 @@ def child(method: str, n: int, d: int, v: int, dtype_name: str, reps: str, chunk
                 out[name] = float(total) / count
         return out
 
-    if method == "fused":
+    if method in ("fused", "fused_eager"):
+        # fused: the default (compiled block kernels where a C++ compiler is found);
+        # fused_eager: the same engine on torch's eager kernels (LOSSBRIDGE_FUSED_COMPILE=0)
+        os.environ["LOSSBRIDGE_FUSED_COMPILE"] = "0" if method == "fused_eager" else os.environ.get(
+            "LOSSBRIDGE_FUSED_COMPILE", "")
         sys.path.insert(0, SRC)
         from lossbridge.fused import linear_cross_entropy
 

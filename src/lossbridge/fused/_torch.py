@@ -23,6 +23,11 @@ Two engines share the per-block code:
   neither a V x D float32 copy of ``weight`` nor a V x D float32 gradient accumulator
   is ever allocated (only a ``tile x D`` one).
 
+Each block's elementwise passes (max/exp/sum, then the gradient scale) run as two
+compiled kernels where inductor has a C++ compiler, torch's eager kernels otherwise
+(``_torch_kernels``; ``LOSSBRIDGE_FUSED_COMPILE=0`` forces eager).  Rows per block come
+from :func:`choose_rows` (memory budget, L2 floor, balanced blocks).
+
 Caller tensors are never written to; every in-place operation acts on workspaces
 allocated here.
 """
@@ -33,13 +38,22 @@ from dataclasses import dataclass
 
 import torch
 
+from . import _torch_kernels as K
+
 # Workspace of one logits block, in bytes (float32: rows x V x 4).  Measured on a
-# 2-core AVX2 CPU (see benchmarks/RESULTS.md): the GEMMs reach their plateau at a few
-# hundred rows; larger blocks only add memory.
+# 2-core AVX2 CPU (see benchmarks/RESULTS.md): the 3 GEMMs per block get faster with
+# more rows up to thousands (CPU time of the block GEMMs at V=16384, D=1024, N=2048 on a
+# loaded machine: 5.1 s at 64 rows, 4.3 s at 128, 3.4 s at 256, 3.1 s at 512, 2.9 s at
+# 2048; the unchunked GEMMs 3.1 s), because every block streams W and the V x D weight
+# gradient through memory once.  So the block is as large as this budget allows (it is
+# the engine's whole extra memory), never smaller than the L2 floor below.
 _BLOCK_BYTES = 128 << 20
 _MIN_ROWS = 64
 # float16/bfloat16 inputs on the vocabulary-tiled engine: columns of weight per tile.
 _VTILE = 4096
+# Used when sysfs does not say (this project's CI machine: 1 MiB L2 per core, 32 MiB L3).
+_L2_FALLBACK = 1 << 20
+_L3_FALLBACK = 32 << 20
 
 
 @dataclass(frozen=True)
@@ -59,11 +73,75 @@ def compute_dtype(dtype: torch.dtype) -> torch.dtype:
     return torch.float32 if dtype in (torch.float16, torch.bfloat16) else dtype
 
 
-def _rows_for(n: int, width: int, nbuf: int, itemsize: int, chunk_size: int | None) -> int:
+def _parse_size(text: str) -> int:
+    t = text.strip().upper()
+    mult = {"K": 1 << 10, "M": 1 << 20, "G": 1 << 30}.get(t[-1:], 1)
+    return int(t[:-1] if t[-1:] in "KMG" else t) * mult
+
+
+def cache_sizes(root: str = "/sys/devices/system/cpu/cpu0/cache") -> tuple[int, int]:
+    """(L2 bytes of one core, L3 bytes) of cpu0 from sysfs; the fallback constants where absent."""
+    import glob
+    import os
+
+    found: dict[int, int] = {}
+    for d in sorted(glob.glob(os.path.join(root, "index*"))):
+        try:
+            with open(os.path.join(d, "level")) as f:
+                level = int(f.read())
+            with open(os.path.join(d, "type")) as f:
+                kind = f.read().strip()
+            with open(os.path.join(d, "size")) as f:
+                size = _parse_size(f.read())
+        except (OSError, ValueError):
+            continue
+        if kind in ("Unified", "Data") and level in (2, 3):
+            found[level] = size
+    return found.get(2, _L2_FALLBACK), found.get(3, _L3_FALLBACK)
+
+
+_CACHES: tuple[int, int] | None = None
+
+
+def _caches() -> tuple[int, int]:
+    global _CACHES
+    if _CACHES is None:
+        _CACHES = cache_sizes()
+    return _CACHES
+
+
+def choose_rows(n: int, width: int, d: int, itemsize: int, nbuf: int, l2: int, l3: int,
+                chunk_size: int | None = None) -> int:
+    """Tokens per block: a pure function of the sizes, the dtype's itemsize and the caches.
+
+    * ``chunk_size`` given: that (at most ``n``, at least 1).
+    * Otherwise the largest block of ``width`` classes within ``_BLOCK_BYTES`` (``nbuf``
+      buffers; the engine's whole extra memory), and at least a floor of rows even where
+      that exceeds the budget (huge vocabularies): the rows whose hidden panel
+      (rows x d x itemsize) fills half of one core's L2 (``l2``), at most ``_MIN_ROWS``
+      (64) and at least 8.  With d = 1024 float32 and a 1 MiB L2 that is 64 (the previous
+      constant); wider hidden sizes get a smaller floor instead of a panel spilling L2.
+    * The L3 (``l3``) does not lower the block: a block that fits in it (at V = 131072,
+      float32: at most 64 rows of 32 MiB) makes the 3 GEMMs slower than the elementwise
+      passes it saves (measured, see ``_BLOCK_BYTES``: 5.1 s CPU at 64 rows against 3.4 s
+      at 256); it is an argument so that the choice stays a pure, testable function.
+    * The rows are then balanced over the blocks (ceil(n / blocks) each), so that no
+      small last block pays a full pass over W and the weight gradient for a few tokens.
+    """
+    n1 = max(n, 1)
     if chunk_size is not None:
-        return max(1, min(chunk_size, max(n, 1)))
-    rows = _BLOCK_BYTES // max(1, width * itemsize * nbuf)
-    return max(1, min(max(rows, _MIN_ROWS), max(n, 1)))
+        return max(1, min(chunk_size, n1))
+    cap = _BLOCK_BYTES // max(1, width * itemsize * nbuf)
+    floor = min(_MIN_ROWS, max(8, l2 // max(1, 2 * d * itemsize)))
+    del l3  # see the docstring
+    rows = max(1, min(max(cap, floor), n1))
+    blocks = -(-n1 // rows)
+    return -(-n1 // blocks)
+
+
+def _rows_for(n: int, width: int, nbuf: int, itemsize: int, chunk_size: int | None, d: int = 1024) -> int:
+    l2, l3 = _caches()
+    return choose_rows(n, width, d, itemsize, nbuf, l2, l3, chunk_size)
 
 
 class _Tok:
@@ -205,6 +283,30 @@ def _dlogits_targets(p, tok, cfg, s, e, j0, j1, u, w_t, cd):
             p.addr_(w_t, g, alpha=-1.0)
 
 
+def _compiled_stats(z, tok: _Tok, cfg: Cfg, s, e, w, acc):
+    """Block statistics with the compiled kernel (index targets over the full vocabulary):
+    returns (m, Σ exp(z - m)) and fills ``acc`` as :func:`_block_stats` does, leaving ``z``
+    unchanged; None where the eager path must run (see ``_torch_kernels``)."""
+    if cfg.prob or not K.use_compiled(z):
+        return None
+    r = K.stats(z, w, cfg.eps > 0.0)
+    if r is None:
+        return None
+    m, ssum, zs = r
+    # z_t - m: the same rounding as gathering from z - m.
+    acc["zt"][s:e] = z.gather(0, tok.t[s:e][None, :]).squeeze(0) - m
+    if zs is not None:
+        acc["zw"][s:e] += zs
+    return m, ssum
+
+
+def _scale(z, m, c):
+    """p = exp(z - m) * c in place (compiled kernel; eager if it fails)."""
+    if not K.scale(z, m, c):
+        z.sub_(m[None, :]).exp_().mul_(c[None, :])
+    return z
+
+
 def _softcap_grad(p, th):
     """p <- p * (1 - tanh²); th is overwritten."""
     th.square_()
@@ -229,7 +331,7 @@ def _fused(h, W, b, tok: _Tok, cfg: Cfg, uscale, need):
     n, v = h.shape[0], W.shape[0]
     cd, dev = h.dtype, h.device
     nbuf = 2 if cfg.cap is not None else 1
-    rows = _rows_for(n, v, nbuf, h.element_size(), cfg.chunk_size)
+    rows = _rows_for(n, v, nbuf, h.element_size(), cfg.chunk_size, h.shape[1])
     work = _Work(v, rows, cd, dev, nbuf)
     lse = torch.empty(n, dtype=cd, device=dev)
     dlse = torch.empty(n, dtype=cd, device=dev)
@@ -244,18 +346,25 @@ def _fused(h, W, b, tok: _Tok, cfg: Cfg, uscale, need):
         e = min(n, s + rows)
         hb = h[s:e]
         z, th = _logits(hb, W, b, *work.get(v, e - s), cfg.cap)
-        m = z.amax(0).clamp_(min=fmin)
-        zr = z.sub_(m[None, :])
-        _block_stats(zr, tok, cfg, s, e, 0, v, w, cd, acc)
-        p = zr.exp_()
-        ssum = p.sum(0)
+        kst = _compiled_stats(z, tok, cfg, s, e, w, acc)
+        if kst is None:
+            m = z.amax(0).clamp_(min=fmin)
+            zr = z.sub_(m[None, :])
+            _block_stats(zr, tok, cfg, s, e, 0, v, w, cd, acc)
+            p = zr.exp_()
+            ssum = p.sum(0)
+        else:
+            m, ssum = kst
         dl = ssum.log()
         dlse[s:e] = dl
         lse[s:e] = m + dl
         a = _a_of(tok, cfg, acc, s, e)
         u = uscale[s:e]
         alpha = u * a if cfg.zl == 0.0 else u * (a + (2.0 * cfg.zl) * lse[s:e])
-        p.mul_((alpha / ssum)[None, :])
+        if kst is None:
+            p.mul_((alpha / ssum)[None, :])
+        else:
+            p = _scale(z, m, alpha / ssum)
         _dlogits_targets(p, tok, cfg, s, e, 0, v, u, w, cd)
         if th is not None:
             _softcap_grad(p, th)
@@ -272,11 +381,11 @@ def _fused(h, W, b, tok: _Tok, cfg: Cfg, uscale, need):
     return lse, ell, _a_of(tok, cfg, acc, 0, n), (gh, gw, gb)
 
 
-def _tiles(v: int, cd, wdtype, chunk_size, n) -> tuple[int, int]:
+def _tiles(v: int, cd, wdtype, chunk_size, n, d: int) -> tuple[int, int]:
     """(vtile, rows) of the recompute engine."""
     # no cast needed (cd == wdtype): full-width row chunks, no online merge
     vt = v if cd == wdtype else min(v, _VTILE)
-    return vt, _rows_for(n, vt, 1, torch.finfo(cd).bits // 8, chunk_size)
+    return vt, _rows_for(n, vt, 1, torch.finfo(cd).bits // 8, chunk_size, d)
 
 
 def _stats(h, W, b, tok: _Tok, cfg: Cfg):
@@ -284,7 +393,7 @@ def _stats(h, W, b, tok: _Tok, cfg: Cfg):
     n, v = h.shape[0], W.shape[0]
     cd = compute_dtype(h.dtype)
     dev = h.device
-    vt, rows = _tiles(v, cd, W.dtype, cfg.chunk_size, n)
+    vt, rows = _tiles(v, cd, W.dtype, cfg.chunk_size, n, W.shape[1])
     work = _Work(vt, rows, cd, dev, 2 if cfg.cap is not None else 1)
     hc = h.to(cd)
     fmin = torch.finfo(cd).min
@@ -300,6 +409,11 @@ def _stats(h, W, b, tok: _Tok, cfg: Cfg):
         for s in range(0, n, rows):
             e = min(n, s + rows)
             z, _ = _logits(hc[s:e], wj, bj, *work.get(j1 - j0, e - s), cfg.cap)
+            kst = _compiled_stats(z, tok, cfg, s, e, w_t, acc) if vt == v else None
+            if kst is not None:
+                m[s:e], ssum[s:e] = kst
+                m0[s:e] = m[s:e]
+                continue
             mb = z.amax(0).clamp_(min=fmin)
             if j0 == 0:
                 m0[s:e] = mb
@@ -336,7 +450,7 @@ def _grads(h, W, b, tok: _Tok, cfg: Cfg, lse, a, u, vlse, need):
     need_t = len(need) > 3 and need[3]
     # Probability targets: dℓ_i/dy_ic = (1-ε) w_c (lse_i - z_ic), times u_i.
     gt = torch.empty((n, v), dtype=cd, device=dev) if need_t else None
-    vt, rows = _tiles(v, cd, W.dtype, cfg.chunk_size, n)
+    vt, rows = _tiles(v, cd, W.dtype, cfg.chunk_size, n, W.shape[1])
     work = _Work(vt, rows, cd, dev, 2 if cfg.cap is not None else 1)
     hc = h.to(cd)
     alpha = u * a if cfg.zl == 0.0 else u * (a + (2.0 * cfg.zl) * lse)
@@ -369,7 +483,10 @@ def _grads(h, W, b, tok: _Tok, cfg: Cfg, lse, a, u, vlse, need):
             if need_t:
                 gy = (lse[None, s:e] - z) * ((1.0 - cfg.eps) * u[s:e])[None, :]
                 gt[s:e, j0:j1] = (gy if w_t is None else gy * w_t[:, None]).t()
-            p = z.sub_(lse[None, s:e]).exp_().mul_(alpha[None, s:e])
+            if K.use_compiled(z):
+                p = _scale(z, lse[s:e], alpha[s:e])
+            else:
+                p = z.sub_(lse[None, s:e]).exp_().mul_(alpha[None, s:e])
             _dlogits_targets(p, tok, cfg, s, e, j0, j1, u[s:e], w_t, cd)
             if th is not None:
                 _softcap_grad(p, th)
