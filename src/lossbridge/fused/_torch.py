@@ -35,6 +35,7 @@ allocated here.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import torch
 
@@ -148,6 +149,15 @@ class _Tok:
     """Per-token data of one call (computed once, reused by forward and backward)."""
 
     __slots__ = ("a", "t", "valid", "w", "wsum", "wt", "y")
+    # Tensors, or None where the target kind has none (``t``/``a`` for index targets, ``y``
+    # for probability targets): the engine reads each only on its own path.
+    a: Any
+    t: Any
+    valid: Any
+    w: Any
+    wsum: Any
+    wt: Any
+    y: Any
 
     def __init__(self, target: torch.Tensor, cw: torch.Tensor | None, cfg: Cfg, cd: torch.dtype, n: int):
         dev = target.device
@@ -179,7 +189,7 @@ class _Work:
     def __init__(self, width: int, rows: int, cd, dev, nbuf: int):
         self.bufs = [torch.empty(width * rows, dtype=cd, device=dev) for _ in range(nbuf)]
 
-    def get(self, width: int, k: int):
+    def get(self, width: int, k: int) -> tuple[Any, Any]:
         z = self.bufs[0][: width * k].view(width, k)
         z2 = self.bufs[1][: width * k].view(width, k) if len(self.bufs) > 1 else None
         return z, z2
@@ -337,8 +347,8 @@ def _fused(h, W, b, tok: _Tok, cfg: Cfg, uscale, need):
     dlse = torch.empty(n, dtype=cd, device=dev)
     acc = _new_acc(cfg, n, cd, dev)
     need_h, need_w, need_b = need
-    gh = torch.empty_like(h, memory_format=torch.contiguous_format) if need_h else None
-    gw = (torch.zeros_like(W) if n == 0 else torch.empty_like(W)) if need_w else None
+    gh: Any = torch.empty_like(h, memory_format=torch.contiguous_format) if need_h else None
+    gw: Any = (torch.zeros_like(W) if n == 0 else torch.empty_like(W)) if need_w else None
     gb = torch.zeros(v, dtype=cd, device=dev) if need_b else None
     w = tok.w
     fmin = torch.finfo(cd).min
@@ -449,7 +459,7 @@ def _grads(h, W, b, tok: _Tok, cfg: Cfg, lse, a, u, vlse, need):
     need_h, need_w, need_b = need[:3]
     need_t = len(need) > 3 and need[3]
     # Probability targets: dℓ_i/dy_ic = (1-ε) w_c (lse_i - z_ic), times u_i.
-    gt = torch.empty((n, v), dtype=cd, device=dev) if need_t else None
+    gt: Any = torch.empty((n, v), dtype=cd, device=dev) if need_t else None
     vt, rows = _tiles(v, cd, W.dtype, cfg.chunk_size, n, W.shape[1])
     work = _Work(vt, rows, cd, dev, 2 if cfg.cap is not None else 1)
     hc = h.to(cd)
@@ -458,13 +468,12 @@ def _grads(h, W, b, tok: _Tok, cfg: Cfg, lse, a, u, vlse, need):
         alpha = alpha + vlse
     same_w = cd == W.dtype
     single = vt == v
+    gh: Any = None  # the gradients asked for (need_*), None for the others
     if need_h:
         gh = torch.empty(h.shape, dtype=cd, device=dev) if single else torch.zeros(h.shape, dtype=cd, device=dev)
-    else:
-        gh = None
-    gw = torch.zeros_like(W) if need_w else None
-    gb = torch.zeros(v, dtype=cd, device=dev) if need_b else None
-    accw = None
+    gw: Any = torch.zeros_like(W) if need_w else None
+    gb: Any = torch.zeros(v, dtype=cd, device=dev) if need_b else None
+    accw: Any = None
     for j0 in range(0, v, vt):
         j1 = min(v, j0 + vt)
         width = j1 - j0
