@@ -11,7 +11,6 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import socket
 import sys
 import time
 import traceback
@@ -243,11 +242,13 @@ def case_naive_rank_mean(rank, world):
 CASES = [case_ddp, case_accum, case_fsdp, case_vocab, case_naive_rank_mean]
 
 
-def _worker(rank, world, port, path):
+def _worker(rank, world, init_file, path):
     t0 = time.perf_counter()
     torch.set_default_dtype(torch.float64)
     torch.set_num_threads(1)
-    dist.init_process_group("gloo", init_method=f"tcp://127.0.0.1:{port}", rank=rank, world_size=world)
+    # A file:// rendezvous in the test's fresh tmp dir: no TCP port to choose, so no race between
+    # picking a free port and binding it (another process could take it in between).
+    dist.init_process_group("gloo", init_method=f"file://{init_file}", rank=rank, world_size=world)
     results = {"seconds_init": time.perf_counter() - t0}
     for case in CASES:
         t0 = time.perf_counter()
@@ -272,13 +273,10 @@ def _worker(rank, world, port, path):
     dist.destroy_process_group()
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 if __name__ == "__main__":
     world, path = int(sys.argv[1]), sys.argv[2]
     os.environ.setdefault("OMP_NUM_THREADS", "1")
-    mp.spawn(_worker, args=(world, free_port(), path), nprocs=world, join=True)
+    init_file = os.path.abspath(path) + ".rendezvous"
+    if os.path.exists(init_file):  # a stale store file would hang the rendezvous
+        os.remove(init_file)
+    mp.spawn(_worker, args=(world, init_file, path), nprocs=world, join=True)
