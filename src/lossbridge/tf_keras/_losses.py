@@ -220,7 +220,7 @@ Example:
 def _cosine_similarity(y_true: Any, y_pred: Any, axis: int = -1) -> Any:
     # tf.keras' cosine_similarity casts nothing: y_true * y_pred of two dtypes fails in TF.
     t, p = getattr(y_true, "dtype", None), getattr(y_pred, "dtype", None)
-    if t is not None and p is not None and str(t) != str(p):
+    if t is not None and p is not None and str(t).removeprefix("torch.") != str(p).removeprefix("torch."):
         raise LossBridgeTypeError(
             f"cannot compute Mul of {t} and {p}: tf.keras' cosine_similarity does not cast "
             f"y_true ({describe(y_true)}) to y_pred's dtype ({describe(y_pred)}), so TensorFlow "
