@@ -219,8 +219,11 @@ Example:
 """)
 def _cosine_similarity(y_true: Any, y_pred: Any, axis: int = -1) -> Any:
     # tf.keras' cosine_similarity casts nothing: y_true * y_pred of two dtypes fails in TF.
-    t, p = getattr(y_true, "dtype", None), getattr(y_pred, "dtype", None)
-    if t is not None and p is not None and str(t).removeprefix("torch.") != str(p).removeprefix("torch."):
+    # (after NumPy joins the tensor kind: a NumPy float64 array beside JAX arrays is float32)
+    ns = k.namespace_of(y_true=y_true, y_pred=y_pred)
+    y_true, y_pred = k.convert_to_tensor(ns, y_true), k.convert_to_tensor(ns, y_pred)
+    t, p = y_true.dtype, y_pred.dtype
+    if t != p:
         raise LossBridgeTypeError(
             f"cannot compute Mul of {t} and {p}: tf.keras' cosine_similarity does not cast "
             f"y_true ({describe(y_true)}) to y_pred's dtype ({describe(y_pred)}), so TensorFlow "
