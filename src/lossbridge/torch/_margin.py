@@ -471,6 +471,17 @@ def margin_ranking_loss(
     See also: :class:`lossbridge.torch.MarginRankingLoss`,
     :func:`hinge_embedding_loss`.
     """
+    if size_average is None and reduce is None and same_shape_fast(input1, input2, target):
+        return run_native(sys.modules["torch"].nn.functional.margin_ranking_loss,
+                          lambda: _margin_ranking_checked(input1, input2, target, margin, None,
+                                                          None, reduction),
+                          input1, input2, target, margin=margin, reduction=reduction)
+    return _margin_ranking_checked(input1, input2, target, margin, size_average, reduce, reduction)
+
+
+def _margin_ranking_checked(input1: Any, input2: Any, target: Any, margin: float,
+                            size_average: bool | None, reduce: bool | None, reduction: str) -> Any:
+    """:func:`margin_ranking_loss` through lossbridge's checks (every array kind)."""
     reduction = resolve_reduction(size_average, reduce, reduction)
     ns = torch_namespace({"input1": input1, "input2": input2, "target": target})
     input1 = convert(ns, input1)

@@ -1015,8 +1015,10 @@ def _torch_decides_exotic(fn: Any) -> Any:
     @functools.wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         torch_module = sys.modules.get("torch")
-        if torch_module is not None and torch_module.compiler.is_compiling():
-            return fn(*args, **kwargs)  # traced torch tensors: torch's own kernels decide
+        if torch_module is not None and (
+                (args and type(args[0]) is torch_module.Tensor)  # the usual call: no scan
+                or torch_module.compiler.is_compiling()):
+            return fn(*args, **kwargs)  # torch tensors: torch's own kernels decide
         kind = _exotic(args) or _exotic(kwargs.values())
         if kind is None:
             return fn(*args, **kwargs)
