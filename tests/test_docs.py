@@ -3,6 +3,7 @@ catalog loss has its example, and the guides' Python blocks run."""
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import re
@@ -48,7 +49,8 @@ def test_generated_example_test_can_fail():
 def test_guide_python_blocks_run(guide, tmp_path, monkeypatch):
     pytest.importorskip("torch")
     pytest.importorskip("jax")
-    pytest.importorskip("keras")
+    if importlib.util.find_spec("keras") is None:  # not imported here: that would fix this
+        pytest.skip("keras is not installed")  # worker's Keras backend (tests/upstream: jax)
     monkeypatch.chdir(tmp_path)
     with open(os.path.join(DOCS, "guides", guide)) as f:
         text = f.read()
