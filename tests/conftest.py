@@ -3,6 +3,7 @@ and the conformance report printed at the end of the run."""
 
 from __future__ import annotations
 
+import collections
 import os
 
 import pytest
@@ -128,14 +129,15 @@ def pytest_testnodedown(node, error) -> None:  # pytest-xdist's hook, controller
         _badinput_counts()[(dialect, cls, outcome)] += n
 
 
+_CONTROLLER_BADINPUT: collections.Counter = collections.Counter()  # the xdist workers' sums
+
+
 def _badinput_counts():
-    """The bad-input suite's outcome counts (tests/badinput), imported only when it ran."""
+    """The bad-input suite's outcome counts (tests/badinput): the module's own where it ran in
+    this process, else the counts the xdist workers handed over."""
     import sys
     module = sys.modules.get("badinput.bad_inputs")
-    if module is None:
-        import collections
-        return collections.Counter()
-    return module.COUNTS
+    return _CONTROLLER_BADINPUT if module is None else module.COUNTS
 
 
 def _badinput_summary(terminalreporter) -> None:
@@ -168,5 +170,5 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config) -> None:
     for line in lines:
         terminalreporter.write_line(line)
     path = os.path.join(str(config.rootpath), "conformance-report.json")
-    compare.write_report(path)
+    compare.write_report(path, badinput=_badinput_counts())
     terminalreporter.write_line(f"(per loss, backend and dtype: {path})")

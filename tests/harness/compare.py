@@ -73,7 +73,7 @@ def assert_close(
         )
 
 
-def write_report(path: str) -> None:
+def write_report(path: str, badinput: dict | None = None) -> None:
     rows: list[dict[str, Any]] = [
         {"loss": k[0], "backend": k[1], "dtype": k[2], "cases": v}
         for k, v in sorted(CONFORMANCE.items())
@@ -81,6 +81,10 @@ def write_report(path: str) -> None:
     rows += [
         {"loss": k[0], "argument": k[1], "dtype": k[2], "backend": k[3], "cases": v}
         for k, v in sorted(ARGUMENTS.items())
+    ]
+    rows += [  # the bad-input suite (tests/badinput): trials per dialect, input class, outcome
+        {"dialect": k[0], "input_class": k[1], "outcome": k[2], "trials": v}
+        for k, v in sorted((badinput or {}).items())
     ]
     with open(path, "w") as f:
         json.dump(rows, f, indent=1)
