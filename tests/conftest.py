@@ -47,6 +47,12 @@ settings.register_profile(
 )
 settings.load_profile(os.environ.get("LOSSBRIDGE_HYPOTHESIS_PROFILE", "ci"))
 
+# Keras fixes its backend when it is first imported in a process; a test that imports keras in
+# the test process (directly, or through a doctest or a README block) would otherwise get
+# Keras' default, TensorFlow, for the whole xdist worker, and tests/upstream runs Keras' own
+# tests on jax.  The oracles that need another backend start their own processes.
+os.environ.setdefault("KERAS_BACKEND", "jax")
+
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addoption(
