@@ -204,22 +204,33 @@ def run_hyper_trial(entry: _catalog.Entry, cls: HyperClass, name: str, default: 
     if bad is _NA:
         return None
     bad_entry = dataclasses.replace(entry, defaults={**entry.defaults, name: bad})
-    np_args = inputs(entry.resolved_roles({}), sample())
-    np_args = [np.asarray(b, np.float32) if np.asarray(b).dtype == np.float64 else b for b in np_args]
+    np_args = base_arguments(entry)
     args = [to_kind(a, kind) for a in np_args]
     mine = lossbridge_result(bad_entry, args)
     theirs = oracle_results(bad_entry, np_args, keras_oracles, tf_keras_oracle)
-    outcome = classify(bad_entry, cls.name, mine, theirs, mutated=False)
-    if outcome not in PASSING and (
-        (entry.dialect, entry.name, cls.name) in KNOWN_OPEN
-        or (entry.dialect, "*", cls.name) in KNOWN_OPEN
+    outcome = record(entry, cls.name, classify(bad_entry, cls.name, mine, theirs, mutated=False))
+    return outcome, f"{entry.id}({name}={bad!r}) on {kind}: {describe_outcome(mine, theirs)}"
+
+
+def base_arguments(entry: _catalog.Entry) -> list[Any]:
+    """The catalog sample's arrays for ``entry``'s inputs, float64 ones as float32."""
+    base = inputs(entry.resolved_roles({}), sample())
+    return [np.asarray(b, np.float32) if np.asarray(b).dtype == np.float64 else b for b in base]
+
+
+def record(entry: _catalog.Entry, cls: str, outcome: str) -> str:
+    """``outcome``, as ``known_open`` where :data:`KNOWN_OPEN` lists the failure; counted."""
+    if outcome not in PASSING and outcome != "mutated" and (
+        (entry.dialect, entry.name, cls) in KNOWN_OPEN or (entry.dialect, "*", cls) in KNOWN_OPEN
     ):
         outcome = "known_open"
-    COUNTS[(entry.dialect, cls.name, outcome)] += 1
+    COUNTS[(entry.dialect, cls, outcome)] += 1
+    return outcome
+
+
+def describe_outcome(mine: Result, theirs: list[Result]) -> str:
     seen = "; ".join(f"{t.error or 'value'}: {t.message or t.value}" for t in theirs)[:400]
-    desc = (f"{entry.id}({name}={bad!r}) on {kind}: lossbridge -> {mine.error or 'value'} "
-            f"{mine.message or mine.value}; framework -> {seen}")
-    return outcome, desc
+    return f"lossbridge -> {mine.error or 'value'} {mine.message or mine.value}; framework -> {seen}"
 
 
 def entries(dialect: str) -> list[_catalog.Entry]:
@@ -405,8 +416,7 @@ def classify(entry: _catalog.Entry, cls: str, mine: Result, theirs: list[Result]
 def run_trial(entry: _catalog.Entry, cls: InputClass, position: int, kind: str, draw: Any,
               keras_oracles: list[Any], tf_keras_oracle: Any) -> tuple[str, str] | None:
     """Run one trial; return ``(outcome, description)`` or None when the class does not apply."""
-    base = inputs(entry.resolved_roles({}), sample())
-    base = [np.asarray(b, np.float32) if np.asarray(b).dtype == np.float64 else b for b in base]
+    base = base_arguments(entry)
     bad = cls.make(np.asarray(base[position]), draw)
     if bad is _NA:
         return None
@@ -421,15 +431,6 @@ def run_trial(entry: _catalog.Entry, cls: InputClass, position: int, kind: str, 
         for b, a in zip(before, after, strict=True)
     )
     theirs = oracle_results(entry, np_args, keras_oracles, tf_keras_oracle)
-    outcome = classify(entry, cls.name, mine, theirs, mutated, position)
-    if outcome not in PASSING and outcome != "mutated" and (
-        (entry.dialect, entry.name, cls.name) in KNOWN_OPEN
-        or (entry.dialect, "*", cls.name) in KNOWN_OPEN
-    ):
-        outcome = "known_open"
-    COUNTS[(entry.dialect, cls.name, outcome)] += 1
-    seen = "; ".join(f"{t.error or 'value'}: {t.message or t.value}" for t in theirs)[:400]
-    desc = (f"{entry.id} arg {position} ({entry.resolved_roles({})[position]}) = {cls.name} on "
-            f"{kind}: lossbridge -> {mine.error or 'value'} {mine.message or mine.value}; "
-            f"framework -> {seen}")
-    return outcome, desc
+    outcome = record(entry, cls.name, classify(entry, cls.name, mine, theirs, mutated, position))
+    return outcome, (f"{entry.id} arg {position} ({entry.resolved_roles({})[position]}) = "
+                     f"{cls.name} on {kind}: {describe_outcome(mine, theirs)}")

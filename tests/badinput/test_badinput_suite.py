@@ -45,13 +45,19 @@ def _kinds() -> list[str]:
     return ["numpy"] + [k for k in ("torch", "jax") if installed(k)]
 
 
-@pytest.mark.parametrize("dialect", DIALECTS)
-def test_bad_inputs(dialect: str, request: pytest.FixtureRequest) -> None:
+def _oracles(dialect: str, request: pytest.FixtureRequest) -> tuple[list, object]:
+    """The dialect's framework oracles (Keras backends, tf_keras), or a skip without it."""
     framework = _FRAMEWORK[dialect]
     if framework is not None and not installed(framework):
         pytest.skip(f"{framework} is not installed: the {dialect} dialect has no oracle here")
     keras_oracles = request.getfixturevalue("keras_oracles") if dialect == "keras" else []
     tf_oracle = request.getfixturevalue("tf_keras_oracle") if dialect == "tf_keras" else None
+    return keras_oracles, tf_oracle
+
+
+@pytest.mark.parametrize("dialect", DIALECTS)
+def test_bad_inputs(dialect: str, request: pytest.FixtureRequest) -> None:
+    keras_oracles, tf_oracle = _oracles(dialect, request)
     losses = entries(dialect)
     assert losses, f"the catalog lists no {dialect} loss"
     kinds = _kinds()
@@ -90,11 +96,7 @@ HYPER_TRIALS = int(os.environ.get("LOSSBRIDGE_BADINPUT_HYPER_TRIALS",
 def test_bad_hyperparameters(dialect: str, request: pytest.FixtureRequest) -> None:
     """Every numeric keyword argument of every catalog loss (NaN, inf, negative, zero, an axis
     out of range) against the framework: the same value, or its error type."""
-    framework = _FRAMEWORK[dialect]
-    if framework is not None and not installed(framework):
-        pytest.skip(f"{framework} is not installed: the {dialect} dialect has no oracle here")
-    keras_oracles = request.getfixturevalue("keras_oracles") if dialect == "keras" else []
-    tf_oracle = request.getfixturevalue("tf_keras_oracle") if dialect == "tf_keras" else None
+    keras_oracles, tf_oracle = _oracles(dialect, request)
     cases = [(e, name, default) for e in entries(dialect) for name, default in hyperparameters(e)]
     assert cases, f"no {dialect} loss has a numeric keyword argument"
     kinds = _kinds()
