@@ -97,6 +97,64 @@ def case_data_parallel():
     return out
 
 
+def case_dialects():
+    """Keras (sample weights; ignore_class), tf.keras and optax over the global batch under
+    shard_map: global_loss(..., axis_name) vs the dialect's loss on the full batch."""
+    import lossbridge as lb
+
+    ndev = 4
+    mesh = Mesh(np.array(jax.devices()[:ndev]), ("dp",))
+    r = np.random.default_rng(11)
+    n = 3 * ndev
+    x = jnp.asarray(r.normal(size=(n, D)))
+    y = r.integers(0, V - 1, n)
+    y[[3, 6, 7, 9, 10, 11]] = V - 1  # ignore_class: shard d keeps 3, 2, 1, 0 of its 3 samples
+    y = jnp.asarray(y)
+    sw = jnp.asarray(r.uniform(0, 2, n) * (np.arange(n) % 5 != 0))
+    params = _params(12)
+
+    def logits(p, x):
+        return jnp.tanh(x @ p["w1"]) @ p["W"].T + p["b"]
+
+    losses = {
+        "keras_cce_sw": (lb.keras.CategoricalCrossentropy(from_logits=True, dtype="float64"),
+                         lambda p, x, y, w: ((jax.nn.one_hot(y, V), logits(p, x)), {"sample_weight": w})),
+        "keras_cce_mean_sw": (lb.keras.CategoricalCrossentropy(from_logits=True, dtype="float64",
+                                                               reduction="mean_with_sample_weight"),
+                              lambda p, x, y, w: ((jax.nn.one_hot(y, V), logits(p, x)), {"sample_weight": w})),
+        "keras_scce_ignore": (lb.keras.SparseCategoricalCrossentropy(from_logits=True, ignore_class=V - 1,
+                                                                     dtype="float64"),
+                              lambda p, x, y, w: ((y, logits(p, x)), {})),
+        "tf_keras_mse_sw": (lb.tf_keras.MeanSquaredError(),
+                            lambda p, x, y, w: ((jax.nn.one_hot(y, V), jax.nn.softmax(logits(p, x))),
+                                                {"sample_weight": w})),
+        "optax_sce": (lb.optax.softmax_cross_entropy_with_integer_labels,
+                      lambda p, x, y, w: ((logits(p, x), y), {})),
+    }
+    out = {}
+    for name, (loss, make) in losses.items():
+        def full(p, x, y, w, loss=loss, make=make):
+            args, kw = make(p, x, y, w)
+            v = loss(*args, **kw)
+            return jnp.mean(v) if v.ndim else v
+
+        def local(p, x, y, w, loss=loss, make=make):
+            args, kw = make(p, x, y, w)
+            return lbd.global_loss(loss, *args, axis_name="dp", **kw)
+
+        def naive(p, x, y, w, full=full):
+            return jax.lax.pmean(full(p, x, y, w), "dp")
+
+        rv, rg = jax.value_and_grad(full)(params, x, y, sw)
+        for mode, fn in (("global", local), ("naive", naive)):
+            sm = shard_map(jax.value_and_grad(fn), mesh=mesh, in_specs=(P(), P("dp"), P("dp"), P("dp")),
+                           out_specs=(P(), P()))
+            v, g = jax.jit(sm)(params, x, y, sw)
+            out[f"dialect_{name}_{mode}_value"] = _maxdiff(v, rv)
+            out[f"dialect_{name}_{mode}_grad"] = _tree_diff(g, rg)
+    return out
+
+
 VOCAB_OPTIONS = [
     {},
     {"reduction": "sum"},
@@ -156,7 +214,7 @@ def case_vocab():
 if __name__ == "__main__":
     assert len(jax.devices()) >= 4, jax.devices()
     results = {}
-    for case in (case_data_parallel, case_vocab):
+    for case in (case_data_parallel, case_dialects, case_vocab):
         try:
             results.update(case())
         except Exception:

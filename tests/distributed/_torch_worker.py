@@ -239,7 +239,77 @@ def case_naive_rank_mean(rank, world):
     return {"naive_value": _maxdiff(naive[0], ref), "exact_value": _maxdiff(exact, ref)}
 
 
-CASES = [case_ddp, case_accum, case_fsdp, case_vocab, case_naive_rank_mean]
+def _dialect_losses():
+    """(name, loss, makes (y_true, y_pred, sample_weight) from (labels, logits, weights)) of the
+    Keras, tf.keras, optax and Theano dialects, on torch tensors."""
+    import lossbridge as lb
+
+    def probs(y, z, w):
+        return F.one_hot(y.clamp(min=0), V).double(), z.softmax(-1), w
+
+    def masked(y, z, w):  # Keras' ignore_class: a mask on the per-sample loss
+        return y.clamp(min=0) * (y >= 0) + (V - 1) * (y < 0), z, None
+
+    def tf_mask(y, z, w):  # tf.keras: an input mask (_keras_mask) on y_pred
+        p = z.softmax(-1)
+        p._keras_mask = y >= 0
+        return F.one_hot(y.clamp(min=0), V).double(), p, None
+
+    return [
+        ("keras_cce_sw", lb.keras.CategoricalCrossentropy(label_smoothing=0.1, dtype="float64"), probs),
+        ("keras_cce_mean_sw", lb.keras.CategoricalCrossentropy(
+            reduction="mean_with_sample_weight", dtype="float64"), probs),
+        ("keras_scce_ignore", lb.keras.SparseCategoricalCrossentropy(
+            from_logits=True, ignore_class=V - 1, dtype="float64"), masked),
+        ("tf_keras_cce_mask", lb.tf_keras.CategoricalCrossentropy(), tf_mask),
+        ("optax_sce", lb.optax.softmax_cross_entropy_with_integer_labels, lambda y, z, w: (z, y.clamp(min=0), None)),
+        ("theano_cce", lb.theano.categorical_crossentropy, lambda y, z, w: (z.softmax(-1), y.clamp(min=0), None)),
+    ]
+
+
+def case_dialects(rank, world):
+    """Keras, tf.keras, optax and Theano semantics over the global batch: DDP step with
+    global_loss vs the dialect's loss on the full batch (and the naive per-replica mean)."""
+    from torch.nn.parallel import DistributedDataParallel as DDP
+
+    g = torch.Generator().manual_seed(700)
+    xs, ys = _data(world, 700, lambda r: 2 + 3 * r, lambda r: 0.2 * r)
+    ws = [torch.rand(x.shape[0], generator=g) * (torch.rand(x.shape[0], generator=g) > 0.3) for x in xs]
+    out = {}
+    for name, loss, make in _dialect_losses():
+        def call(loss, z, y, w, make=make):
+            if name.startswith("optax") or name.startswith("theano"):
+                a, b, _ = make(y, z, w)
+                return loss, (a, b), {}
+            a, b, sw = make(y, z, w)
+            return loss, (a, b), ({} if sw is None else {"sample_weight": sw})
+
+        for mode in ("global", "naive"):
+            torch.manual_seed(4)
+            ref = Model()
+            model = Model()
+            model.load_state_dict(ref.state_dict())
+            ddp = DDP(model)
+            fn, args, kw = call(loss, ddp(xs[rank]), ys[rank], ws[rank])
+            if mode == "global":
+                value = lbd.global_loss(fn, *args, **kw)
+            elif name.startswith(("optax", "theano")):
+                value = fn(*args, **kw).mean()
+            else:
+                value = fn(*args, **kw)
+            value.backward()
+            rfn, rargs, rkw = call(loss, ref(torch.cat(xs)), torch.cat(ys), torch.cat(ws))
+            rvalue = rfn(*rargs, **rkw)
+            rvalue = rvalue.mean() if rvalue.ndim else rvalue
+            rvalue.backward()
+            if mode == "global":
+                out[f"dialect_{name}_value"] = _maxdiff(value, rvalue)
+            out[f"dialect_{name}_{mode}_grad"] = max(
+                _maxdiff(a, b) for a, b in zip(_grads(model), _grads(ref), strict=True))
+    return out
+
+
+CASES = [case_ddp, case_accum, case_fsdp, case_vocab, case_naive_rank_mean, case_dialects]
 
 
 def _worker(rank, world, init_file, path):

@@ -119,6 +119,105 @@ def test_keras_sum_over_batch_size_over_the_global_batch(keras_oracles):
             assert got == pytest.approx(want, rel=2e-6), (ctor, oracle.backend)
 
 
+def _split_mean(loss, args, cut=2, **kw):
+    """(sum of numerators) / (sum of denominators) over two uneven pieces of the batch."""
+    parts = [lbd.sum_and_count(loss, *(a[s] for a in args), **kw) for s in (slice(0, cut), slice(cut, None))]
+    return sum(float(p[0]) for p in parts) / sum(float(p[1]) for p in parts)
+
+
+def test_tf_keras_auto_over_the_global_batch(tf_keras_oracle):
+    """tf.keras 2's "auto" (sum over the number of elements, sample weights in the numerator)
+    over the union of two shards equals real tf.keras on the full batch."""
+    r = np.random.default_rng(4)
+    y = r.integers(0, 4, (7, 3))
+    logits = r.normal(size=(7, 3, 4)).astype("float32")
+    sw = r.uniform(0.0, 2.0, (7, 3)).astype("float32")
+    sw[0] = 0.0
+    dense_t, dense_p = r.uniform(size=(7, 5)).astype("float32"), r.uniform(size=(7, 5)).astype("float32")
+    cases = [
+        ("SparseCategoricalCrossentropy(from_logits=True)", (y, logits), None),
+        ("SparseCategoricalCrossentropy(from_logits=True)", (y, logits), sw),
+        ("MeanSquaredError()", (dense_t, dense_p), sw[:, 0]),
+        ("Huber(delta=0.3, reduction='sum_over_batch_size')", (dense_t, dense_p), None),
+    ]
+    for ctor, (a, b), weight in cases:
+        loss = eval("lb.tf_keras." + ctor)
+        args = (a, b) if weight is None else (a, b, weight)
+        got = _split_mean(loss, args)
+        want = tf_keras_oracle.exec(
+            "loss = tf_keras.losses." + ctor + "\n"
+            "result = float(loss(a, b) if w is None else loss(a, b, sample_weight=w))", a=a, b=b, w=weight)
+        assert got == pytest.approx(want, rel=2e-6), ctor
+        assert float(lbd.global_loss(loss, *args)) == pytest.approx(want, rel=2e-6), ctor
+
+
+def test_tf_keras_mask_counts_the_unmasked_elements():
+    # tf.keras rescales a mask by size / count under "auto": the denominator is the count.
+    r = np.random.default_rng(5)
+    y = torch.as_tensor(r.uniform(size=(6, 4)))
+    p = torch.as_tensor(r.uniform(size=(6, 4)))
+    mask = torch.as_tensor(r.uniform(size=6) < 0.6)
+    mask[0], mask[5] = True, False
+    p._keras_mask = mask
+    loss = lb.tf_keras.MeanSquaredError()
+    num, den = lbd.sum_and_count(loss, y, p)
+    assert float(den) == float(mask.sum())
+    torch.testing.assert_close(num / den, loss(y, p))
+    torch.testing.assert_close(num / den, ((y - p) ** 2).mean(-1)[mask].mean())
+
+
+def test_optax_and_theano_functions_are_means_over_elements():
+    jnp = pytest.importorskip("jax.numpy")
+    optax = pytest.importorskip("optax")
+    r = np.random.default_rng(6)
+    logits = jnp.asarray(r.normal(size=(7, 5)).astype("float32"))
+    labels = jnp.asarray(r.integers(0, 5, 7))
+    onehot = jnp.eye(5, dtype=logits.dtype)[labels]
+    want = jnp.mean(optax.losses.softmax_cross_entropy_with_integer_labels(logits, labels))
+    assert _split_mean(lb.optax.softmax_cross_entropy_with_integer_labels, (logits, labels), 3) == pytest.approx(
+        float(want), rel=1e-6)
+    want = jnp.mean(optax.losses.sigmoid_focal_loss(logits, onehot, gamma=1.5))
+    assert _split_mean(lb.optax.sigmoid_focal_loss, (logits, onehot), 3, gamma=1.5) == pytest.approx(
+        float(want), rel=1e-6)
+    num, den = lbd.sum_and_count(lb.optax.squared_error, logits)  # element-wise: every element counts
+    assert float(den) == 35.0
+    probs = np.asarray(r.dirichlet(np.ones(5), 7))
+    onehot_np = np.eye(5)[np.asarray(labels)]
+    full = np.mean(lb.theano.categorical_crossentropy(probs, onehot_np))
+    assert _split_mean(lb.theano.categorical_crossentropy, (probs, onehot_np), 3) == pytest.approx(full, rel=1e-12)
+    bce = np.mean(lb.theano.binary_crossentropy(probs, onehot_np))
+    num, den = lbd.sum_and_count(lb.theano.binary_crossentropy, probs, onehot_np)
+    assert float(den) == 35.0 and float(num / den) == pytest.approx(bce, rel=1e-12)
+    # Keras' loss functions are per-sample too.
+    yk, pk = np.asarray(onehot), np.asarray(probs)
+    keras_fn = float(np.mean(lb.keras.categorical_crossentropy(yk, pk)))
+    assert _split_mean(lb.keras.categorical_crossentropy, (yk, pk), 3) == pytest.approx(keras_fn, rel=1e-12)
+
+
+def test_losses_that_reduce_themselves_are_refused():
+    jnp = pytest.importorskip("jax.numpy")
+    emb = jnp.ones((4, 3))
+    with pytest.raises(LossBridgeTypeError, match="ntxent") as e:
+        lbd.sum_and_count(lb.optax.ntxent, emb, jnp.array([0, 0, 1, 1]))
+    assert "values.sum()" in str(e.value)
+    with pytest.raises(LossBridgeTypeError, match="returns labels"):
+        lbd.sum_and_count(lb.optax.smooth_labels, emb, 0.1)
+    with pytest.raises(LossBridgeTypeError, match="ctc_loss"):
+        lbd.sum_and_count(lb.optax.ctc_loss_with_forward_probs, emb, emb, emb, emb)
+    with pytest.raises(LossBridgeError, match="mean"):
+        lbd.sum_and_count(lb.tf_keras.MeanSquaredError(reduction="sum"), np.ones(3), np.zeros(3))
+
+
+def test_global_loss_is_the_loss_on_one_process():
+    x, y, w = _data()
+    torch.testing.assert_close(lbd.global_loss(F.cross_entropy, x, y, weight=w), F.cross_entropy(x, y, weight=w))
+    loss = lb.keras.CategoricalCrossentropy(reduction="mean_with_sample_weight")
+    p = x.softmax(1)
+    t = F.one_hot(y.clamp(min=0), 5).double()
+    sw = x[:, 0].abs()
+    torch.testing.assert_close(lbd.global_loss(loss, t, p, sample_weight=sw), loss(t, p, sample_weight=sw))
+
+
 def test_global_mean_single_process_and_zero_denominator():
     num = torch.tensor(6.0, requires_grad=True)
     out = lbd.global_mean(num * 1.0, torch.tensor(3.0))

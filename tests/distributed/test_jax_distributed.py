@@ -56,3 +56,22 @@ def test_vocab_parallel_shard_map(results, ndev):
     assert len(keys) >= (18 if ndev == 4 else 9), keys
     for k in keys:
         assert results[k] < TOL, (k, results[k])  # values, gradients, and 0 on the padded rows
+
+
+def test_dialects_over_the_global_batch(results):
+    # Keras (sample weights, mean_with_sample_weight, ignore_class leaving a shard empty),
+    # tf.keras and optax: global_loss under shard_map = the loss on the full batch, and the
+    # mean of the per-shard means is not.
+    names = sorted(k[len("dialect_"):-len("_global_value")] for k in results if k.endswith("_global_value"))
+    assert len(names) == 5, names
+    for name in names:
+        assert results[f"dialect_{name}_global_value"] < TOL, name
+        assert results[f"dialect_{name}_global_grad"] < TOL, name
+    # Where the per-shard denominators differ (sum of sample weights; unmasked count) the
+    # mean of the shard means is wrong; where every shard has the same element count
+    # (sum_over_batch_size with sample weights, per-sample optax) it happens to be right.
+    for name in ("keras_cce_mean_sw", "keras_scce_ignore"):
+        assert results[f"dialect_{name}_naive_value"] > 1e-4, name
+        assert results[f"dialect_{name}_naive_grad"] > 1e-4, name
+    for name in ("keras_cce_sw", "tf_keras_mse_sw", "optax_sce"):
+        assert results[f"dialect_{name}_naive_value"] < 1e-12, name

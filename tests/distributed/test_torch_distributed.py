@@ -75,3 +75,17 @@ def test_vocab_parallel_equals_single_device(results):
     for k in checked:
         assert results[k] < TOL, k
 
+
+
+def test_dialects_over_the_global_batch(results):
+    # Keras (sample weights, mean_with_sample_weight, ignore_class), tf.keras (input mask),
+    # optax and Theano (per-sample values): DDP + global_loss = the full-batch loss.
+    names = sorted(k[len("dialect_"):-len("_value")] for k in results if k.startswith("dialect_") and k.endswith("_value"))
+    assert len(names) == 6, names
+    for name in names:
+        assert results[f"dialect_{name}_value"] < TOL, name
+        assert results[f"dialect_{name}_global_grad"] < TOL, name
+    # The per-replica mean (what Keras computes on each replica) is not the global one
+    # where the replicas hold uneven counts or weights.
+    for name in ("keras_cce_sw", "keras_cce_mean_sw", "keras_scce_ignore", "tf_keras_cce_mask", "optax_sce"):
+        assert results[f"dialect_{name}_naive_grad"] > 1e-4, name

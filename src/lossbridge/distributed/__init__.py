@@ -6,7 +6,8 @@ whole batch when the number of valid elements differs:
 loss into its **numerator** (the sum) and its **denominator** (the dialect's exact
 normaliser), and adds them up across micro-batches and ranks before dividing:
 
-* :func:`sum_and_count` -- ``(numerator, denominator)`` of a torch, Keras or fused loss.
+* :func:`sum_and_count` -- ``(numerator, denominator)`` of a torch, Keras, tf.keras, optax, Theano or fused loss.
+* :func:`global_loss` -- ``global_mean(*sum_and_count(loss, ...))`` in one call.
 * :func:`global_mean` -- the full-batch mean on a ``torch.distributed`` group (with
   DDP/FSDP's gradient averaging undone) or under a JAX ``shard_map``/``pmap`` axis.
 * :class:`GradientAccumulator` -- the weights that make accumulated micro-batch
@@ -34,6 +35,7 @@ from ._core import (
     GradientAccumulator,
     LossBridgeAccumulationWarning,
     ce_denominator,
+    global_loss,
     global_mean,
     sum_and_count,
 )
@@ -43,6 +45,7 @@ __all__ = [
     "GradientAccumulator",
     "LossBridgeAccumulationWarning",
     "ce_denominator",
+    "global_loss",
     "global_mean",
     "sum_and_count",
     "vocab_parallel_linear_cross_entropy",

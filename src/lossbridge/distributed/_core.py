@@ -16,6 +16,7 @@ __all__ = [
     "GradientAccumulator",
     "LossBridgeAccumulationWarning",
     "ce_denominator",
+    "global_loss",
     "global_mean",
     "sum_and_count",
 ]
@@ -145,6 +146,22 @@ def sum_and_count(loss: Any, *args: Any, **kwargs: Any) -> tuple[Any, Any]:
     * Keras dialect losses (``lossbridge.keras``): ``"sum_over_batch_size"`` -> the number of
       elements of the per-sample loss, or the number of unmasked ones with a mask;
       ``"mean_with_sample_weight"`` -> the sum of the sample weights (mask merged).
+    * tf.keras 2 dialect losses (``lossbridge.tf_keras``, ``"auto"`` or
+      ``"sum_over_batch_size"``): the number of elements of the per-sample loss, or of the
+      unmasked ones (tf.keras rescales the mask by size / count); sample weights are in the
+      numerator only.
+    * the loss *functions* of ``lossbridge.keras``, ``lossbridge.tf_keras``,
+      ``lossbridge.optax`` and ``lossbridge.theano``, which return unreduced values (per
+      sample or per element): the sum of the values over their number of elements
+      (``jnp.mean`` of the output).  optax's ``ntxent`` and ``ranking_softmax_loss``, which
+      reduce themselves, are refused.
+
+    With :func:`global_mean` this gives each framework's mean over the *global* batch; for
+    Keras that is ``sum_over_batch_size`` over every replica's samples.  Keras itself divides
+    by the replica's own count and, on the TensorFlow backend under ``tf.distribute``,
+    scales each replica's mean by 1/replicas: a mean of means, not the global mean, when
+    masks or sample weights differ between replicas.  :func:`global_loss` does both steps
+    in one call.
 
     The denominator never carries a gradient.
 
@@ -169,7 +186,12 @@ def sum_and_count(loss: Any, *args: Any, **kwargs: Any) -> tuple[Any, Any]:
     if loss is fused_lce:
         return _fused(loss, args, kwargs)
     if isinstance(loss, KerasLoss):
+        if _is_tf_keras_loss(loss):
+            return _tf_keras(loss, args, kwargs)
         return _keras(loss, args, kwargs)
+    per_element = _per_element_dialect(loss)
+    if per_element:
+        return _unreduced(loss, per_element, args, kwargs)
     if isinstance(loss, type):
         raise LossBridgeTypeError(
             f"sum_and_count got the class {loss.__name__}; pass an instance ({loss.__name__}()) or a function."
@@ -215,10 +237,60 @@ def sum_and_count(loss: Any, *args: Any, **kwargs: Any) -> tuple[Any, Any]:
         return total, _numel_like(out, total)
     raise LossBridgeTypeError(
         f"sum_and_count does not know the loss {loss!r}. It takes torch losses (functions with a "
-        "`reduction` argument or loss modules), lossbridge.keras losses and "
-        "lossbridge.fused.linear_cross_entropy. For a loss that returns per-element values, use "
-        "(values.sum(), number of elements) yourself."
+        "`reduction` argument or loss modules), the losses of lossbridge.keras, lossbridge.tf_keras, "
+        "lossbridge.optax and lossbridge.theano, and lossbridge.fused.linear_cross_entropy. For "
+        "another loss that returns per-element values, use (values.sum(), number of elements) "
+        "yourself."
     )
+
+
+#: Modules whose public loss *functions* return unreduced values (per sample or per element):
+#: the mean a user takes of them is their sum over their number of elements.
+_PER_ELEMENT_MODULES = ("lossbridge.keras", "lossbridge.tf_keras", "lossbridge.optax", "lossbridge.theano")
+#: Functions of those modules that are not per-element losses, with what to do instead.
+_NOT_PER_ELEMENT = {
+    "ntxent": "optax's ntxent already returns the mean over its positive pairs (a 0-d value)",
+    "ranking_softmax_loss": "optax's ranking_softmax_loss reduces with `reduce_fn` over the lists "
+                            "that have a relevant item",
+    "smooth_labels": "smooth_labels returns labels, not a loss",
+    "make_fenchel_young_loss": "make_fenchel_young_loss builds a loss; pass the loss it returns",
+    "ctc_loss_with_forward_probs": "it returns a tuple; use ctc_loss",
+}
+
+
+def _per_element_dialect(loss: Any) -> str:
+    """The dialect module of a per-element loss function ('' when ``loss`` is not one)."""
+    if isinstance(loss, type) or not callable(loss):
+        return ""
+    module = getattr(loss, "__module__", None) or ""
+    for prefix in _PER_ELEMENT_MODULES:
+        if module == prefix or module.startswith(prefix + "."):
+            return prefix
+    return ""
+
+
+def _unreduced(loss: Any, dialect: str, args: tuple, kwargs: dict) -> tuple[Any, Any]:
+    name = getattr(loss, "__name__", type(loss).__name__)
+    if name in _NOT_PER_ELEMENT:
+        raise LossBridgeTypeError(
+            f"sum_and_count({dialect}.{name}): {_NOT_PER_ELEMENT[name]}, so it has no (sum, count) "
+            "split here. Call the loss without reduction and pass (values.sum(), count) yourself."
+        )
+    out = loss(*args, **kwargs)
+    if isinstance(out, tuple) or not hasattr(out, "shape"):
+        raise LossBridgeTypeError(
+            f"sum_and_count({dialect}.{name}): the loss returned {type(out).__name__}, not an array "
+            "of per-element values."
+        )
+    total = _sum(out)
+    return total, _numel_like(out, total)
+
+
+def _is_tf_keras_loss(loss: Any) -> bool:
+    import sys
+
+    mod = sys.modules.get("lossbridge.tf_keras._loss")
+    return mod is not None and isinstance(loss, mod.Loss)
 
 
 def _params(fn: Any) -> Sequence[str]:
@@ -306,6 +378,37 @@ def _keras(loss: Any, args: tuple, kwargs: dict) -> tuple[Any, Any]:
     return num, _numel_like(v, num)
 
 
+def _tf_keras(loss: Any, args: tuple, kwargs: dict) -> tuple[Any, Any]:
+    """tf.keras 2's ``"auto"``/``"sum_over_batch_size"``: the weighted, masked sum over the number
+    of elements of the per-sample loss (of the unmasked ones when a mask applies)."""
+    from ..keras import _loss as k
+    from ..tf_keras._loss import _align, compute_weighted_loss, refuse_integer_or_complex
+
+    reduction = "sum_over_batch_size" if loss.reduction == "auto" else loss.reduction
+    _check_mean(reduction, type(loss).__name__)
+    sig = inspect.signature(type(loss).__call__).bind(loss, *args, **kwargs)
+    sig.apply_defaults()
+    y_true, y_pred, sample_weight = sig.arguments["y_true"], sig.arguments["y_pred"], sig.arguments["sample_weight"]
+    refuse_integer_or_complex(y_pred)
+    in_mask = getattr(y_pred, "_keras_mask", None)
+    ns = k.namespace_of(y_true=y_true, y_pred=y_pred, sample_weight=sample_weight)
+    xp = ns.xp
+    y_true = k.convert_to_tensor(ns, y_true)
+    y_pred = k.convert_to_tensor(ns, y_pred)
+    with k.using_flavor("tf_keras"):
+        losses, out_mask = loss._call_with_mask(y_true, y_pred)
+        if in_mask is not None and out_mask is not None:
+            mask = ns.asarray(in_mask) & out_mask
+        else:
+            mask = ns.asarray(in_mask) if in_mask is not None else out_mask
+        weighted = compute_weighted_loss(ns, losses, sample_weight, mask, "none")
+    num = xp.sum(weighted)
+    if mask is None:
+        return num, _numel_like(weighted, num)
+    fm = _align(ns, xp.astype(ns.asarray(mask), weighted.dtype), losses, "mask")
+    return num, xp.sum(xp.zeros_like(weighted) + fm)
+
+
 # --------------------------------------------------------------------------- global mean
 
 
@@ -381,6 +484,30 @@ def global_mean(
         )
     xp = _xp(numerator)
     return numerator / xp.astype(xp.asarray(denominator), numerator.dtype)
+
+
+def global_loss(
+    loss: Any, *args: Any, group: Any = None, axis_name: Any = None, average_grads: bool = True, **kwargs: Any,
+) -> Any:
+    r"""``loss(*args, **kwargs)`` with its mean taken over every rank: ``global_mean(*sum_and_count(...))``.
+
+    The loss's exact semantics (see :func:`sum_and_count` for the supported losses and
+    their denominators) over the union of every rank's batch:
+    :math:`\sum_r \text{num}_r / \sum_r \text{den}_r`.  ``group``, ``axis_name`` and
+    ``average_grads`` are those of :func:`global_mean`; the other arguments go to ``loss``.
+    On one process without ``torch.distributed`` (or without ``axis_name`` in JAX) it
+    equals ``loss(*args, **kwargs)``.
+
+    Example:
+        >>> import numpy as np
+        >>> import lossbridge as lb
+        >>> y, p = np.array([[0.0, 1.0], [1.0, 0.0]]), np.array([[0.2, 0.8], [0.6, 0.4]])
+        >>> cce = lb.keras.CategoricalCrossentropy()
+        >>> bool(np.isclose(global_loss(cce, y, p, sample_weight=np.array([1.0, 0.0])), cce(y, p, sample_weight=np.array([1.0, 0.0]))))
+        True
+    """
+    num, den = sum_and_count(loss, *args, **kwargs)
+    return global_mean(num, den, group, axis_name=axis_name, average_grads=average_grads)
 
 
 def _div0(num: Any, den: Any) -> Any:
