@@ -187,3 +187,72 @@ def test_index_target_calls_have_no_shape_findings():
     keys = [k for k in _diagnostics._SHAPE_FINDINGS if k[0] in ("torch:cross_entropy", "torch:nll_loss")]
     assert len(keys) >= 30
     assert all(_diagnostics._SHAPE_FINDINGS[k] == [] for k in keys)
+
+
+# --------------------------------------------------------------------------- the fused head
+
+
+def _fused_inputs():
+    g = torch.Generator().manual_seed(7)
+    h = torch.randn(24, 8, generator=g, requires_grad=True)
+    W = torch.randn(30, 8, generator=g, requires_grad=True)
+    b = torch.randn(30, generator=g, requires_grad=True)
+    y = torch.randint(0, 30, (24,), generator=g)
+    y[::5] = -100
+    return h, W, b, y
+
+
+@pytest.mark.parametrize("options", [
+    {}, {"label_smoothing": 0.1, "z_loss": 1e-3}, {"reduction": "sum", "softcap": 5.0},
+    {"reduction": "none"}, {"probabilities": True},
+], ids=["mean", "smoothing", "sum", "none", "prob"])
+def test_fused_loss_reads_nothing_on_accelerator_tensors(options, accelerator):
+    """Forward and backward of lossbridge.fused.linear_cross_entropy: no host read (the range
+    check is deferred, ignored tokens are not counted and dropped on the host, and the
+    backward does not test the upstream gradient for 1.0)."""
+    from lossbridge.fused import linear_cross_entropy
+
+    h, W, b, y = _fused_inputs()
+    kw = dict(options)
+    if kw.pop("probabilities", False):
+        y = torch.softmax(torch.randn(24, 30), 1)
+
+    def step():
+        loss = linear_cross_entropy(h, W, y, b, **kw)
+        loss.sum().backward()
+        return loss
+
+    loss, mode = _reads(step)
+    assert mode.reads == [] and mode.ops > 10
+    grads = [t.grad.clone() for t in (h, W, b)]
+    _deferred.ACCELERATOR_DEVICE_TYPES.clear()  # the same call on the CPU path
+    for t in (h, W, b):
+        t.grad = None
+    ref, cpu = _reads(step)
+    assert cpu.reads, "the CPU path drops ignored tokens after reading their count"
+    torch.testing.assert_close(loss, ref)
+    for got, t in zip(grads, (h, W, b), strict=True):
+        torch.testing.assert_close(got, t.grad)
+
+
+def test_fused_out_of_range_index_raises_at_the_next_call(accelerator):
+    from lossbridge.fused import linear_cross_entropy
+
+    h, W, b, y = _fused_inputs()
+    bad = y.clone()
+    bad[6] = 30
+    fixed = bad.clone()
+    fixed[6] = -100
+    expected = linear_cross_entropy(h, W, fixed, b)
+    out, mode = _reads(lambda: linear_cross_entropy(h, W, bad, b))
+    assert mode.reads == []
+    torch.testing.assert_close(out, expected)  # the call ignored the bad token (no device-side assert)
+    with pytest.raises(lb.LossBridgeIndexError) as e:
+        linear_cross_entropy(h, W, y, b)
+    msg = str(e.value)
+    assert "class index 30 at position 6" in msg and "test_no_sync.py" in msg and "ignored these labels" in msg
+    assert _deferred.pending() == 0
+    # lossbridge.checks("full") checks at once, with a host read.
+    with lb.checks("full"), pytest.raises(lb.LossBridgeIndexError, match="class index 30"):
+        linear_cross_entropy(h, W, bad, b)
+    assert _deferred.pending() == 0

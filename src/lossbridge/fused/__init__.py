@@ -128,7 +128,10 @@ def linear_cross_entropy(
     Raises:
       LossBridgeError: bad shapes or option values (``LossBridgeTypeError`` for dtypes).
       LossBridgeIndexError: a target outside ``[0, V)`` that is not ``ignore_index``
-        (checked on concrete arrays; under ``jax.jit`` such tokens give NaN instead).
+        (checked on concrete arrays; under ``jax.jit`` such tokens give NaN instead).  On
+        accelerator tensors the check reads nothing on the host: the token is ignored on
+        the device and the error is raised at the next lossbridge call (or
+        ``lossbridge.checks.flush()``); ``lossbridge.checks("full")`` checks at once.
 
     Notes:
       torch: reductions ``'mean'``/``'sum'`` in float32/float64 compute the gradients
@@ -235,27 +238,55 @@ def _torch_check(input, weight, target, bias, class_weight, ig):
             "class weights (torch's cross_entropy refuses it too). Pass class_weight.detach()."
         )
     if not spec.prob and is_concrete(target):
-        _torch_check_range(target, spec.v, ig)
-    return spec
+        target = _torch_check_range(target, spec.v, ig)
+    return spec, target
 
 
 def _torch_check_range(target, v, ig, prefix=""):
+    """Raise for a class index outside [0, V) (not ``ig``); returns the target to use.
+
+    On accelerator tensors (at the default check level) nothing is read on the host: the
+    bad indices become ``ig`` on the device and the error is raised at a later lossbridge
+    call, once the asynchronous host copy has arrived (see :mod:`lossbridge._deferred`).
+    """
+    import numpy
     import torch
 
+    from .. import _deferred
+    from .._config import check_level
+
+    _deferred.flush()
     t = target.reshape(-1).long()
     bad = (t != ig) & ((t < 0) | (t >= v))
+    if target.device.type in _deferred.ACCELERATOR_DEVICE_TYPES and check_level() != "full":
+        def check(copies, where):  # on the host copy, in NumPy (no tensor read)
+            host = copies["target"]
+            flat = host.numpy().reshape(-1).astype("int64")
+            where_bad = ((flat != ig) & ((flat < 0) | (flat >= v))).nonzero()[0]
+            if where_bad.size:
+                i = int(where_bad[0])
+                pos = tuple(int(k) for k in numpy.unravel_index(i, tuple(host.shape))) if host.ndim else ()
+                value = int(flat[i])
+                note = (f"(In the loss call at {where}, checked after the device computed it: that "
+                        "call ignored these labels.) ")
+                raise_out_of_range(value, pos, v, ig, host, note + prefix.format(value=value))
+
+        _deferred.defer(check, {"target": target})
+        _deferred.commit()
+        return torch.where(bad.reshape(target.shape), torch.full_like(target, ig), target)
     if bool(bad.any()):
         flat = int(bad.nonzero()[0, 0])
         pos = tuple(int(i) for i in torch.unravel_index(torch.tensor(flat), tuple(target.shape))) if target.ndim else ()
         value = int(t[flat])
         raise_out_of_range(value, pos, v, ig, target, prefix.format(value=value))
+    return target
 
 
 def _torch_call(input, weight, target, bias, class_weight, ig, red, eps, zl, cap, chunk, num_items,
                 return_lse):
     from . import _torch as T
 
-    spec = _torch_check(input, weight, target, bias, class_weight, ig)
+    spec, target = _torch_check(input, weight, target, bias, class_weight, ig)
     check_num_items(num_items, red, concrete=num_items is None or is_concrete(num_items))
     divisor = None
     if num_items is not None:

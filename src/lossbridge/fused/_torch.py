@@ -39,6 +39,7 @@ from typing import Any
 
 import torch
 
+from .. import _deferred
 from . import _torch_kernels as K
 
 # Workspace of one logits block, in bytes (float32: rows x V x 4).  Measured on a
@@ -559,7 +560,7 @@ class LinearCrossEntropyFunction(torch.autograd.Function):
         if pre is not None and g_lse is None and g_loss is not None:
             gh, gw, gb = pre
             del pre
-            if not (g_loss.device.type == "cpu" and float(g_loss) == 1.0):
+            if not (g_loss.device.type not in _deferred.ACCELERATOR_DEVICE_TYPES and float(g_loss) == 1.0):
                 g = g_loss.to(gh.dtype if gh is not None else gw.dtype if gw is not None else gb.dtype)
                 for x in (gh, gw, gb):
                     if x is not None:
@@ -626,7 +627,9 @@ def lce(h, W, b, target, cw, *, cfg: Cfg, divisor=None, want_lse: bool = False):
     n = h.shape[0]
     # Not while torch.compile traces: the count of kept tokens is a data-dependent shape
     # (a graph break); the ignored tokens then go through the GEMMs with zero weight.
-    if not cfg.prob and not want_lse and n and not torch.compiler.is_compiling():
+    # Nor on accelerator tensors: the count is a host read, which would stall the device.
+    if (not cfg.prob and not want_lse and n and not torch.compiler.is_compiling()
+            and h.device.type not in _deferred.ACCELERATOR_DEVICE_TYPES):
         t = target.reshape(n)
         keep = t != cfg.ignore_index
         kept = int(keep.sum())
