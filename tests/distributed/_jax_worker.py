@@ -87,6 +87,17 @@ def case_data_parallel():
         v, g = f(params, x, y)
         out[f"dp_{name}_value"] = _maxdiff(v, ref_v)
         out[f"dp_{name}_grad"] = _tree_diff(g, ref_g)
+    # pmap: each device's gradient of psum / psum is P x its share, so the usual data-parallel
+    # recipe (lax.pmean of the gradients) gives the full-batch gradient.
+    def pmapped(params, x, y):
+        v, g = jax.value_and_grad(lambda p, x, y: lbd.global_mean(*_local_sum_count(p, x, y, cw),
+                                                                  axis_name="dp"))(params, x, y)
+        return v, jax.lax.pmean(g, "dp")
+
+    f = jax.pmap(pmapped, axis_name="dp", in_axes=(None, 0, 0))
+    v, g = f(params, x.reshape(ndev, 4, D), y.reshape(ndev, 4))
+    out["pmap_value"] = max(_maxdiff(v[i], ref_v) for i in range(ndev))
+    out["pmap_grad"] = max(_tree_diff(jax.tree.map(lambda t, i=i: t[i], g), ref_g) for i in range(ndev))
     # Plain jit with sharded inputs: the arrays are global, global_mean is num / den.
     xs = jax.device_put(x, NamedSharding(mesh, P("dp")))
     ys = jax.device_put(y, NamedSharding(mesh, P("dp")))

@@ -45,6 +45,11 @@ def test_naive_mean_of_shard_means_is_wrong(results):
     assert results["dp_naive_grad"] > 1e-3
 
 
+def test_pmap_with_pmean_of_the_gradients(results):
+    assert results["pmap_value"] < TOL
+    assert results["pmap_grad"] < TOL
+
+
 def test_jit_with_sharded_inputs(results):
     assert results["jit_sharded_value"] < TOL
     assert results["jit_sharded_grad"] < TOL

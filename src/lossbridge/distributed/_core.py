@@ -445,7 +445,9 @@ def global_mean(
     **JAX** with ``axis_name`` (inside ``shard_map`` / ``pmap``):
     ``psum(numerator) / psum(stop_gradient(denominator))``; under ``shard_map`` the
     gradient of replicated parameters is then the full-batch gradient (no ``pmean`` of the
-    gradients needed: shard_map's transpose of the replication sums them).  Without
+    gradients needed: shard_map's transpose of the replication sums them).  Under ``pmap``
+    each device's gradient is :math:`P` times its share, so the usual data-parallel
+    ``lax.pmean(grads, axis_name)`` gives the full-batch gradient.  Without
     ``axis_name`` (plain ``jax.jit``, sharded or not), the arrays are already global:
     ``numerator / denominator``.
 
