@@ -54,19 +54,20 @@ def first_out_of_range(
             host = np.asarray(labels)
         except (jax.errors.TracerArrayConversionError, jax.errors.ConcretizationTypeError):
             with jax.ensure_compile_time_eval():
-                return _first_out_of_range(ns, labels, num_classes, ignore)
-        return _first_out_of_range(_numpy_namespace(), host, num_classes, ignore)
-    return _first_out_of_range(ns, labels, num_classes, ignore)
+                return _first_out_of_range(ns.xp, labels, num_classes, ignore)
+        return _first_out_of_range(np, host, num_classes, ignore)
+    return _first_out_of_range(ns.xp, labels, num_classes, ignore)
 
 
 def _first_out_of_range(
-    ns: Namespace, labels: Any, num_classes: int, ignore: int | None
+    xp: Any, labels: Any, num_classes: int, ignore: int | None
 ) -> tuple[int, tuple[int, ...], int] | None:
-    xp = ns.xp
+    # ``xp``: an array-api namespace, or the plain ``numpy`` module for host copies (the
+    # array-api-compat wrapper of NumPy costs ~0.1 s to import: not on a JAX or torch call).
     # A Python int outside the labels' dtype (num_classes 300 beside uint8 labels) is an
     # OverflowError in NumPy 2 and JAX: compare only with bounds the dtype can hold.
-    low, high = _dtype_bounds(xp, labels)
-    bad = labels < 0 if low < 0 else xp.zeros(labels.shape, dtype=xp.bool)
+    low, high = _dtype_bounds(labels)
+    bad = labels < 0  # 0 fits every dtype; all False for unsigned labels
     if num_classes <= high:
         bad = bad | (labels >= num_classes)
     if ignore is not None and low <= ignore <= high:
@@ -78,16 +79,20 @@ def _first_out_of_range(
     where = xp.nonzero(bad)
     position = tuple(int(w[0]) for w in where)
     value = int(labels[position])
-    count = int(xp.sum(xp.astype(bad, xp.int32)))
+    count = int(xp.sum(bad))
     return value, position, count
 
 
-def _dtype_bounds(xp: Any, labels: Any) -> tuple[float, float]:
+def _dtype_bounds(labels: Any) -> tuple[float, float]:
     """The smallest and largest value the labels' dtype holds (infinite for floats)."""
-    if xp.isdtype(labels.dtype, "integral"):
-        # NumPy's iinfo by the dtype's name: every library names its integer dtypes alike
-        # (torch.int64, jnp.int32, tf.uint8), and not every namespace has iinfo (keras.ops)
-        name = getattr(labels.dtype, "name", None) or str(labels.dtype).replace("torch.", "")
+    # NumPy's iinfo by the dtype's name: every library names its integer dtypes alike
+    # (torch.int64, jnp.int32, tf.uint8), and not every namespace has iinfo (keras.ops)
+    name = getattr(labels.dtype, "name", None) or str(labels.dtype).replace("torch.", "")
+    try:
+        integral = np.issubdtype(np.dtype(name), np.integer)
+    except TypeError:  # a dtype NumPy does not know (bfloat16 without ml_dtypes): floating
+        integral = False
+    if integral:
         info = np.iinfo(name)
         return int(info.min), int(info.max)
     return float("-inf"), float("inf")
@@ -179,7 +184,7 @@ def checked_labels(
 
     def check(copies: dict[str, Any], where: str) -> None:
         host = copies["labels"]
-        found = first_out_of_range(_numpy_namespace(), host.numpy(), num_classes, ignore)
+        found = _first_out_of_range(np, host.numpy(), num_classes, ignore)
         if found is not None:
             head = framework_message.format(value=found[0]) + " " if framework_message else ""
             raise LossBridgeIndexError(
