@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 
 from . import _deferred
-from ._backend import Namespace, _numpy_namespace, describe
+from ._backend import Namespace, describe
 from ._backend import is_concrete as _backend_is_concrete
 from ._config import check_level
 from ._errors import LossBridgeIndexError, LossBridgeTypeError
