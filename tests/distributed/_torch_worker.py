@@ -117,21 +117,23 @@ def case_accum(rank, world):
     xs, ys = _data(world * k_micro, 200, lambda i: 2 + (i * 5) % 7, lambda i: 0.1 * (i % 4))
     mine = list(range(rank * k_micro, (rank + 1) * k_micro))
     out = {}
-    for mode in ("exact", "naive"):
+    for mode in ("exact", "exact_tensor", "naive"):
         torch.manual_seed(1)
         ref = FusedModel()
         model = FusedModel()
         model.load_state_dict(ref.state_dict())
         ddp = DDP(model)
         # Plain floats: the accumulator finds the initialised process group by itself.
-        acc = lbd.GradientAccumulator([float(lbd.ce_denominator(ys[i], cw)) for i in mine])
+        # Tensors: the total is all-reduced on their device, never read on the host.
+        dens = [lbd.ce_denominator(ys[i], cw) for i in mine]
+        acc = lbd.GradientAccumulator(dens if mode == "exact_tensor" else [float(d) for d in dens])
         for j, i in enumerate(mine):
             ctx = ddp.no_sync() if j < k_micro - 1 else contextlib.nullcontext()
             with ctx:
                 num, den = ddp(xs[i], ys[i], cw)
-                loss = acc.scale(num, den) if mode == "exact" else (num / den) / k_micro
+                loss = acc.scale(num, den) if mode != "naive" else (num / den) / k_micro
                 loss.backward()
-        if mode == "exact":
+        if mode != "naive":
             acc.finish()
         h = torch.tanh(ref.body(torch.cat(xs)))
         rl = F.cross_entropy(ref.head(h), torch.cat(ys), weight=cw, label_smoothing=0.1)

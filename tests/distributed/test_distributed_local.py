@@ -269,6 +269,45 @@ def test_accumulator_warnings():
     assert issubclass(lbd.LossBridgeAccumulationWarning, lb.LossBridgeWarning)
 
 
+def test_accumulator_reads_nothing_on_accelerator_tensors(monkeypatch):
+    """Tensor denominators stay on their device (float64): building the accumulator, scaling
+    and the declared-vs-given comparison make no host read (the comparison's warning comes
+    at a later lossbridge call); the accumulated gradient is the full-batch one."""
+    from lossbridge import _deferred
+    from lossbridge.fused import linear_cross_entropy
+    from test_no_sync import CountHostReads
+
+    monkeypatch.setattr(_deferred, "ACCELERATOR_DEVICE_TYPES", {"cpu"})
+    _deferred._PENDING.clear()
+    g = torch.Generator().manual_seed(9)
+    h = torch.randn(12, 4, generator=g, dtype=torch.float64, requires_grad=True)
+    W = torch.randn(7, 4, generator=g, dtype=torch.float64, requires_grad=True)
+    y = torch.randint(0, 7, (12,), generator=g)
+    y[[0, 1, 2, 9]] = -100
+    pieces = (slice(0, 3), slice(3, 11), slice(11, 12))
+    with CountHostReads() as mode:
+        acc = lbd.GradientAccumulator([lbd.ce_denominator(y[s], like=h) for s in pieces])
+        for s in pieces:
+            num, den = lbd.sum_and_count(linear_cross_entropy, h[s], W, y[s])
+            acc.scale(num, den).backward()
+        acc.finish()
+    assert mode.reads == []
+    got = h.grad.clone(), W.grad.clone()
+    h.grad = W.grad = None
+    F.cross_entropy(h @ W.T, y).backward()
+    torch.testing.assert_close(got[0], h.grad)
+    torch.testing.assert_close(got[1], W.grad)
+    assert acc.total.dtype == torch.float64 and float(acc.total) == 8.0
+    # A wrong denominator: no read now, the warning at the next flush (a later call).
+    acc = lbd.GradientAccumulator([torch.tensor(3.0), torch.tensor(5.0)])
+    with CountHostReads() as mode:
+        acc.scale(torch.tensor(1.0), torch.tensor(4.0))
+    assert mode.reads == []
+    with pytest.warns(lbd.LossBridgeAccumulationWarning, match="micro-batch 0 has denominator 4 but 3"):
+        lb.checks.flush()
+    _deferred._PENDING.clear()
+
+
 def test_errors():
     x, y, _ = _data()
     with pytest.raises(LossBridgeError, match="mean"):

@@ -56,6 +56,7 @@ def test_naive_per_rank_mean_is_wrong(results):
 
 def test_gradient_accumulation_equals_the_full_batch(results):
     assert results["accum_exact_grad"] < TOL
+    assert results["accum_exact_tensor_grad"] < TOL  # tensor denominators, device all-reduce
 
 
 def test_fsdp2_on_cpu_gloo(results):

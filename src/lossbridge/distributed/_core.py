@@ -8,6 +8,7 @@ import math
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from .. import _deferred
 from .._backend import array_kind, describe
 from .._errors import LossBridgeError, LossBridgeTypeError, LossBridgeWarning
 from .._warnings import warn
@@ -538,6 +539,11 @@ class GradientAccumulator:
     (and DDP-averaged) gradient is the gradient of the full-batch mean
     :math:`\sum_{r,k} \text{num}_{rk} / D`.  Also for JAX/NumPy numbers (no group).
 
+    torch tensor denominators stay on their device in float64 (``total`` is a 0-d tensor,
+    the all-reduce runs on that device, as NCCL requires): nothing is read on the host, so
+    on an accelerator the accumulator costs no synchronisation; numbers are summed on the
+    host (``total`` is a float; under NCCL the all-reduce uses the current CUDA device).
+
     ``acc.scale_mean(mean_k, k)`` accepts a micro-batch loss that is already a *mean*
     and reweights it by its denominator: :math:`P\,\text{mean}_k\,\text{den}_k / D`.
 
@@ -567,44 +573,98 @@ class GradientAccumulator:
         dens = list(denominators)
         if not dens:
             raise LossBridgeError("GradientAccumulator needs the denominators of at least one micro-batch.")
-        self._dens = [_as_float(d) for d in dens]
+        for d in dens:
+            _check_denominator(d)
         self._seen = 0
-        local = math.fsum(self._dens)
         self.world_size = 1
-        self.total = local
-        if group is not None or any(array_kind(d) == "torch" for d in dens) or _torch_dist_on():
+        tensors = [d for d in dens if array_kind(d) == "torch"]
+        on = False
+        if group is not None or tensors or _torch_dist_on():
+            on, world = _torch_world(group)
+        if tensors:
+            # On the denominators' device, in float64, never read on the host: on an
+            # accelerator this costs no synchronisation, and NCCL all-reduces device tensors.
             import torch
 
-            on, world = _torch_world(group)
+            dev = tensors[0].device
+            self._dens: list[Any] = [torch.as_tensor(d.detach() if hasattr(d, "detach") else float(d), device=dev)
+                          .to(torch.float64) for d in dens]
+            total = torch.stack(self._dens).sum()
             if on:
                 import torch.distributed as dist
 
-                t = torch.tensor([local], dtype=torch.float64)
-                dist.all_reduce(t, op=dist.ReduceOp.SUM, group=group)
-                self.total = float(t[0])
+                total = total.reshape(1)
+                dist.all_reduce(total, op=dist.ReduceOp.SUM, group=group)
+                total = total[0]
                 self.world_size = world
+            self.total: Any = total
+            scale = float(self.world_size if average_grads else 1)
+            self._factor: Any = torch.where(total != 0, scale / torch.where(total != 0, total, 1.0),
+                                            torch.full_like(total, math.nan))
+            return
+        self._dens = [_as_float(d) for d in dens]
+        local = math.fsum(self._dens)
+        self.total = local
+        if on:
+            import torch
+            import torch.distributed as dist
+
+            t = torch.tensor([local], dtype=torch.float64, device=_collective_device(group))
+            dist.all_reduce(t, op=dist.ReduceOp.SUM, group=group)
+            self.total = float(t[0])
+            self.world_size = world
         self._factor = (self.world_size if average_grads else 1) / self.total if self.total else math.nan
 
     def scale(self, numerator: Any, denominator: Any = None) -> Any:
-        """``numerator * world / D`` (see the class docstring); counts the micro-batch."""
+        """``numerator * world / D`` (see the class docstring); counts the micro-batch.
+
+        With ``denominator``, warns when it differs from the declared one (on accelerator
+        tensors the comparison runs at a later lossbridge call, without a host read)."""
         k = self._seen
         self._seen += 1
         if denominator is not None and k < len(self._dens):
-            d = _as_float(denominator)
-            if not math.isclose(d, self._dens[k], rel_tol=1e-6, abs_tol=1e-9):
+            self._compare(k, denominator)
+        factor = self._factor
+        if array_kind(numerator) == "torch" and array_kind(factor) == "torch":
+            factor = factor.to(numerator.dtype)
+        return numerator * factor
+
+    def _compare(self, k: int, denominator: Any) -> None:
+        declared = self._dens[k]
+
+        def differ(d: float, want: float) -> None:
+            if not math.isclose(d, want, rel_tol=1e-6, abs_tol=1e-9):
                 warn(
                     f"GradientAccumulator.scale: micro-batch {k} has denominator {d:g} but "
-                    f"{self._dens[k]:g} was declared; the accumulated gradient will not be the "
+                    f"{want:g} was declared; the accumulated gradient will not be the "
                     "full-batch gradient. Declare the denominators of the micro-batches in the "
                     "order they are scaled.",
                     LossBridgeAccumulationWarning,
                 )
-        return numerator * self._factor
+
+        device = getattr(declared, "device", None) or getattr(denominator, "device", None)
+        if device is not None and device.type in _deferred.ACCELERATOR_DEVICE_TYPES:
+            import torch
+
+            given = torch.as_tensor(denominator).detach().to(device=device, dtype=torch.float64)
+            pair = torch.stack([given.reshape(()), torch.as_tensor(declared, device=device, dtype=torch.float64)])
+
+            def later(host: dict[str, Any], where: str) -> None:
+                d, want = (float(v) for v in host["pair"].numpy())
+                differ(d, want)
+
+            _deferred.defer(later, {"pair": pair})
+            _deferred.commit()
+            return
+        differ(_as_float(denominator), _as_float(declared))
 
     def scale_mean(self, mean: Any, k: int) -> Any:
         """A micro-batch *mean* loss reweighted by its declared denominator ``k``."""
         self._seen += 1
-        return mean * (self._dens[k] * self._factor)
+        weight = self._dens[k] * self._factor
+        if array_kind(mean) == "torch" and array_kind(weight) == "torch":
+            weight = weight.to(mean.dtype)
+        return mean * weight
 
     def finish(self) -> None:
         """Warn when the number of scaled micro-batches differs from the declared one."""
@@ -647,6 +707,24 @@ def _torch_dist_on() -> bool:
     import torch.distributed as dist
 
     return bool(dist.is_available() and dist.is_initialized())
+
+
+def _check_denominator(x: Any) -> None:
+    if isinstance(x, (int, float)) and not isinstance(x, bool):
+        return
+    if getattr(x, "shape", None) in ((), (1,)) and not isinstance(x, (str, bytes)):
+        return
+    raise LossBridgeTypeError(f"a denominator must be a number or a 0-d array, got {describe(x)}.")
+
+
+def _collective_device(group: Any) -> Any:
+    """The device a collective of this group takes: CUDA for NCCL, else the CPU."""
+    import torch
+    import torch.distributed as dist
+
+    if dist.get_backend(group) == "nccl":
+        return torch.device("cuda", torch.cuda.current_device())
+    return torch.device("cpu")
 
 
 def _as_float(x: Any) -> float:
