@@ -105,6 +105,7 @@ def cache_sizes(root: str = "/sys/devices/system/cpu/cpu0/cache") -> tuple[int, 
 _CACHES: tuple[int, int] | None = None
 
 
+@torch.compiler.assume_constant_result  # read once; under torch.compile a constant (no graph break)
 def _caches() -> tuple[int, int]:
     global _CACHES
     if _CACHES is None:
