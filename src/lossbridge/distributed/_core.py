@@ -383,25 +383,16 @@ def _tf_keras(loss: Any, args: tuple, kwargs: dict) -> tuple[Any, Any]:
     """tf.keras 2's ``"auto"``/``"sum_over_batch_size"``: the weighted, masked sum over the number
     of elements of the per-sample loss (of the unmasked ones when a mask applies)."""
     from ..keras import _loss as k
-    from ..tf_keras._loss import _align, compute_weighted_loss, refuse_integer_or_complex
+    from ..tf_keras._loss import _align, compute_weighted_loss
 
     reduction = "sum_over_batch_size" if loss.reduction == "auto" else loss.reduction
     _check_mean(reduction, type(loss).__name__)
     sig = inspect.signature(type(loss).__call__).bind(loss, *args, **kwargs)
     sig.apply_defaults()
-    y_true, y_pred, sample_weight = sig.arguments["y_true"], sig.arguments["y_pred"], sig.arguments["sample_weight"]
-    refuse_integer_or_complex(y_pred)
-    in_mask = getattr(y_pred, "_keras_mask", None)
-    ns = k.namespace_of(y_true=y_true, y_pred=y_pred, sample_weight=sample_weight)
+    sample_weight = sig.arguments["sample_weight"]
+    ns, losses, mask = loss.losses_and_mask(sig.arguments["y_true"], sig.arguments["y_pred"], sample_weight)
     xp = ns.xp
-    y_true = k.convert_to_tensor(ns, y_true)
-    y_pred = k.convert_to_tensor(ns, y_pred)
     with k.using_flavor("tf_keras"):
-        losses, out_mask = loss._call_with_mask(y_true, y_pred)
-        if in_mask is not None and out_mask is not None:
-            mask = ns.asarray(in_mask) & out_mask
-        else:
-            mask = ns.asarray(in_mask) if in_mask is not None else out_mask
         weighted = compute_weighted_loss(ns, losses, sample_weight, mask, "none")
     num = xp.sum(weighted)
     if mask is None:

@@ -187,6 +187,13 @@ class Loss(k.Loss):
         return None
 
     def __call__(self, y_true: Any, y_pred: Any, sample_weight: Any = None) -> Any:
+        ns, losses, mask = self.losses_and_mask(y_true, y_pred, sample_weight)
+        with k.using_flavor("tf_keras"):
+            return compute_weighted_loss(ns, losses, sample_weight, mask, self.reduction)
+
+    def losses_and_mask(self, y_true: Any, y_pred: Any, sample_weight: Any = None) -> tuple[Namespace, Any, Any]:
+        """``(namespace, per-sample losses, mask or None)`` of a call, before weighting and
+        reduction: the input mask (``y_pred._keras_mask``) merged with the loss' own."""
         refuse_integer_or_complex(y_pred)
         in_mask = getattr(y_pred, "_keras_mask", None)
         ns = k.namespace_of(y_true=y_true, y_pred=y_pred, sample_weight=sample_weight)
@@ -194,11 +201,11 @@ class Loss(k.Loss):
         y_pred = k.convert_to_tensor(ns, y_pred)
         with k.using_flavor("tf_keras"):
             losses, out_mask = self._call_with_mask(y_true, y_pred)
-            if in_mask is not None and out_mask is not None:
-                mask = ns.asarray(in_mask) & out_mask
-            else:
-                mask = ns.asarray(in_mask) if in_mask is not None else out_mask
-            return compute_weighted_loss(ns, losses, sample_weight, mask, self.reduction)
+        if in_mask is not None and out_mask is not None:
+            mask = ns.asarray(in_mask) & out_mask
+        else:
+            mask = ns.asarray(in_mask) if in_mask is not None else out_mask
+        return ns, losses, mask
 
     __call__ = wrap_raw_errors(__call__, k.RAW_ERROR_FIX, method=True)  # type: ignore[method-assign]
 
