@@ -5,13 +5,14 @@
 from __future__ import annotations
 
 import math
+import sys
 from collections.abc import Callable
 from typing import Any
 
 from .. import ops
 from .._backend import Namespace, torch_namespace
 from .._errors import LossBridgeError, LossBridgeRuntimeError
-from ._common import broadcast_shape, clamp_min0, convert, native
+from ._common import broadcast_shape, clamp_min0, convert, native, run_native, same_shape_fast
 from ._reduction import reduce as _reduce
 from ._reduction import resolve_reduction
 
@@ -136,6 +137,30 @@ def triplet_margin_loss(
     See also: :class:`lossbridge.torch.TripletMarginLoss`,
     :func:`triplet_margin_with_distance_loss`, ``lossbridge.optax.triplet_margin_loss``.
     """
+    if size_average is None and reduce is None and same_shape_fast(anchor, positive, negative):
+        _check_margin(margin)
+        return run_native(sys.modules["torch"].nn.functional.triplet_margin_loss,
+                          lambda: _triplet_margin_loss_checked(anchor, positive, negative, margin, p, eps, swap,
+                                                               None, None, reduction),
+                          anchor, positive, negative, margin=margin, p=p, eps=eps, swap=swap,
+                          reduction=reduction)
+    return _triplet_margin_loss_checked(anchor, positive, negative, margin, p, eps, swap, size_average, reduce,
+                                        reduction)
+
+
+def _triplet_margin_loss_checked(
+    anchor: Any,
+    positive: Any,
+    negative: Any,
+    margin: float = 1.0,
+    p: float = 2,
+    eps: float = 1e-6,
+    swap: bool = False,
+    size_average: bool | None = None,
+    reduce: bool | None = None,
+    reduction: str = "mean",
+) -> Any:
+    """:func:`triplet_margin_loss` through lossbridge's checks (every array kind)."""
     reduction = resolve_reduction(size_average, reduce, reduction)
     _check_margin(margin)
     ns = torch_namespace({"anchor": anchor, "positive": positive, "negative": negative})

@@ -28,6 +28,7 @@ from ._common import (
     clamp_min0,
     convert,
     native,
+    plain_cpu_tensors,
     run_native,
     same_shape_fast,
     torch_dtype_name,
@@ -597,6 +598,25 @@ def cosine_embedding_loss(
     See also: :class:`lossbridge.torch.CosineEmbeddingLoss`,
     ``lossbridge.optax.cosine_distance``, ``lossbridge.keras.CosineSimilarity``.
     """
+    if (size_average is None and reduce is None and same_shape_fast(input1, input2)
+            and plain_cpu_tensors(target)):
+        return run_native(sys.modules["torch"].nn.functional.cosine_embedding_loss,
+                          lambda: _cosine_embedding_loss_checked(input1, input2, target, margin, None, None,
+                                                                 reduction),
+                          input1, input2, target, margin=margin, reduction=reduction)
+    return _cosine_embedding_loss_checked(input1, input2, target, margin, size_average, reduce, reduction)
+
+
+def _cosine_embedding_loss_checked(
+    input1: Any,
+    input2: Any,
+    target: Any,
+    margin: float = 0,
+    size_average: bool | None = None,
+    reduce: bool | None = None,
+    reduction: str = "mean",
+) -> Any:
+    """:func:`cosine_embedding_loss` through lossbridge's checks (every array kind)."""
     reduction = resolve_reduction(size_average, reduce, reduction)
     ns = torch_namespace({"input1": input1, "input2": input2, "target": target})
     xp = ns.xp

@@ -7,6 +7,7 @@ Re-exported by :mod:`lossbridge.torch.functional`.
 from __future__ import annotations
 
 import math
+import sys
 from typing import Any
 
 from .. import ops
@@ -15,11 +16,20 @@ from .._checks import (
     is_concrete,  # also False under torch.func.vmap
     is_floating,
 )
+from .._config import check_level
 from .._diagnostics import LossBridgeReductionWarning, check_call
 from .._errors import LossBridgeError, LossBridgeRuntimeError, LossBridgeTypeError
 from .._grad import custom_gradient
 from .._warnings import warn
-from ._common import broadcast_shape, convert, native
+from ._common import (
+    broadcast_shape,
+    convert,
+    native,
+    plain_cpu_tensors,
+    readable_now,
+    run_native,
+    same_shape_fast,
+)
 from ._reduction import legacy_get_string, resolve_reduction
 from ._reduction import reduce as _reduce
 
@@ -170,6 +180,22 @@ def gaussian_nll_loss(
 
     See also: :class:`lossbridge.torch.GaussianNLLLoss`, :func:`poisson_nll_loss`.
     """
+    if same_shape_fast(input, target) and plain_cpu_tensors(var) and var is not None:
+        return run_native(sys.modules["torch"].nn.functional.gaussian_nll_loss,
+                          lambda: _gaussian_nll_loss_checked(input, target, var, full, eps, reduction),
+                          input, target, var, full=full, eps=eps, reduction=reduction)
+    return _gaussian_nll_loss_checked(input, target, var, full, eps, reduction)
+
+
+def _gaussian_nll_loss_checked(
+    input: Any,
+    target: Any,
+    var: Any,
+    full: bool = False,
+    eps: float = 1e-6,
+    reduction: str = "mean",
+) -> Any:
+    """:func:`gaussian_nll_loss` through lossbridge's checks (every array kind)."""
     ns = torch_namespace({"input": input, "target": target, "var": var})
     xp = ns.xp
     input = convert(ns, input)
@@ -258,6 +284,30 @@ def kl_div(
     See also: :class:`lossbridge.torch.KLDivLoss`, ``lossbridge.optax.kl_divergence``,
     ``lossbridge.keras.KLDivergence`` (argument order (y_true, y_pred), probabilities).
     """
+    if size_average is None and reduce is None and reduction in _KL_ENUM and same_shape_fast(input, target):
+        torch = sys.modules["torch"]
+        out = run_native(torch.kl_div, lambda: _kl_div_checked(input, target, None, None, reduction, log_target),
+                         input, target, _KL_ENUM[reduction], log_target=log_target)
+        if reduction == "mean":
+            warn(_KL_MEAN_WARNING + " Pass reduction='batchmean' for the KL divergence. (LB030)",
+                 LossBridgeReductionWarning)
+        elif reduction == "batchmean" and input.dim() != 0:
+            out = out / input.size(0)
+        # The cheap value finding of a same-shape call, LB006 (log-probabilities as the
+        # target), makes the reduced value NaN: the result is read, and the hook run, only then.
+        if not log_target and check_level() != "off" and readable_now(out) and math.isnan(out.item()):
+            check_call("torch:kl_div", torch_namespace({"input": input}), {"input": input, "target": target},
+                       {"reduction": reduction, "log_target": log_target})
+        return out
+    return _kl_div_checked(input, target, size_average, reduce, reduction, log_target)
+
+
+_KL_ENUM = {"mean": 1, "sum": 2, "batchmean": 2}  # torch's reduction enum of the kernel (batchmean: sum / N)
+
+
+def _kl_div_checked(input: Any, target: Any, size_average: bool | None, reduce: bool | None, reduction: str,
+                    log_target: bool) -> Any:
+    """:func:`kl_div` through lossbridge's checks (every array kind)."""
     if size_average is not None or reduce is not None:
         base = legacy_get_string(size_average, reduce)
     elif reduction == "mean":
