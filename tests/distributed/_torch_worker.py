@@ -277,7 +277,8 @@ def case_vocab_prob(rank, world):
                                        reduction=opt.get("reduction", "mean"))
             (loss * up).sum().backward() if loss.ndim else loss.backward()
             res[which] = (loss, h.grad, W.grad, None if b is None else b.grad, y.grad)
-        mine = (slice(None), slice(v0, v1), slice(v0, v1), slice(v0, v1), (slice(None), slice(v0, v1)))
+        # This rank's part of each reference quantity: all of the value and of grad h.
+        mine = ((), slice(None), slice(v0, v1), slice(v0, v1), (slice(None), slice(v0, v1)))
         got = res["vp"]
         for ref_name, suffix in (("ref", ""), ("torch", "_vs_torch")):
             if ref_name not in res:
@@ -285,7 +286,8 @@ def case_vocab_prob(rank, world):
             for q, a, b_, sl in zip(PROB_QUANTITIES, res[ref_name], got, mine, strict=True):
                 if a is None:
                     continue
-                out[f"vocabp_{i}_{q}{suffix}"] = _maxdiff(a if q == "value" else a[sl], b_)
+                assert a[sl].shape == b_.shape, (q, a[sl].shape, b_.shape)
+                out[f"vocabp_{i}_{q}{suffix}"] = _maxdiff(a[sl], b_)
     return out
 
 

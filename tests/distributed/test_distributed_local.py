@@ -229,8 +229,14 @@ def test_vocab_parallel_single_process_and_errors():
     torch.testing.assert_close(g1[1], Wb.grad)
     with pytest.raises(LossBridgeTypeError, match="axis_name"):
         vp(h, W, y, axis_name="v")
-    with pytest.raises(LossBridgeError, match="class-index"):
-        vp(h, W, torch.rand(5, 7, dtype=torch.float64))
+    # A probability target must be this rank's (N, V_r) columns: here V_r = 7 rows of W.
+    for bad in ((5, 6), (5, 23), (4, 7)):
+        with pytest.raises(LossBridgeError) as info:
+            vp(h, W, torch.rand(*bad, dtype=torch.float64))
+        msg = str(info.value)
+        assert type(info.value) is LossBridgeError, type(info.value)
+        assert "`target`" in msg and f"shape {bad}" in msg and "shape (5, 7)" in msg, msg
+        assert "(7, 4)" in msg and "target[..., v0:v0 + V_r]" in msg, msg
     with pytest.raises(LossBridgeError, match="vocab_size"):
         vp(h, W, y, vocab_size=8)
     with pytest.raises(LossBridgeError, match="not initialised"):
@@ -250,3 +256,10 @@ def test_vocab_parallel_jax_errors():
     h, W, y = jnp.ones((3, 4)), jnp.ones((5, 4)), jnp.zeros(3, int)
     with pytest.raises(LossBridgeError, match="needs `axis_name`"):
         lbd.vocab_parallel_linear_cross_entropy(h, W, y)
+    # Probability targets: this shard's (N, V_r) columns, V_r = 5 rows of W (checked before
+    # any collective, so outside shard_map too).
+    with pytest.raises(LossBridgeError) as info:
+        lbd.vocab_parallel_linear_cross_entropy(h, W, jnp.ones((3, 20)) / 20, axis_name="v")
+    msg = str(info.value)
+    assert "`target`" in msg and "shape (3, 20)" in msg and "shape (3, 5)" in msg, msg
+    assert "target[..., v0:v0 + V_r]" in msg, msg
