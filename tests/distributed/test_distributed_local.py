@@ -227,6 +227,20 @@ def test_vocab_parallel_single_process_and_errors():
     torch.testing.assert_close(got, want, rtol=1e-5, atol=1e-5)
     torch.testing.assert_close(g1[0], hb.grad)
     torch.testing.assert_close(g1[1], Wb.grad)
+    # bfloat16 probability targets (one process: the shard is the whole head): the target's
+    # gradient too, in its own dtype
+    pb = torch.randn(5, 7, generator=g, dtype=torch.float64).softmax(-1).bfloat16().requires_grad_()
+    hb.grad = Wb.grad = None
+    got = vp(hb, Wb, pb, label_smoothing=0.1, z_loss=1e-3)
+    got.backward()
+    g1 = (hb.grad.clone(), Wb.grad.clone(), pb.grad.clone())
+    hb.grad = Wb.grad = pb.grad = None
+    want = linear_cross_entropy(hb, Wb, pb, label_smoothing=0.1, z_loss=1e-3)
+    want.backward()
+    assert got.dtype == want.dtype == torch.float32 and pb.grad.dtype == g1[2].dtype == torch.bfloat16
+    torch.testing.assert_close(got, want, rtol=1e-5, atol=1e-5)
+    for a, b in zip(g1, (hb.grad, Wb.grad, pb.grad), strict=True):
+        torch.testing.assert_close(a, b)
     with pytest.raises(LossBridgeTypeError, match="axis_name"):
         vp(h, W, y, axis_name="v")
     # A probability target must be this rank's (N, V_r) columns: here V_r = 7 rows of W.
