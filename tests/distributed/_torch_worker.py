@@ -226,6 +226,73 @@ def case_vocab(rank, world):
     return out
 
 
+VOCAB_PROB_OPTIONS = [
+    {},
+    {"reduction": "sum", "class_weight": True},
+    {"reduction": "none", "label_smoothing": 0.1, "bias": True},
+    {"label_smoothing": 0.2, "class_weight": True, "bias": True},
+    {"label_smoothing": 0.1, "z_loss": 1e-3, "softcap": 3.0, "class_weight": True, "bias": True},
+    {"reduction": "sum", "num_items_in_batch": 7.0, "z_loss": 1e-3, "chunk_size": 4},
+]
+PROB_QUANTITIES = ("value", "gh", "gw", "gb", "gy")
+
+
+def case_vocab_prob(rank, world):
+    """Probability targets split by vocabulary columns (uneven shards of V=23) vs the
+    single-device fused loss on the full head and full (N, V) target: value and the
+    gradients of h, W, b and the target; and vs torch's cross_entropy where it applies."""
+    g = torch.Generator().manual_seed(410)
+    n = 11
+    h0 = torch.randn(n, D, generator=g) * 2
+    W0 = torch.randn(V, D, generator=g)
+    b0 = torch.randn(V, generator=g)
+    cw0 = torch.rand(V, generator=g) + 0.5
+    # Soft targets with some exact zeros (a distillation teacher's top-k) and one one-hot row.
+    y0 = (torch.randn(n, V, generator=g) * 2).softmax(-1)
+    y0[y0 < 0.02] = 0.0
+    y0 = y0 / y0.sum(-1, keepdim=True)
+    y0[3] = F.one_hot(torch.tensor(V - 1), V).to(y0.dtype)
+    up = torch.randn(n, generator=g)
+    sizes = [t.numel() for t in torch.tensor_split(torch.arange(V), world)]
+    v0 = sum(sizes[:rank])
+    v1 = v0 + sizes[rank]
+    out = {"vocabp_cases": float(len(VOCAB_PROB_OPTIONS))}
+    for i, opt in enumerate(VOCAB_PROB_OPTIONS):
+        kw = {k: v for k, v in opt.items() if k not in ("class_weight", "bias")}
+        res = {}
+        for which in ("ref", "vp", "torch"):
+            if which == "torch" and (opt.get("z_loss") or opt.get("softcap") or opt.get("num_items_in_batch")):
+                continue
+            sl = slice(v0, v1) if which == "vp" else slice(None)
+            h = h0.clone().requires_grad_()
+            W = W0[sl].clone().requires_grad_()
+            b = b0[sl].clone().requires_grad_() if opt.get("bias") else None
+            cw = cw0[sl] if opt.get("class_weight") else None
+            y = y0[:, sl].clone().requires_grad_()
+            if which == "ref":
+                loss = linear_cross_entropy(h, W, y, b, class_weight=cw, **kw)
+            elif which == "vp":
+                loss = lbd.vocab_parallel_linear_cross_entropy(h, W, y, b, class_weight=cw, **kw)
+            else:  # the framework itself on the full logits
+                loss = F.cross_entropy(h @ W.T + (0 if b is None else b), y, weight=cw,
+                                       label_smoothing=opt.get("label_smoothing", 0.0),
+                                       reduction=opt.get("reduction", "mean"))
+            (loss * up).sum().backward() if loss.ndim else loss.backward()
+            res[which] = (loss, h.grad, W.grad, None if b is None else b.grad, y.grad)
+        # This rank's part of each reference quantity: all of the value and of grad h.
+        mine = ((), slice(None), slice(v0, v1), slice(v0, v1), (slice(None), slice(v0, v1)))
+        got = res["vp"]
+        for ref_name, suffix in (("ref", ""), ("torch", "_vs_torch")):
+            if ref_name not in res:
+                continue
+            for q, a, b_, sl in zip(PROB_QUANTITIES, res[ref_name], got, mine, strict=True):
+                if a is None:
+                    continue
+                assert a[sl].shape == b_.shape, (q, a[sl].shape, b_.shape)
+                out[f"vocabp_{i}_{q}{suffix}"] = _maxdiff(a[sl], b_)
+    return out
+
+
 def case_naive_rank_mean(rank, world):
     """The value the naive recipe reports: mean over ranks of per-rank means vs the true mean."""
     xs, ys = _data(world, 500, lambda r: 3 + 4 * r, lambda r: 0.2 * r)
@@ -308,7 +375,7 @@ def case_dialects(rank, world):
     return out
 
 
-CASES = [case_ddp, case_accum, case_fsdp, case_vocab, case_naive_rank_mean, case_dialects]
+CASES = [case_ddp, case_accum, case_fsdp, case_vocab, case_vocab_prob, case_naive_rank_mean, case_dialects]
 
 
 def _worker(rank, world, init_file, path):

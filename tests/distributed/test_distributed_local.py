@@ -365,10 +365,30 @@ def test_vocab_parallel_single_process_and_errors():
     torch.testing.assert_close(got, want, rtol=1e-5, atol=1e-5)
     torch.testing.assert_close(g1[0], hb.grad)
     torch.testing.assert_close(g1[1], Wb.grad)
+    # bfloat16 probability targets (one process: the shard is the whole head): the target's
+    # gradient too, in its own dtype
+    pb = torch.randn(5, 7, generator=g, dtype=torch.float64).softmax(-1).bfloat16().requires_grad_()
+    hb.grad = Wb.grad = None
+    got = vp(hb, Wb, pb, label_smoothing=0.1, z_loss=1e-3)
+    got.backward()
+    g1 = (hb.grad.clone(), Wb.grad.clone(), pb.grad.clone())
+    hb.grad = Wb.grad = pb.grad = None
+    want = linear_cross_entropy(hb, Wb, pb, label_smoothing=0.1, z_loss=1e-3)
+    want.backward()
+    assert got.dtype == want.dtype == torch.float32 and pb.grad.dtype == g1[2].dtype == torch.bfloat16
+    torch.testing.assert_close(got, want, rtol=1e-5, atol=1e-5)
+    for a, b in zip(g1, (hb.grad, Wb.grad, pb.grad), strict=True):
+        torch.testing.assert_close(a, b)
     with pytest.raises(LossBridgeTypeError, match="axis_name"):
         vp(h, W, y, axis_name="v")
-    with pytest.raises(LossBridgeError, match="class-index"):
-        vp(h, W, torch.rand(5, 7, dtype=torch.float64))
+    # A probability target must be this rank's (N, V_r) columns: here V_r = 7 rows of W.
+    for bad in ((5, 6), (5, 23), (4, 7)):
+        with pytest.raises(LossBridgeError) as info:
+            vp(h, W, torch.rand(*bad, dtype=torch.float64))
+        msg = str(info.value)
+        assert type(info.value) is LossBridgeError, type(info.value)
+        assert "`target`" in msg and f"shape {bad}" in msg and "shape (5, 7)" in msg, msg
+        assert "(7, 4)" in msg and "target[..., v0:v0 + V_r]" in msg, msg
     with pytest.raises(LossBridgeError, match="vocab_size"):
         vp(h, W, y, vocab_size=8)
     with pytest.raises(LossBridgeError, match="not initialised"):
@@ -388,3 +408,10 @@ def test_vocab_parallel_jax_errors():
     h, W, y = jnp.ones((3, 4)), jnp.ones((5, 4)), jnp.zeros(3, int)
     with pytest.raises(LossBridgeError, match="needs `axis_name`"):
         lbd.vocab_parallel_linear_cross_entropy(h, W, y)
+    # Probability targets: this shard's (N, V_r) columns, V_r = 5 rows of W (checked before
+    # any collective, so outside shard_map too).
+    with pytest.raises(LossBridgeError) as info:
+        lbd.vocab_parallel_linear_cross_entropy(h, W, jnp.ones((3, 20)) / 20, axis_name="v")
+    msg = str(info.value)
+    assert "`target`" in msg and "shape (3, 20)" in msg and "shape (3, 5)" in msg, msg
+    assert "target[..., v0:v0 + V_r]" in msg, msg

@@ -80,3 +80,17 @@ def test_dialects_over_the_global_batch(results):
         assert results[f"dialect_{name}_naive_grad"] > 1e-4, name
     for name in ("keras_cce_sw", "tf_keras_mse_sw", "optax_sce"):
         assert results[f"dialect_{name}_naive_value"] < 1e-12, name
+@pytest.mark.parametrize("ndev", [2, 4])
+def test_vocab_parallel_probability_targets_shard_map(results, ndev):
+    # The (N, V) probabilities padded to V_r * ndev columns (junk in the padding) and split
+    # over the axis: value and gradients of h, W, b and the target vs the fused loss on the
+    # full head; the padded rows of W and columns of the target get exactly zero gradient.
+    cases = {k.rsplit("_", 1)[0] for k in results if k.startswith(f"vocabp{ndev}_")}
+    assert len(cases) >= (5 if ndev == 4 else 3), cases
+    for c in cases:
+        for q in ("value", "gh", "gw", "gy"):
+            assert results[f"{c}_{q}"] < TOL, (c, q, results[f"{c}_{q}"])
+        assert results[f"{c}_padgrad"] == 0.0, c
+        if f"{c}_gb" in results:
+            assert results[f"{c}_gb"] < TOL, c
+    assert any(f"{c}_gb" in results for c in cases)

@@ -90,3 +90,19 @@ def test_dialects_over_the_global_batch(results):
     # where the replicas hold uneven counts or weights.
     for name in ("keras_cce_sw", "keras_cce_mean_sw", "keras_scce_ignore", "tf_keras_cce_mask", "optax_sce"):
         assert results[f"dialect_{name}_naive_grad"] > 1e-4, name
+def test_vocab_parallel_probability_targets(results):
+    # Each rank holds its (N, V_r) columns of the probability target; every option of
+    # _torch_worker.VOCAB_PROB_OPTIONS vs the fused loss on the full head and full target
+    # (value, grads of h, W, b and the target shard), and vs torch's cross_entropy on the
+    # full logits for the options torch has.
+    n = int(results["vocabp_cases"])
+    assert n >= 6
+    for i in range(n):
+        for q in ("value", "gh", "gw", "gy"):
+            assert results[f"vocabp_{i}_{q}"] < TOL, (i, q, results[f"vocabp_{i}_{q}"])
+    with_bias = [k for k in results if k.startswith("vocabp_") and k.endswith("_gb")]
+    assert len(with_bias) >= 3
+    vs_torch = [k for k in results if k.startswith("vocabp_") and k.endswith("_vs_torch")]
+    assert len(vs_torch) >= 18  # 4 options x (value, gh, gw, gy) + gb twice
+    for k in with_bias + vs_torch:
+        assert results[k] < TOL, (k, results[k])
