@@ -9,6 +9,7 @@ full-batch float64 reference (computed on each rank from the same seeds) and ran
 from __future__ import annotations
 
 import contextlib
+import datetime
 import json
 import os
 import sys
@@ -64,22 +65,28 @@ class FusedModel(Model):
                                  class_weight=cw, label_smoothing=0.1)
 
 
+def _twins(seed, cls=None, wrap=True):
+    """(reference model, model with the same parameters, the model wrapped in DDP or None)."""
+    from torch.nn.parallel import DistributedDataParallel as DDP
+
+    torch.manual_seed(seed)
+    ref = (cls or Model)()
+    model = (cls or Model)()
+    model.load_state_dict(ref.state_dict())
+    return ref, model, (DDP(model) if wrap else None)
+
+
 def _grads(model):
     return [p.grad.detach().clone() for p in model.parameters()]
 
 
 def case_ddp(rank, world):
     """Two SGD steps of a DDP model, uneven tokens per rank: global_mean vs naive per-rank mean."""
-    from torch.nn.parallel import DistributedDataParallel as DDP
 
     cw = torch.rand(V, generator=torch.Generator().manual_seed(5)) + 0.5
     out = {}
     for mode in ("global", "naive"):
-        torch.manual_seed(0)
-        ref = Model()
-        model = Model()
-        model.load_state_dict(ref.state_dict())
-        ddp = DDP(model)
+        ref, model, ddp = _twins(0)
         opt = torch.optim.SGD(ddp.parameters(), lr=0.5)
         ropt = torch.optim.SGD(ref.parameters(), lr=0.5)
         diff_g = diff_v = 0.0
@@ -110,7 +117,6 @@ def case_ddp(rank, world):
 
 def case_accum(rank, world):
     """DDP + no_sync gradient accumulation over 3 uneven micro-batches of the fused loss."""
-    from torch.nn.parallel import DistributedDataParallel as DDP
 
     cw = torch.rand(V, generator=torch.Generator().manual_seed(6)) + 0.5
     k_micro = 3
@@ -118,11 +124,7 @@ def case_accum(rank, world):
     mine = list(range(rank * k_micro, (rank + 1) * k_micro))
     out = {}
     for mode in ("exact", "exact_tensor", "naive"):
-        torch.manual_seed(1)
-        ref = FusedModel()
-        model = FusedModel()
-        model.load_state_dict(ref.state_dict())
-        ddp = DDP(model)
+        ref, model, ddp = _twins(1, FusedModel)
         # Plain floats: the accumulator finds the initialised process group by itself.
         # Tensors: the total is all-reduced on their device, never read on the host.
         dens = [lbd.ce_denominator(ys[i], cw) for i in mine]
@@ -149,10 +151,7 @@ def case_fsdp(rank, world):
     except ImportError as exc:  # pragma: no cover - depends on the torch build
         return {"fsdp_error": f"import: {exc!r}"}
     try:
-        torch.manual_seed(2)
-        ref = Model()
-        model = Model()
-        model.load_state_dict(ref.state_dict())
+        ref, model, _ = _twins(2, wrap=False)
         fully_shard(model.body)
         fully_shard(model)
         xs, ys = _data(world, 300, lambda r: 2 + 3 * r, lambda r: 0.2 * r)
@@ -339,7 +338,6 @@ def _dialect_losses():
 def case_dialects(rank, world):
     """Keras, tf.keras, optax and Theano semantics over the global batch: DDP step with
     global_loss vs the dialect's loss on the full batch (and the naive per-replica mean)."""
-    from torch.nn.parallel import DistributedDataParallel as DDP
 
     g = torch.Generator().manual_seed(700)
     xs, ys = _data(world, 700, lambda r: 2 + 3 * r, lambda r: 0.2 * r)
@@ -351,11 +349,7 @@ def case_dialects(rank, world):
             return loss, (a, b), ({} if sw is None else {"sample_weight": sw})
 
         for mode in ("global", "naive"):
-            torch.manual_seed(4)
-            ref = Model()
-            model = Model()
-            model.load_state_dict(ref.state_dict())
-            ddp = DDP(model)
+            ref, model, ddp = _twins(4)
             fn, args, kw = call(loss, ddp(xs[rank]), ys[rank], ws[rank])
             if mode == "global":
                 value = lbd.global_loss(fn, *args, **kw)
@@ -384,7 +378,9 @@ def _worker(rank, world, init_file, path):
     torch.set_num_threads(1)
     # A file:// rendezvous in the test's fresh tmp dir: no TCP port to choose, so no race between
     # picking a free port and binding it (another process could take it in between).
-    dist.init_process_group("gloo", init_method=f"file://{init_file}", rank=rank, world_size=world)
+    # A rank that fails leaves the others waiting in a collective: time out (and fail) fast.
+    dist.init_process_group("gloo", init_method=f"file://{init_file}", rank=rank, world_size=world,
+                            timeout=datetime.timedelta(seconds=90))
     results = {"seconds_init": time.perf_counter() - t0}
     for case in CASES:
         t0 = time.perf_counter()

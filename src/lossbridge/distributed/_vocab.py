@@ -59,7 +59,8 @@ def vocab_parallel_linear_cross_entropy(
     **torch** (``group``: a process group, default the world): a custom
     ``torch.autograd.Function``; forward uses 1 GEMM per row block and backward
     recomputes the block (3 GEMMs), reusing the fused engine's per-block code.  The
-    shard offsets are found with one ``all_gather`` of the shard sizes.
+    shard offsets are found with one ``all_gather`` of the shard sizes on the first call per
+    group and shard size (then cached: a shard's size must not change between calls).
 
     **JAX** (``axis_name``, inside ``shard_map`` with ``weight`` split over that mesh axis):
     shards must be equal (shard_map splits evenly), so pad the vocabulary to a multiple
@@ -80,8 +81,9 @@ def vocab_parallel_linear_cross_entropy(
       axis_name: mesh axis name (JAX arrays, inside ``shard_map``).
       vocab_size: JAX: the true vocabulary size when the last shard is padded; torch:
         optional check of the sum of the shard sizes.
-      ignore_index, reduction, label_smoothing, z_loss, softcap, num_items_in_batch,
-      chunk_size: as in :func:`lossbridge.fused.linear_cross_entropy`.
+      ignore_index: as in :func:`lossbridge.fused.linear_cross_entropy`, as are
+        ``reduction``, ``label_smoothing``, ``z_loss``, ``softcap``,
+        ``num_items_in_batch`` and ``chunk_size``.
 
     Returns:
       The loss: 0-d, or ``input.shape[:-1]`` for ``'none'``; identical on every rank.
@@ -133,22 +135,18 @@ def vocab_parallel_linear_cross_entropy(
 
 
 def _torch(input, weight, target, bias, class_weight, group, vocab_size, ig, red, eps, zl, cap, chunk, num_items):
-    import torch
     import torch.distributed as dist
 
     from ..fused import _torch as T
-    from ..fused import _torch_preds
-    from ..fused._common import check_arrays, raise_out_of_range
+    from ..fused import _torch_check_range, _torch_preds
+    from ..fused._common import check_arrays
 
     is_int, is_float = _torch_preds()
     _check_target_shard(input, weight, target, is_float)
     spec = check_arrays(input, weight, target, bias, class_weight, is_int=is_int, is_float=is_float)
     on = dist.is_available() and dist.is_initialized()
     if on:
-        sizes = [torch.zeros(1, dtype=torch.int64) for _ in range(dist.get_world_size(group))]
-        dist.all_gather(sizes, torch.tensor([weight.shape[0]], dtype=torch.int64), group=group)
-        sizes_i = [int(s) for s in sizes]
-        rank = dist.get_rank(group)
+        sizes_i, rank = _shard_sizes(int(weight.shape[0]), group, weight.device)
     else:
         if group is not None:
             raise LossBridgeError("`group` was given but torch.distributed is not initialised.")
@@ -160,11 +158,9 @@ def _torch(input, weight, target, bias, class_weight, group, vocab_size, ig, red
             f"`vocab_size` is {vocab_size} but the shards of `weight` have {sizes_i} rows (sum {v})."
         )
     if not spec.prob and is_concrete(target) and spec.n:
-        t = target.reshape(-1).long()
-        bad = (t != ig) & ((t < 0) | (t >= v))
-        if bool(bad.any()):
-            flat = int(bad.nonzero()[0, 0])
-            raise_out_of_range(int(t[flat]), (flat,), v, ig, target)
+        # The fused loss' check: at once on the CPU; deferred (no host read) on accelerators,
+        # where an out-of-range index is ignored on the device and reported at a later call.
+        target = _torch_check_range(target, v, ig)
     divisor = None
     if num_items is not None:
         divisor = num_items.detach() if hasattr(num_items, "detach") else float(num_items)
@@ -191,6 +187,28 @@ def _check_target_shard(input: Any, weight: Any, target: Any, is_float: Any) -> 
             f"`input` is a {describe(input)}). Split the probabilities like the head: pass "
             "target[..., v0:v0 + V_r], the columns of the classes whose rows this rank holds."
         )
+
+
+_SHARD_SIZES: dict[Any, tuple[list[int], int]] = {}
+
+
+def _shard_sizes(local: int, group: Any, device: Any) -> tuple[list[int], int]:
+    """Every rank's number of vocabulary rows, and this rank's index in ``group``.
+
+    Exchanged with one ``all_gather`` on the first call per (group, local size) and cached:
+    the sizes are read on the host, which would synchronise an accelerator on every call.
+    The tensors live on ``device`` (NCCL gathers device tensors only).
+    """
+    import torch
+    import torch.distributed as dist
+
+    key = (group, dist.get_world_size(group), dist.get_rank(group), local)
+    found = _SHARD_SIZES.get(key)
+    if found is None:
+        sizes = [torch.zeros(1, dtype=torch.int64, device=device) for _ in range(key[1])]
+        dist.all_gather(sizes, torch.tensor([local], dtype=torch.int64, device=device), group=group)
+        found = _SHARD_SIZES[key] = ([int(x) for x in sizes], key[2])
+    return found
 
 
 def _torch_tok(target, cw, cfg, cd, n, v0, vl, group, on):
