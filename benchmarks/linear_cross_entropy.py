@@ -16,6 +16,7 @@ beside the wall time: it is less sensitive to other processes.
 Methods:
   naive     F.cross_entropy(h @ W.T, y)                        (logits materialised)
   naive_up  F.cross_entropy((h @ W.T).float(), y)              (bf16 only: the common upcast)
+  floor     the step's three matrix products alone (logits, dh, dW), unchunked: the floor
   native    F.linear_cross_entropy(h, W, y, options=nn.LinearCrossEntropyOptions())
   fused     lossbridge.fused.linear_cross_entropy(h, W, y)   (compiled block kernels, the default)
   fused_eager  the same with LOSSBRIDGE_FUSED_COMPILE=0 (torch's eager kernels per block)
@@ -107,6 +108,24 @@ def child(method: str, n: int, d: int, v: int, dtype_name: str, reps: str, chunk
     elif method == "naive":
         def step():
             return F.cross_entropy(h @ w.T, y)
+    elif method == "floor":
+        # The three matrix products of a step and nothing else (logits; gradients of the input
+        # and of the weight from a precomputed logits gradient): the floor of any exact method.
+        grad_z = torch.randn(n, v, dtype=h.dtype, generator=torch.Generator().manual_seed(1))
+
+        class ThreeProducts(torch.autograd.Function):
+            @staticmethod
+            def forward(ctx, h_, w_):
+                ctx.save_for_backward(h_, w_)
+                return torch.mm(h_, w_.t())[0, 0].clone()
+
+            @staticmethod
+            def backward(ctx, _):
+                h_, w_ = ctx.saved_tensors
+                return torch.mm(grad_z, w_), torch.mm(grad_z.t(), h_)
+
+        def step():
+            return ThreeProducts.apply(h, w)
     elif method == "naive_up":
         def step():
             return F.cross_entropy((h @ w.T).float(), y)
@@ -294,14 +313,20 @@ def main() -> None:
                     return "–"
                 return f"{r['median_cpu_s'] / b['median_cpu_s']:.2f}x"
 
-            def rel(key, ref=ref, r=r):
+            def rel(key, ref=ref, r=r, m=m):
+                if m == "floor":  # not a loss: the matrix products alone
+                    return "–"
                 if not ref or key not in ref:
-                    return float("nan")
-                return abs(r["loss"] - ref[key]) / abs(ref[key])
+                    return "nan"
+                return f"{abs(r['loss'] - ref[key]) / abs(ref[key]):.1e}"
 
-            print(f"| {n} | {v} | {dt} | {m} | {r['median_s']:.3f} | {ratio('naive')} | {ratio('naive_up')} "
-                  f"| {ratio('native')} | {r['peak_mib']:.0f} | {r['loss']:.6f} | {rel('loss32'):.1e} "
-                  f"| {rel('loss64'):.1e} | {100 * r['foreign_cpu_frac']:.0f}% "
+            loss_text = "–" if m == "floor" else f"{r['loss']:.6f}"
+            floor = res.get("floor")
+            vs_floor = (f" ({r['median_s'] / floor['median_s']:.2f}x floor)"
+                        if floor and "error" not in floor and m != "floor" else "")
+            print(f"| {n} | {v} | {dt} | {m} | {r['median_s']:.3f}{vs_floor} | {ratio('naive')} | "
+                  f"{ratio('naive_up')} | {ratio('native')} | {r['peak_mib']:.0f} | {loss_text} | "
+                  f"{rel('loss32')} | {rel('loss64')} | {100 * r['foreign_cpu_frac']:.0f}% "
                   f"| {r['median_cpu_s']:.2f} ({cpu_ratio()}) |", flush=True)
 
     if a.quiet_wait > 0:
