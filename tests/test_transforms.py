@@ -92,12 +92,7 @@ FRAMEWORK_FAILS: dict[tuple[str, str, str], tuple[str, str]] = {
        for n in ("binary_crossentropy", "categorical_crossentropy")},
 }
 #: Measured failures on JAX arrays, still open (strict: each must still fail), with why.
-OPEN_JAX = {
-    ("torch:LinearCrossEntropyLoss", "jacfwd"): "open (class a): the fused JAX path is a jax.custom_vjp "
-    "(no forward mode); torch's own linear_cross_entropy supports torch.func.jacfwd",
-    ("torch:linear_cross_entropy", "jacfwd"): "open (class a): the fused JAX path is a jax.custom_vjp "
-    "(no forward mode); torch's own linear_cross_entropy supports torch.func.jacfwd",
-}
+OPEN_JAX: dict[tuple[str, str], str] = {}
 #: Measured failures of torch.func transforms on torch tensors, still open (strict), with why.
 OPEN_TORCH: dict[tuple[str, str], str] = {}
 #: torch.compile(fullgraph=True) failures, still open (strict), with why.
