@@ -85,15 +85,14 @@ def _make(ig: int, eps: float, zl: float, cap: float | None, prob: bool, v: int,
         return (ts, wt, bad), a, valid
 
     def block_forward(z, tb, w, cd):
-        """(ell, lse, softmax, coefficients) of one block from its logits ``z``."""
+        """(ell, lse) of one block from its logits ``z``."""
         m = jnp.max(z, axis=1)
         m = jnp.maximum(m, jnp.finfo(cd).min)
         zr = z - m[:, None]
-        e = jnp.exp(zr)
-        s = jnp.sum(e, axis=1)
+        s = jnp.sum(jnp.exp(zr), axis=1)
         dl = jnp.log(s)
         lse = m + dl
-        tinfo, a, valid = coeffs(tb, w, cd)
+        tinfo, _a, valid = coeffs(tb, w, cd)
         if prob:
             ell = (1.0 - eps) * (jnp.sum(tinfo, axis=1) * dl - jnp.sum(zr * tinfo, axis=1))
         else:
@@ -109,7 +108,7 @@ def _make(ig: int, eps: float, zl: float, cap: float | None, prob: bool, v: int,
         if not prob:
             ell = jnp.where(valid, ell, 0.0)
             ell = jnp.where(tinfo[2], jnp.nan, ell)
-        return ell, lse, e / s[:, None], (tinfo, a, valid)
+        return ell, lse
 
     def fwd_scan(h, W, b, t, w):
         cd = _compute_dtype(h.dtype)
@@ -118,7 +117,7 @@ def _make(ig: int, eps: float, zl: float, cap: float | None, prob: bool, v: int,
 
         def body(_, xs):
             hb, tb = xs
-            ell, lse, _p, _c = block_forward(logits(hb, W, b, cd)[0], tb, w, cd)
+            ell, lse = block_forward(logits(hb, W, b, cd)[0], tb, w, cd)
             return None, (ell.astype(cd), lse.astype(cd))
 
         _, (ell, lse) = lax.scan(body, None, (hs, ts))
@@ -127,8 +126,9 @@ def _make(ig: int, eps: float, zl: float, cap: float | None, prob: bool, v: int,
     # A custom_jvp (not a custom_vjp): forward mode (jax.jvp, jacfwd, hessian) works, and the
     # tangent is linear in the input tangents, so JAX derives reverse mode by transposing it.
     # The tangent scan's body is rematerialised (jax.checkpoint): reverse mode saves the
-    # inputs only and recomputes each block's logits in the transposed scan, one block of
-    # logits alive at a time, as a hand-written backward would.
+    # inputs and the per-token lse only and recomputes each block's logits in the
+    # transposed scan, one block of logits alive at a time, as a hand-written backward would
+    # (the same HLO: 4 matmuls per block, 2 exp passes, the same temporary memory).
     @jax.custom_jvp
     def f(h, W, b, t, w):
         return fwd_scan(h, W, b, t, w)
@@ -152,10 +152,17 @@ def _make(ig: int, eps: float, zl: float, cap: float | None, prob: bool, v: int,
         dW = None if _zero(dW) else dW.astype(cd)
         db = None if (b is None or _zero(db)) else db.astype(cd)
 
+        # The primal (f itself: a higher derivative uses this rule again), then the tangent
+        # scan; its blocks take their lse from the primal, so reverse mode recomputes each
+        # block's logits once and exp(z - lse) from them, as a hand-written backward would.
+        ell, lse = f(h, W, b, t, w)
+        lses = lse.reshape(nblk, rows)
+
         @jax.checkpoint
-        def block(W, b, w, dW, db, hb, tb, dhb, dtb):
+        def block(W, b, w, dW, db, hb, tb, lb, dhb, dtb):
             z, th = logits(hb, W, b, cd)
-            ell, lse, p, (tinfo, a, valid) = block_forward(z, tb, w, cd)
+            p = jnp.exp(z - lb[:, None])
+            tinfo, a, valid = coeffs(tb, w, cd)
             dz = jnp.zeros((), cd)
             if dhb is not None:
                 dz = dz + lax.dot_general(dhb, W, (((1,), (1,)), ((), ())), preferred_element_type=cd)
@@ -168,11 +175,11 @@ def _make(ig: int, eps: float, zl: float, cap: float | None, prob: bool, v: int,
             dz = jnp.broadcast_to(dz, z.shape)
             dlse = jnp.sum(p * dz, axis=1)
             # d ell = sum_c (dl/dz_c) dz_c, dl/dz = p (A + 2 zl lse) - (1-eps) w y - (eps/V) w
-            dell = (a + 2.0 * zl * lse) * dlse
+            dell = (a + 2.0 * zl * lb) * dlse
             if prob:
                 dell = dell - (1.0 - eps) * jnp.sum(tinfo * dz, axis=1)
                 if dtb is not None:  # dl/dy_c = (1-eps) w_c (lse - z_c)
-                    gy = (1.0 - eps) * (lse[:, None] - z)
+                    gy = (1.0 - eps) * (lb[:, None] - z)
                     if w is not None:
                         gy = gy * w.astype(cd)[None, :]
                     dell = dell + jnp.sum(gy * dtb.astype(cd), axis=1)
@@ -185,14 +192,14 @@ def _make(ig: int, eps: float, zl: float, cap: float | None, prob: bool, v: int,
                 # a constant factor (linear): an ignored token has no tangent, an
                 # out-of-range one (only under jit) a NaN tangent and NaN gradients
                 dell = dell * jnp.where(bad, jnp.nan, valid.astype(cd))
-            return ell.astype(cd), lse.astype(cd), dell.astype(cd), dlse.astype(cd)
+            return dell.astype(cd), dlse.astype(cd)
 
         def body(_, xs):
-            hb, tb, dhb, dtb = xs
-            return None, block(W, b, w, dW, db, hb, tb, dhb, dtb)
+            hb, tb, lb, dhb, dtb = xs
+            return None, block(W, b, w, dW, db, hb, tb, lb, dhb, dtb)
 
-        _, (ell, lse, dell, dlse) = lax.scan(body, None, (hs, ts, dh, dt))
-        return (ell.reshape(-1), lse.reshape(-1)), (dell.reshape(-1), dlse.reshape(-1))
+        _, (dell, dlse) = lax.scan(body, None, (hs, ts, lses, dh, dt))
+        return (ell, lse), (dell.reshape(-1), dlse.reshape(-1))
 
     return f
 
