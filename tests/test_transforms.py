@@ -329,6 +329,54 @@ def test_torch_compile_fullgraph(entry):
     _expect(entry, "compile", _compile_run(entry), "torch")
 
 
+def test_compiled_warning_once_at_the_callers_line():
+    """A lossbridge warning inside compiled code (optax's deprecation of convex_kl_divergence):
+    no graph break under fullgraph=True, the warning of the eager call emitted once, when the
+    call is compiled, at the line that calls the compiled function; eager calls still warn at
+    their own line."""
+    import lossbridge.optax as O
+
+    lp, t = torch.tensor([0.1, 0.9]).log(), torch.tensor([0.3, 0.7])
+    torch._dynamo.reset()
+    compiled = torch.compile(lambda a, b: O.convex_kl_divergence(a, b), fullgraph=True, backend="eager")
+    with warnings.catch_warnings(record=True) as seen:
+        warnings.simplefilter("always")
+        line = _lineno() + 1
+        first, second = compiled(lp, t), compiled(lp, t)
+        eager = O.convex_kl_divergence(lp, t); eager_line = _lineno()  # noqa: E702
+    ours = [w for w in seen if issubclass(w.category, lossbridge.LossBridgeWarning)]
+    assert [(w.category, w.filename, w.lineno) for w in ours] == [
+        (lossbridge.LossBridgeDeprecationWarning, __file__, line),
+        (lossbridge.LossBridgeDeprecationWarning, __file__, eager_line)], [(w.filename, w.lineno) for w in ours]
+    torch.testing.assert_close(first, eager)
+    torch.testing.assert_close(second, eager)
+
+
+def _lineno():
+    import inspect
+
+    return inspect.currentframe().f_back.f_lineno
+
+
+@pytest.mark.parametrize("name", ["hinge_loss", "huber_loss", "smooth_labels"])
+def test_compiled_optax_gradient_is_eager(name):
+    """The optax losses whose hand-written gradient (lossbridge._grad.custom_gradient) or label
+    arithmetic broke torch.compile: fullgraph compiles, with and without an input that requires
+    grad, and the compiled gradient is the eager one."""
+    entry = next(e for e in ENTRIES if e.id == f"optax:{name}")
+    loss, _, args, floats = _torch_setup(entry)
+    torch._dynamo.reset()
+    compiled = torch.compile(lambda *a: loss(*a), fullgraph=True, backend="eager")
+    torch.testing.assert_close(compiled(*args), loss(*args))  # nothing requires grad
+    grads = []
+    for fn in (loss, compiled):
+        xs = [a.clone().requires_grad_() if i in floats else a for i, a in enumerate(args)]
+        fn(*xs).sum().backward()
+        grads.append([xs[i].grad for i in floats])
+    for a, b in zip(*grads, strict=True):
+        torch.testing.assert_close(a, b)
+
+
 _FIRST_COMPILE = """
 import warnings, torch, numpy as np
 import lossbridge.torch.functional as F, lossbridge.keras as K, lossbridge.optax as O

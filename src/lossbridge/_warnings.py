@@ -11,15 +11,13 @@ from ._errors import LossBridgeWarning
 _PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
 
 
-def _user_stacklevel(skip: tuple[str, ...] = ()) -> int:
-    """The ``stacklevel`` of the first frame outside the lossbridge package (and outside
-    the directories in ``skip``)."""
-    inside = (_PACKAGE_DIR + os.sep, *(d + os.sep for d in skip))
+def _user_stacklevel() -> int:
+    """The ``stacklevel`` of the first frame outside the lossbridge package."""
     frame = sys._getframe(1)
     level = 1
     while frame is not None:
         filename = os.path.abspath(frame.f_code.co_filename)
-        if not filename.startswith(inside):
+        if not filename.startswith(_PACKAGE_DIR + os.sep):
             return level
         frame = frame.f_back  # type: ignore[assignment]
         level += 1
