@@ -92,30 +92,11 @@ FRAMEWORK_FAILS: dict[tuple[str, str, str], tuple[str, str]] = {
        for n in ("binary_crossentropy", "categorical_crossentropy")},
 }
 #: Measured failures on JAX arrays, still open (strict: each must still fail), with why.
-OPEN_JAX = {
-    ("torch:LinearCrossEntropyLoss", "jacfwd"): "open (class a): the fused JAX path is a jax.custom_vjp "
-    "(no forward mode); torch's own linear_cross_entropy supports torch.func.jacfwd",
-    ("torch:linear_cross_entropy", "jacfwd"): "open (class a): the fused JAX path is a jax.custom_vjp "
-    "(no forward mode); torch's own linear_cross_entropy supports torch.func.jacfwd",
-}
+OPEN_JAX: dict[tuple[str, str], str] = {}
 #: Measured failures of torch.func transforms on torch tensors, still open (strict), with why.
 OPEN_TORCH: dict[tuple[str, str], str] = {}
 #: torch.compile(fullgraph=True) failures, still open (strict), with why.
-_DYNAMO_EXC = ("open: dynamo reports 'Observed exception' (an exception raised and caught inside the "
-               "traced code: the optax dialect's namespace/array conversion path); optax is JAX-only, "
-               "so there is no framework oracle")
-OPEN_COMPILE: dict[str, str] = {
-    **{f"optax:{n}": _DYNAMO_EXC for n in (
-        "cosine_distance", "cosine_similarity", "ctc_loss", "ctc_loss_with_forward_probs", "hinge_loss",
-        "huber_loss", "log_cosh", "ntxent", "perceptron_loss", "safe_softmax_cross_entropy",
-        "triplet_margin_loss")},
-    "optax:convex_kl_divergence": "open: a lossbridge warning's stacklevel walk (sys._getframe) is not "
-    "traceable by dynamo; optax is JAX-only (no framework oracle)",
-    "optax:smooth_labels": "open: a generator expression passed to a torch op (dynamo: 'Failed to convert "
-    "args/kwargs to proxy'); optax is JAX-only (no framework oracle)",
-    "tf_keras:ctc_batch_cost": "open: dynamo 'Observed exception' in the CTC path on optax's recursion; "
-    "tf.keras has no torch backend (no framework oracle)",
-}
+OPEN_COMPILE: dict[str, str] = {}
 KNOWN_FAILING = ({("torch", e, "compile"): why for e, why in OPEN_COMPILE.items()}
                  | {("jax", e, t): why for (e, t), why in OPEN_JAX.items()}
                  | {("torch", e, t): why for (e, t), why in OPEN_TORCH.items()}
@@ -312,26 +293,33 @@ def _compile_subset():
 
 
 COMPILED = _compile_subset()
+_PACKAGE = os.path.dirname(os.path.abspath(lossbridge.__file__)) + os.sep
 
 
 def _compile_run(entry, loss=None):
     """torch.compile(fullgraph=True) gives the eager value, with no warning of lossbridge's own
-    and none from dynamo about array-api-compat's lru_cache helpers."""
+    but the eager call's (optax's deprecation of convex_kl_divergence: emitted when the call
+    is compiled, at the caller's line) and none from dynamo about array-api-compat's
+    lru_cache helpers."""
     loss, _, args, _ = _torch_setup(entry, loss)
 
     def run():
         torch._dynamo.reset()
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
+        with warnings.catch_warnings(record=True) as eager_seen:
+            warnings.simplefilter("always")
             eager = loss(*args)
+        expected = {(w.category, str(w.message)) for w in eager_seen
+                    if issubclass(w.category, lossbridge.LossBridgeWarning)}
         compiled = torch.compile(lambda *a: loss(*a), fullgraph=True, backend="eager")
         with warnings.catch_warnings(record=True) as seen:
             warnings.simplefilter("always")
             out = compiled(*args)
         torch.testing.assert_close(out, eager, rtol=2e-5, atol=1e-6, equal_nan=True)
-        ours = [w for w in seen if "lossbridge" in str(w.filename) or "array_api_compat" in str(w.filename)
-                or "lru_cache" in str(w.message) or issubclass(w.category, lossbridge.LossBridgeWarning)]
+        ours = [w for w in seen if str(w.filename).startswith(_PACKAGE) or "array_api_compat" in str(w.filename)
+                or "lru_cache" in str(w.message) or (issubclass(w.category, lossbridge.LossBridgeWarning)
+                                                     and (w.category, str(w.message)) not in expected)]
         assert not ours, [str(w.message)[:200] for w in ours]
+        assert {(w.category, str(w.message)) for w in seen} >= expected, "the eager call's warning is lost"
 
     return run
 
@@ -339,6 +327,54 @@ def _compile_run(entry, loss=None):
 @pytest.mark.parametrize("entry", COMPILED, ids=[e.id for e in COMPILED])
 def test_torch_compile_fullgraph(entry):
     _expect(entry, "compile", _compile_run(entry), "torch")
+
+
+def test_compiled_warning_once_at_the_callers_line():
+    """A lossbridge warning inside compiled code (optax's deprecation of convex_kl_divergence):
+    no graph break under fullgraph=True, the warning of the eager call emitted once, when the
+    call is compiled, at the line that calls the compiled function; eager calls still warn at
+    their own line."""
+    import lossbridge.optax as O
+
+    lp, t = torch.tensor([0.1, 0.9]).log(), torch.tensor([0.3, 0.7])
+    torch._dynamo.reset()
+    compiled = torch.compile(lambda a, b: O.convex_kl_divergence(a, b), fullgraph=True, backend="eager")
+    with warnings.catch_warnings(record=True) as seen:
+        warnings.simplefilter("always")
+        line = _lineno() + 1
+        first, second = compiled(lp, t), compiled(lp, t)
+        eager = O.convex_kl_divergence(lp, t); eager_line = _lineno()  # noqa: E702
+    ours = [w for w in seen if issubclass(w.category, lossbridge.LossBridgeWarning)]
+    assert [(w.category, w.filename, w.lineno) for w in ours] == [
+        (lossbridge.LossBridgeDeprecationWarning, __file__, line),
+        (lossbridge.LossBridgeDeprecationWarning, __file__, eager_line)], [(w.filename, w.lineno) for w in ours]
+    torch.testing.assert_close(first, eager)
+    torch.testing.assert_close(second, eager)
+
+
+def _lineno():
+    import inspect
+
+    return inspect.currentframe().f_back.f_lineno
+
+
+@pytest.mark.parametrize("name", ["hinge_loss", "huber_loss", "smooth_labels"])
+def test_compiled_optax_gradient_is_eager(name):
+    """The optax losses whose hand-written gradient (lossbridge._grad.custom_gradient) or label
+    arithmetic broke torch.compile: fullgraph compiles, with and without an input that requires
+    grad, and the compiled gradient is the eager one."""
+    entry = next(e for e in ENTRIES if e.id == f"optax:{name}")
+    loss, _, args, floats = _torch_setup(entry)
+    torch._dynamo.reset()
+    compiled = torch.compile(lambda *a: loss(*a), fullgraph=True, backend="eager")
+    torch.testing.assert_close(compiled(*args), loss(*args))  # nothing requires grad
+    grads = []
+    for fn in (loss, compiled):
+        xs = [a.clone().requires_grad_() if i in floats else a for i, a in enumerate(args)]
+        fn(*xs).sum().backward()
+        grads.append([xs[i].grad for i in floats])
+    for a, b in zip(*grads, strict=True):
+        torch.testing.assert_close(a, b)
 
 
 _FIRST_COMPILE = """

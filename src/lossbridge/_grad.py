@@ -37,48 +37,26 @@ def custom_gradient(value: Any, *pairs: tuple[Any, Any]) -> Any:
     return value
 
 
-_TORCH_FN: Any = None
-
-
 def _torch_attach(value: Any, pairs: tuple[tuple[Any, Any], ...]) -> Any:
-    global _TORCH_FN
-    if _TORCH_FN is None:
-        import torch
+    # The torch.autograd.Function classes live in a module that imports torch (imported here,
+    # lazily): a class statement inside code that torch.compile traces is a graph break.
+    import torch
 
-        class _Attach(torch.autograd.Function):
-            # setup_context + generate_vmap_rule + jvp: usable under torch.func.grad/vmap/
-            # jacrev and forward mode (torch.func.jvp/jacfwd), as on JAX.
-            generate_vmap_rule = True
+    from . import _grad_torch
 
-            @staticmethod
-            def forward(value: Any, n: int, *xs_and_gs: Any) -> Any:
-                return value.clone()
-
-            @staticmethod
-            def setup_context(ctx: Any, inputs: Any, output: Any) -> None:
-                _, n, *xs_and_gs = inputs
-                ctx.n = n
-                ctx.save_for_backward(*xs_and_gs[n:])
-                ctx.save_for_forward(*xs_and_gs[n:])
-
-            @staticmethod
-            def backward(ctx: Any, grad: Any) -> Any:
-                gs = ctx.saved_tensors
-                return (None, None, *[grad * g for g in gs], *[None] * ctx.n)
-
-            @staticmethod
-            def jvp(ctx: Any, value_dot: Any, n_dot: Any, *xs_and_gs_dot: Any) -> Any:
-                # The tangent sum(x_dot * g), as the JAX rule below.
-                out = None
-                for x_dot, g in zip(xs_and_gs_dot[: ctx.n], ctx.saved_tensors, strict=True):
-                    if x_dot is not None:
-                        out = x_dot * g if out is None else out + x_dot * g
-                return out
-
-        _TORCH_FN = _Attach
+    # dynamo traces no autograd.Function with a jvp ("Unsupported custom jvp"); compiled
+    # code has no forward mode anyway, so it gets the same Function without the jvp rule.
     xs = [x for x, _ in pairs]
+    fn: Any = _grad_torch.Attach
+    if torch.compiler.is_compiling():
+        if not (torch.is_grad_enabled() and any(x.requires_grad for x in xs)):
+            # no gradient to attach; dynamo calls a setup_context-style forward with a ctx
+            # when no input requires grad (AttributeError: 'Function' object has no
+            # attribute 'clone'), so the Function is not applied at all
+            return value.detach()
+        fn = _grad_torch.AttachNoJvp
     gs = [g.detach() for _, g in pairs]
-    return _TORCH_FN.apply(value.detach(), len(xs), *xs, *gs)
+    return fn.apply(value.detach(), len(xs), *xs, *gs)
 
 
 _JAX_FN: Any = None

@@ -25,5 +25,15 @@ def _user_stacklevel() -> int:
 
 
 def warn(message: str, category: type[Warning] = LossBridgeWarning) -> None:
-    """Emit ``message`` as ``category`` (a :class:`LossBridgeWarning` subclass) at user code."""
+    """Emit ``message`` as ``category`` (a :class:`LossBridgeWarning` subclass) at user code.
+
+    While torch.compile traces the caller (dynamo traces neither ``sys._getframe`` nor
+    ``warnings.warn``: a graph break), the warning is emitted once, when the call is
+    compiled (``_warnings_torch``), at the user's line that calls the compiled function."""
+    torch = sys.modules.get("torch")
+    if torch is not None and torch.compiler.is_compiling():
+        from . import _warnings_torch
+
+        _warnings_torch.warn_when_compiled(message, category)
+        return
     warnings.warn(message, category, stacklevel=_user_stacklevel())

@@ -105,6 +105,41 @@ def _values_and_grads(case, jit, dtype):
         np.testing.assert_allclose(np.asarray(a), r.numpy(), rtol=tol["grad_rtol"], atol=tol["grad_atol"])
 
 
+@pytest.mark.parametrize("case", CASES)
+def test_forward_mode_and_hessian_match_torch_reference(case):
+    """Forward mode (issue 17): jax.jvp of the fused loss (a custom_jvp) against torch.func.jvp
+    of the float64 reference, and jax.hessian with respect to the input against torch's
+    hessian of the reference (x64 on: to rounding error)."""
+    with jax.enable_x64(True):
+        h, W, b, t, cw = (None if a is None else a.astype("float64") if a.dtype.kind == "f" else a
+                          for a in _data(case))
+        kw = _kw(case)
+        rl = case.get("return_lse", False)
+        rng = np.random.default_rng(2)
+        tan = [rng.standard_normal(x.shape) for x in (h, W) + (() if b is None else (b,))]
+        tkw = {k: v for k, v in kw.items() if k != "chunk_size"}
+        tcw = None if cw is None else torch.tensor(cw)
+
+        def f(h_, W_, *b_):
+            out = linear_cross_entropy(h_, W_, jnp.asarray(t), *b_,
+                                       class_weight=None if cw is None else jnp.asarray(cw), **kw)
+            return jnp.sum(out[0]) + jnp.sum(out[1]) if rl else jnp.sum(out)
+
+        def g(h_, W_, *b_):
+            out = reference(h_, W_, torch.tensor(t), *b_, class_weight=tcw, **tkw)
+            return out[0].sum() + out[1].sum() if rl else out.sum()
+
+        primals = [jnp.asarray(x) for x in (h, W) + (() if b is None else (b,))]
+        val, dot = jax.jvp(f, primals, [jnp.asarray(x) for x in tan])
+        tp = [torch.tensor(x) for x in (h, W) + (() if b is None else (b,))]
+        rval, rdot = torch.func.jvp(g, tuple(tp), tuple(torch.tensor(x) for x in tan))
+        np.testing.assert_allclose(float(val), float(rval), rtol=1e-10, atol=1e-10)
+        np.testing.assert_allclose(float(dot), float(rdot), rtol=1e-9, atol=1e-10)
+        hess = jax.hessian(f)(*primals)
+        rhess = torch.autograd.functional.hessian(lambda x: g(x, *tp[1:]), tp[0])
+        np.testing.assert_allclose(np.asarray(hess), rhess.numpy(), rtol=1e-8, atol=1e-10)
+
+
 def test_probability_targets_and_bfloat16():
     rng = np.random.default_rng(2)
     h = rng.standard_normal((9, 5)).astype(np.float32)

@@ -371,17 +371,9 @@ GRADIENT_EXCLUDED: dict[tuple[str, str, str], str] = {
     ("torch", "soft_margin_loss", "signs"): _SOFT_MARGIN_TARGET,
 }
 
-_TF_CLIP_TIE = (
-    "known open (not fixed here): tf.keras' KLDivergence clips y_true to [1e-7, 1]; TensorFlow's "
-    "clip_by_value passes the whole gradient at a bound (y_true == 1, a one-hot target), JAX's clip "
-    "(maximum/minimum) half of it, so the tf_keras dialect on JAX arrays gives half of tf.keras' "
-    "gradient with respect to y_true at exact ones (on torch tensors it agrees)")
 #: (dialect, loss, role, array kind) -> a gradient that disagrees with the framework today and is
 #: not compared on that kind until fixed (remove the entry with the fix).
-KNOWN_OPEN_GRADIENTS: dict[tuple[str, str, str, str], str] = {
-    ("tf_keras", "KLDivergence", "onehot", "jax"): _TF_CLIP_TIE,
-    ("tf_keras", "kl_divergence", "onehot", "jax"): _TF_CLIP_TIE,
-}
+KNOWN_OPEN_GRADIENTS: dict[tuple[str, str, str, str], str] = {}
 
 _USER_DISTANCE = (
     "with a distance function, torch hands the arrays to that function unchecked, so a NumPy array "

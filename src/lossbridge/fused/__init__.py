@@ -4,7 +4,7 @@ r"""Memory-efficient fused linear + cross-entropy (the LM-head loss without the 
 block by block, so the ``N x V`` logits never exist in full: peak extra memory is one
 block of logits (about 128 MiB by default) instead of 3x the logits.  It runs on torch
 tensors (a custom :class:`torch.autograd.Function`) and on JAX arrays (a
-:func:`jax.custom_vjp`, usable under :func:`jax.jit` and :func:`jax.grad`); the
+:func:`jax.custom_jvp`, usable under :func:`jax.jit`, :func:`jax.grad` and forward mode); the
 framework is imported only when its array arrives.
 
 The torch dialect's :func:`lossbridge.torch.functional.linear_cross_entropy` and
@@ -143,8 +143,10 @@ def linear_cross_entropy(
       accumulator is ever allocated.  Inputs are never modified.  Double backward,
       forward-mode AD and ``torch.func`` transforms are not supported.
 
-      JAX: a ``jax.custom_vjp``; blocks are scanned with ``lax.scan``; the backward
-      recomputes the logits.  Works under ``jax.jit``, ``jax.grad``, ``jax.value_and_grad``.
+      JAX: a ``jax.custom_jvp`` whose tangent is linear in the input tangents; blocks are
+      scanned with ``lax.scan``; reverse mode (JAX's transpose of the tangent scan, each
+      block rematerialised) recomputes the logits.  Works under ``jax.jit``, ``jax.grad``,
+      ``jax.value_and_grad``, ``jax.jvp``, ``jax.jacfwd`` and ``jax.hessian``.
 
     Example:
         >>> import torch

@@ -1,12 +1,16 @@
 """Chunked linear + cross-entropy on JAX arrays (imported only when a JAX array arrives).
 
 Same formulas as ``_torch.py``.  The per-token losses and log-sum-exps come from a
-``jax.custom_vjp`` whose forward scans row blocks with ``lax.scan`` (one block of logits
-alive at a time) and whose backward recomputes each block's logits and applies the
-per-token cotangents, so it is exact for every reduction and for gradients through the
-returned lse.  The reduction is ordinary JAX code around it.  float16/bfloat16 inputs
-are computed with float32 accumulation (``preferred_element_type``); the weight gradient
-is accumulated in a float32 ``V x D`` carry.
+``jax.custom_jvp`` whose primal scans row blocks with ``lax.scan`` (one block of logits
+alive at a time) and whose tangent rule, linear in the input tangents, scans the blocks
+again with each block rematerialised (``jax.checkpoint``): forward mode (``jax.jvp``,
+``jacfwd``, ``hessian``) works, and JAX derives reverse mode by transposing the tangent
+scan, which recomputes each block's logits and accumulates the weight gradient in the
+scan's carry, as a hand-written chunked backward does (the same temporary memory).  It is
+exact for every reduction and for gradients through the returned lse; the reduction is
+ordinary JAX code around it.  float16/bfloat16 inputs are computed with float32
+accumulation (``preferred_element_type``).  Under ``shard_map`` JAX's own transposition sums
+the cotangent of a replicated ``W`` over the mesh axes.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 from jax import lax
+from jax.custom_derivatives import SymbolicZero
 
 from .._backend import is_concrete
 from ._common import check_arrays, check_num_items, raise_out_of_range
@@ -43,7 +48,7 @@ def _compute_dtype(dtype) -> Any:
 
 @functools.lru_cache(maxsize=128)
 def _make(ig: int, eps: float, zl: float, cap: float | None, prob: bool, v: int, rows: int, nblk: int):
-    """The custom_vjp'd per-token function for one static configuration.
+    """The custom_jvp'd per-token function for one static configuration.
 
     f(h, W, b, t, w) -> (ell, lse), h: (nblk*rows, D) (padded), t: (nblk*rows,) or
     (nblk*rows, V); b and w may be None.
@@ -79,8 +84,8 @@ def _make(ig: int, eps: float, zl: float, cap: float | None, prob: bool, v: int,
         bad = valid & ~inrange
         return (ts, wt, bad), a, valid
 
-    def block_forward(hb, W, b, tb, w, cd):
-        z, _ = logits(hb, W, b, cd)
+    def block_forward(z, tb, w, cd):
+        """(ell, lse) of one block from its logits ``z``."""
         m = jnp.max(z, axis=1)
         m = jnp.maximum(m, jnp.finfo(cd).min)
         zr = z - m[:, None]
@@ -103,7 +108,7 @@ def _make(ig: int, eps: float, zl: float, cap: float | None, prob: bool, v: int,
         if not prob:
             ell = jnp.where(valid, ell, 0.0)
             ell = jnp.where(tinfo[2], jnp.nan, ell)
-        return ell.astype(cd), lse.astype(cd)
+        return ell, lse
 
     def fwd_scan(h, W, b, t, w):
         cd = _compute_dtype(h.dtype)
@@ -112,118 +117,91 @@ def _make(ig: int, eps: float, zl: float, cap: float | None, prob: bool, v: int,
 
         def body(_, xs):
             hb, tb = xs
-            return None, block_forward(hb, W, b, tb, w, cd)
+            ell, lse = block_forward(logits(hb, W, b, cd)[0], tb, w, cd)
+            return None, (ell.astype(cd), lse.astype(cd))
 
         _, (ell, lse) = lax.scan(body, None, (hs, ts))
         return ell.reshape(-1), lse.reshape(-1)
 
-    @jax.custom_vjp
+    # A custom_jvp (not a custom_vjp): forward mode (jax.jvp, jacfwd, hessian) works, and the
+    # tangent is linear in the input tangents, so JAX derives reverse mode by transposing it.
+    # The tangent scan's body is rematerialised (jax.checkpoint): reverse mode saves the
+    # inputs and the per-token lse only and recomputes each block's logits in the
+    # transposed scan, one block of logits alive at a time, as a hand-written backward would
+    # (the same HLO: 4 matmuls per block, 2 exp passes, the same temporary memory).
+    @jax.custom_jvp
     def f(h, W, b, t, w):
         return fwd_scan(h, W, b, t, w)
 
-    def f_fwd(h, W, b, t, w):
-        ell, lse = fwd_scan(h, W, b, t, w)
-        return (ell, lse), (h, W, b, t, w, lse)
+    def _zero(x):
+        return x is None or isinstance(x, SymbolicZero)
 
-    def f_bwd(res, cts):
-        h, W, b, t, w, lse = res
-        g_ell, g_lse = cts
+    @functools.partial(f.defjvp, symbolic_zeros=True)
+    def f_jvp(primals, tangents):
+        h, W, b, t, w = primals
+        dh, dW, db, dt, _dw = tangents  # the class weight is not differentiated (stop_gradient)
         cd = _compute_dtype(h.dtype)
         d = h.shape[1]
         hs = h.reshape(nblk, rows, d)
         ts = t.reshape((nblk, rows, *t.shape[1:]))
-        lses = lse.reshape(nblk, rows)
-        gls = g_ell.astype(cd).reshape(nblk, rows)
-        gss = g_lse.astype(cd).reshape(nblk, rows)
+        dh = None if _zero(dh) else dh.reshape(nblk, rows, d)
+        dt = None if (_zero(dt) or not prob) else dt.reshape(nblk, rows, v)
+        # W's and b's tangents in the compute dtype, cast once outside the scan: reverse mode
+        # accumulates their cotangents over the blocks in the scan's carry in float32 (for
+        # float16/bfloat16 weights too) and casts the sum back once, as a float32 V x D carry.
+        dW = None if _zero(dW) else dW.astype(cd)
+        db = None if (b is None or _zero(db)) else db.astype(cd)
 
-        def body(carry, xs):
-            gw, gb = carry
-            hb, tb, lb, ub, vb = xs
+        # The primal (f itself: a higher derivative uses this rule again), then the tangent
+        # scan; its blocks take their lse from the primal, so reverse mode recomputes each
+        # block's logits once and exp(z - lse) from them, as a hand-written backward would.
+        ell, lse = f(h, W, b, t, w)
+        lses = lse.reshape(nblk, rows)
+
+        @jax.checkpoint
+        def block(W, b, w, dW, db, hb, tb, lb, dhb, dtb):
             z, th = logits(hb, W, b, cd)
+            p = jnp.exp(z - lb[:, None])
             tinfo, a, valid = coeffs(tb, w, cd)
-            if prob:
-                u = ub
-            else:
-                ts_, wt, bad = tinfo
-                u = jnp.where(valid, ub, 0.0)
-                u = jnp.where(bad, jnp.nan, u)
-            alpha = u * (a + 2.0 * zl * lb) + vb
-            p = jnp.exp(z - lb[:, None]) * alpha[:, None]
-            if prob:
-                dz = p - ((1.0 - eps) * u)[:, None] * tinfo
-            else:
-                dz = p.at[jnp.arange(rows), ts_].add(-(1.0 - eps) * u * wt)
-            if eps > 0.0:
-                wv = jnp.ones((v,), cd) if w is None else w.astype(cd)
-                dz = dz - ((eps / v) * u)[:, None] * wv[None, :]
+            dz = jnp.zeros((), cd)
+            if dhb is not None:
+                dz = dz + lax.dot_general(dhb, W, (((1,), (1,)), ((), ())), preferred_element_type=cd)
+            if dW is not None:
+                dz = dz + lax.dot_general(hb, dW, (((1,), (1,)), ((), ())), preferred_element_type=cd)
+            if db is not None:
+                dz = dz + db
             if th is not None:
                 dz = dz * (1.0 - th * th)
-            ghb = lax.dot_general(dz, W, (((1,), (0,)), ((), ())), preferred_element_type=cd)
-            gw = gw + lax.dot_general(dz, hb, (((0,), (0,)), ((), ())), preferred_element_type=cd)
-            gb = gb + jnp.sum(dz, axis=0)
+            dz = jnp.broadcast_to(dz, z.shape)
+            dlse = jnp.sum(p * dz, axis=1)
+            # d ell = sum_c (dl/dz_c) dz_c, dl/dz = p (A + 2 zl lse) - (1-eps) w y - (eps/V) w
+            dell = (a + 2.0 * zl * lb) * dlse
             if prob:
-                # Probability targets: dℓ_i/dy_ic = (1-ε) w_c (lse_i - z_ic), times u_i.
-                gy = ((1.0 - eps) * u)[:, None] * (lb[:, None] - z)
-                if w is not None:
-                    gy = gy * w.astype(cd)[None, :]
-                return (gw, gb), (ghb.astype(h.dtype), gy.astype(tb.dtype))
-            return (gw, gb), ghb.astype(h.dtype)
+                dell = dell - (1.0 - eps) * jnp.sum(tinfo * dz, axis=1)
+                if dtb is not None:  # dl/dy_c = (1-eps) w_c (lse - z_c)
+                    gy = (1.0 - eps) * (lb[:, None] - z)
+                    if w is not None:
+                        gy = gy * w.astype(cd)[None, :]
+                    dell = dell + jnp.sum(gy * dtb.astype(cd), axis=1)
+            else:
+                ts_, wt, bad = tinfo
+                dell = dell - (1.0 - eps) * wt * jnp.take_along_axis(dz, ts_[:, None], axis=1)[:, 0]
+            if eps > 0.0:
+                dell = dell - (eps / v) * (jnp.sum(dz, axis=1) if w is None else dz @ w.astype(cd))
+            if not prob:
+                # a constant factor (linear): an ignored token has no tangent, an
+                # out-of-range one (only under jit) a NaN tangent and NaN gradients
+                dell = dell * jnp.where(bad, jnp.nan, valid.astype(cd))
+            return dell.astype(cd), dlse.astype(cd)
 
-        init = (jnp.zeros(W.shape, cd), jnp.zeros((v,), cd))
-        # Under shard_map the carry varies over every mesh axis its inputs vary over.
-        init = tuple(_varying_like(x, (h, W, b, t, w, lse, g_ell, g_lse)) for x in init)
-        (gw, gb), out = lax.scan(body, init, (hs, ts, lses, gls, gss))
-        gt = None
-        if prob:
-            gh, gt = out
-            gt = gt.reshape(t.shape)
-        else:
-            gh = out
-        gh = gh.reshape(h.shape)
-        # A replicated W (or h) used with data that varies over a shard_map axis: its
-        # cotangent is the sum over that axis (the transpose of the implicit broadcast).
-        gh, gw, gb = _sum_to(gh, h), _sum_to(gw, W), _sum_to(gb, b)
-        return (
-            gh,
-            gw.astype(W.dtype),
-            None if b is None else gb.astype(b.dtype),
-            gt,
-            None,
-        )
+        def body(_, xs):
+            hb, tb, lb, dhb, dtb = xs
+            return None, block(W, b, w, dW, db, hb, tb, lb, dhb, dtb)
 
-    f.defvjp(f_fwd, f_bwd)
+        _, (dell, dlse) = lax.scan(body, None, (hs, ts, lses, dh, dt))
+        return (ell, lse), (dell.reshape(-1), dlse.reshape(-1))
+
     return f
-
-
-def _varying_like(x: Any, refs: tuple) -> Any:
-    """``x`` cast to vary over the shard_map axes any of ``refs`` varies over (no-op elsewhere)."""
-    typeof, pcast = getattr(jax, "typeof", None), getattr(lax, "pcast", None)
-    if typeof is None or pcast is None:  # pragma: no cover - older JAX: no varying types
-        return x
-    axes: set = set()
-    for r in refs:
-        if r is not None:
-            axes |= _vma(typeof(r))
-    missing = tuple(sorted(axes - _vma(typeof(x))))
-    return pcast(x, missing, to="varying") if missing else x
-
-
-def _sum_to(ct: Any, primal: Any) -> Any:
-    """``ct`` summed over the shard_map axes it varies over and ``primal`` does not."""
-    typeof = getattr(jax, "typeof", None)
-    if primal is None or typeof is None:
-        return ct
-    extra = tuple(sorted(_vma(typeof(ct)) - _vma(typeof(primal))))
-    return lax.psum(ct, extra) if extra else ct
-
-
-def _vma(aval: Any) -> set:
-    """The mesh axes an abstract value varies over (``.vma`` before JAX 0.10, then
-    ``.manual_axis_type.varying``)."""
-    mat = getattr(aval, "manual_axis_type", None)
-    if mat is not None:
-        return set(getattr(mat, "varying", ()) or ())
-    return set(getattr(aval, "vma", ()) or ())
 
 
 def _rows(n: int, v: int, chunk: int | None) -> int:

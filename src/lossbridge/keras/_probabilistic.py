@@ -677,8 +677,15 @@ def kl_divergence(y_true: Any, y_pred: Any) -> Any:
         "kl_divergence", y_true, y_pred,
         "Give y_true and y_pred the same shape: two probability distributions over the last axis.",
     )
-    y_true = xp.clip(y_true, EPSILON, 1.0)
-    y_pred = xp.clip(y_pred, EPSILON, 1.0)
+    if flavor() == "tf_keras" and ns.kind == "jax":
+        # TensorFlow's clip_by_value passes the whole gradient at a bound (a one-hot
+        # y_true == 1); JAX's clip (maximum/minimum) half of it: the value inside the closed
+        # interval is taken as is, so its gradient is 1 there, as TF's (and torch's clamp)
+        y_true = xp.where((y_true >= EPSILON) & (y_true <= 1.0), y_true, xp.clip(y_true, EPSILON, 1.0))
+        y_pred = xp.where((y_pred >= EPSILON) & (y_pred <= 1.0), y_pred, xp.clip(y_pred, EPSILON, 1.0))
+    else:
+        y_true = xp.clip(y_true, EPSILON, 1.0)
+        y_pred = xp.clip(y_pred, EPSILON, 1.0)
     return xp.sum(y_true * xp.log(y_true / y_pred), axis=-1)
 
 

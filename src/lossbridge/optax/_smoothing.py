@@ -45,7 +45,7 @@ def smooth_labels(
     check_subdtype(ns, labels, "floating", "labels")
     axes = canonicalize_axes(axis, labels.ndim)
     if where is None:
-        num_categories: Any = float(math.prod(labels.shape[a] for a in axes))
+        num_categories: Any = float(math.prod([labels.shape[a] for a in axes]))  # a list: dynamo traces no generator here
         if num_categories == 0:
             raise LossBridgeError(  # optax: ZeroDivisionError (alpha / 0 categories)
                 f"float division by zero: `labels` ({describe(labels)}) has no category on "

@@ -79,8 +79,8 @@ def linear_cross_entropy(
       or better, and a second backward always works: it recomputes).
     * On torch tensors, double backward and forward-mode AD are not supported
       (``torch.autograd.Function`` with a once-differentiable backward; torch's chunked
-      path has the same limits).  On JAX the loss is a ``jax.custom_vjp``: ``jax.jit``,
-      ``jax.grad`` and ``jax.vjp`` work, second derivatives do not.
+      path has the same limits).  On JAX the loss is a ``jax.custom_jvp``: ``jax.jit``,
+      ``jax.grad``, ``jax.vjp``, forward mode (``jax.jvp``, ``jacfwd``) and ``jax.hessian`` work.
     * When every class weight of the non-ignored targets is 0 (but some target is not
       ignored), ``'mean'`` is NaN as in torch, with zero gradients where torch's are NaN.
 
