@@ -17,6 +17,7 @@ from ._inputs import check_broadcast, param
 from ._loss import Loss, LossFunctionWrapper, convert_to_tensor, flavor, mean, namespace_of
 from ._probabilistic import (
     _check_axis,
+    _predictions,
     _require_predictions,
     _same_shape,
     _smooth_categorical,
@@ -245,9 +246,10 @@ def categorical_focal_crossentropy(
     _check_axis(axis)
     ns = namespace_of(y_true=y_true, y_pred=y_pred)
     xp = ns.xp
-    y_pred = convert_to_tensor(ns, y_pred)
-    _require_predictions(ns, y_pred, "categorical_focal_crossentropy", from_logits)
-    y_true = xp.astype(convert_to_tensor(ns, y_true), y_pred.dtype)
+    # Keras negates y_true, cast to y_pred's dtype: "neg does not accept dtype bool".
+    y_true, y_pred, _ = _predictions(
+        ns, y_true, y_pred, from_logits, bool_error="neg does not accept dtype bool."
+    )
     if y_pred.ndim >= 1 and y_pred.shape[-1] == 1:
         warn(
             "In loss categorical_focal_crossentropy, expected y_pred.shape to be (batch_size, "
