@@ -14,7 +14,12 @@ import numpy as np
 
 from .. import ops
 from .._backend import describe, get_namespace, quiet
-from .._errors import LossBridgeDeprecationWarning, LossBridgeError, LossBridgeTypeError
+from .._errors import (
+    LossBridgeDeprecationWarning,
+    LossBridgeError,
+    LossBridgeIndexError,
+    LossBridgeTypeError,
+)
 from .._grad import custom_gradient
 from .._validate import require
 from .._warnings import warn
@@ -581,6 +586,13 @@ def multiclass_sparsemax_loss(scores: Any, labels: Any) -> Any:
             "multiclass_sparsemax_loss takes `scores` of shape (batch, num_classes) (optax maps "
             f"over the first axis with jax.vmap), but `scores` has shape {tuple(scores.shape)}. "
             "Reshape to (-1, num_classes) first."
+        )
+    if ns.xp.isdtype(labels.dtype, "bool"):
+        # optax indexes with them: JAX's NonConcreteBooleanIndexError, an IndexError
+        raise LossBridgeIndexError(
+            "Array boolean indices must be concrete. multiclass_sparsemax_loss: `labels` is a "
+            f"{describe(labels)}; optax indexes the scores with it (a boolean mask under "
+            "jax.vmap). `labels` must be integer class indices: labels.astype('int32')."
         )
     if not ns.xp.isdtype(labels.dtype, "integral"):
         raise LossBridgeTypeError(

@@ -100,6 +100,12 @@ def ctc_loss_with_forward_probs(
             )
     check_rank(logits, 3, "logits")
     check_rank(labels, 2, "labels")
+    if ns.xp.isdtype(labels.dtype, "bool"):
+        raise LossBridgeTypeError(
+            "iota does not accept dtype bool. ctc_loss: `labels` is a "
+            f"{describe(labels)}; optax compares the labels with class indices built in their "
+            "dtype. Pass integer labels: labels.astype('int32')."
+        )
     check_shapes_equal(labels, label_paddings, "labels", "label_paddings")
     if tuple(logits.shape[:2]) != tuple(logit_paddings.shape):
         raise LossBridgeError(

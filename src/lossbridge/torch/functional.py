@@ -1028,7 +1028,14 @@ def _torch_decides_exotic(fn: Any) -> Any:
             return fn(*args, **kwargs)
 
         def to_torch(a: Any) -> Any:
-            if type(a) is np.ndarray or (kind == "jax" and array_kind(a) == "jax"):
+            if kind == "jax" and array_kind(a) == "jax":
+                a = np.array(a)  # a writable copy
+                if a.dtype == np.int32:
+                    # JAX's default integer (int64 without jax_enable_x64): the class
+                    # indices torch takes as int64, as lossbridge's JAX path does.
+                    a = a.astype(np.int64)
+                return torch.from_numpy(a)
+            if type(a) is np.ndarray:
                 return torch.from_numpy(np.array(a))  # a writable copy
             return a
 
