@@ -612,6 +612,8 @@ def multiclass_sparsemax_loss(scores: Any, labels: Any) -> Any:
         wrapped = xp.where(index < 0, index + n, index)
         valid = (index >= -n) & (index < n)
     read = xp.clip(wrapped, 0, n - 1)  # jnp indexing clamps an out-of-range gather
+    if ns.kind == "torch":
+        read = xp.astype(read, xp.int64)  # torch gathers with int64 indices only (uint8 labels)
     z = scores - ops.take_along_axis(scores, read, axis=-1)
     classes = ns.asarray(list(range(n)), dtype=wrapped.dtype)
     held = (classes == wrapped) & valid  # .at[label].set(0.0): dropped when out of range

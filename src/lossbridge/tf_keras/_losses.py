@@ -36,6 +36,7 @@ from .. import keras as _k
 from .._backend import describe, is_concrete
 from .._checks import check_label_range, first_out_of_range
 from .._errors import LossBridgeError, LossBridgeIndexError, LossBridgeTypeError
+from .._validate import require as _require
 from .._validate import wrap_raw_errors
 from ._loss import LossFunctionWrapper, refuse_integer_or_complex
 
@@ -426,6 +427,7 @@ def ctc_batch_cost(y_true: Any, y_pred: Any, input_length: Any, label_length: An
         (0.3285, 0.3285)
     """
     refuse_integer_or_complex(y_pred)
+    _require(input_length=input_length, label_length=label_length)  # all four are required
     ns = k.namespace_of(y_true=y_true, y_pred=y_pred, input_length=input_length, label_length=label_length)
     xp = ns.xp
     y_pred = k.convert_to_tensor(ns, y_pred)
