@@ -13,7 +13,7 @@ import pytest
 from harness.backends import require
 
 from .bad_inputs import to_kind
-from .test_issue11_examples import check_example
+from .test_issue11_examples import SEQ_LAB_PAD, SEQ_LOGITS, SEQ_PAD, check_example
 
 F32 = np.float32
 P3 = np.array([[0.2, 0.3, 0.5], [0.1, 0.8, 0.1]], F32)
@@ -32,8 +32,12 @@ SCALAR = np.array(0.7, F32)
 
 
 def _ex(ident: str, dialect: str, name: str, args: list, kind: str, cls: str,
-        kwargs: dict | None = None) -> tuple:
-    return (ident, dialect, name, "", args, kwargs or {}, kind, cls)
+        kwargs: dict | None = None, module: str = "") -> tuple:
+    return (ident, dialect, name, module, args, kwargs or {}, kind, cls)
+
+
+TF = "torch.functional"
+ML_TARGET = np.array([[0, 1, -1], [2, -1, 0]])
 
 
 EXAMPLES = [
@@ -97,6 +101,38 @@ EXAMPLES = [
         "zero_d"),
     _ex("tfk-cosine-0d-true", "tf_keras", "cosine_similarity", [SCALAR, P3], "jax", "zero_d"),
     _ex("tfk-Cosine-0d-pred", "tf_keras", "CosineSimilarity", [P3, SCALAR], "numpy", "zero_d"),
+    _ex("tfk-ctc-none-length", "tf_keras", "ctc_batch_cost",
+        [SEQ_LAB, SEQ_LOGITS, np.array([[4], [4]]), None], "numpy", "none"),
+    # torch (found by the exploration): unsigned and complex class indices, complex regression
+    # input, JAX's int32 indices beside float16 input
+    _ex("torch-multilabel-uint8", "torch", "multilabel_margin_loss", [P3, ML_TARGET.astype(np.uint8)],
+        "numpy", "uint8", module=TF),
+    _ex("torch-multilabel-uint8-in-range", "torch", "multilabel_margin_loss",
+        [P3, np.array([[0, 1, 2], [2, 0, 1]], np.uint8)], "jax", "uint8", module=TF),
+    _ex("torch-multilabel-complex", "torch", "multilabel_margin_loss",
+        [P3, ML_TARGET.astype(np.complex64)], "torch", "complex", module=TF),
+    _ex("torch-smooth-l1-complex", "torch", "smooth_l1_loss", [P3.astype(np.complex64), ONEHOT],
+        "numpy", "complex", module=TF),
+    _ex("torch-smooth-l1-complex-target", "torch", "smooth_l1_loss",
+        [P3, ONEHOT.astype(np.complex64)], "torch", "complex", module=TF),
+    _ex("torch-huber-complex-target", "torch", "huber_loss", [P3, ONEHOT.astype(np.complex64)],
+        "torch", "complex", module=TF),
+    _ex("torch-MultiLabelMargin-float16-jax", "torch", "MultiLabelMarginLoss",
+        [P3.astype(np.float16), ML_TARGET], "jax", "float16"),
+    # optax (found by the exploration): boolean arrays on torch, boolean and uint8 labels
+    _ex("optax-squared-error-bool-target", "optax", "squared_error", [P3, BOOL_PRED], "torch",
+        "bool"),
+    _ex("optax-dice-bool-target", "optax", "dice_loss", [P3, BOOL_PRED], "torch", "bool"),
+    _ex("optax-dice-bool-pred", "optax", "dice_loss", [BOOL_PRED, ONEHOT], "torch", "bool"),
+    _ex("optax-binary-dice-bool-pred", "optax", "binary_dice_loss", [BOOL_PRED, ONEHOT], "torch",
+        "bool"),
+    _ex("optax-perceptron-bool", "optax", "perceptron_loss", [BOOL_PRED, ONEHOT], "torch", "bool"),
+    _ex("optax-ctc-bool-labels", "optax", "ctc_loss",
+        [SEQ_LOGITS, SEQ_PAD, SEQ_LAB.astype(bool), SEQ_LAB_PAD], "numpy", "bool"),
+    _ex("optax-sparsemax-bool-labels", "optax", "multiclass_sparsemax_loss",
+        [P3, np.array([True, False])], "jax", "bool"),
+    _ex("optax-sparsemax-uint8-labels", "optax", "multiclass_sparsemax_loss",
+        [P3, LABELS.astype(np.uint8)], "torch", "uint8"),
 ]
 
 
