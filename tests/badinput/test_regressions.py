@@ -101,6 +101,14 @@ EXAMPLES = [
         "zero_d"),
     _ex("tfk-cosine-0d-true", "tf_keras", "cosine_similarity", [SCALAR, P3], "jax", "zero_d"),
     _ex("tfk-Cosine-0d-pred", "tf_keras", "CosineSimilarity", [P3, SCALAR], "numpy", "zero_d"),
+    # tf.keras 2 fails on boolean predictions (the Keras 3 dialect computes them now; tf_keras
+    # reuses its functions), except huber, which casts them to float32
+    _ex("tfk-poisson-bool", "tf_keras", "poisson", [COUNTS, BOOL_PRED], "jax", "bool"),
+    _ex("tfk-CCE-bool", "tf_keras", "CategoricalCrossentropy", [ONEHOT, BOOL_PRED], "numpy", "bool"),
+    _ex("tfk-msle-bool", "tf_keras", "mean_squared_logarithmic_error", [COUNTS, BOOL_PRED], "torch",
+        "bool"),
+    _ex("tfk-Huber-bool", "tf_keras", "Huber", [COUNTS, BOOL_PRED], "numpy", "bool"),
+    _ex("tfk-huber-bool", "tf_keras", "huber", [COUNTS, BOOL_PRED], "torch", "bool"),
     _ex("tfk-ctc-none-length", "tf_keras", "ctc_batch_cost",
         [SEQ_LAB, SEQ_LOGITS, np.array([[4], [4]]), None], "numpy", "none"),
     # torch (found by the exploration): unsigned and complex class indices, complex regression

@@ -367,7 +367,7 @@ def _sparse_categorical_crossentropy(
 ) -> tuple[Any, Any]:
     ns = namespace_of(y_true=y_true, y_pred=y_pred)
     xp = ns.xp
-    y_true, y_pred, _ = _predictions(ns, y_true, y_pred, from_logits, cast_true=False)
+    y_true, y_pred, given = _predictions(ns, y_true, y_pred, from_logits, cast_true=False)
     if y_pred.ndim < 1:
         raise LossBridgeIndexError(
             "tuple index out of range. sparse_categorical_crossentropy: argument `output` must be at least rank 1. "
@@ -385,6 +385,11 @@ def _sparse_categorical_crossentropy(
             if one_hot
             else f"Pass one integer class index per sample, with shape {expected}."
         )
+        if not ns.xp.isdtype(given.dtype, "real floating"):
+            fix += (
+                f" `y_pred` holds {given.dtype} values: Keras' argument order is (y_true, "
+                "y_pred); if you passed the labels second, swap the arguments."
+            )
         raise LossBridgeError(
             "sparse_categorical_crossentropy: arguments `target` and `output` must have the "
             "same shape up until the last dimension: "

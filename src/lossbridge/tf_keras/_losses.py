@@ -79,7 +79,7 @@ def _tf_keras(
                 "'fixed_label_smoothing' (lossbridge.keras only; lossbridge.tf_keras counts "
                 "the classes as tf_keras 2.21 does)"
             )
-        refuse_integer_or_complex(y_pred)
+        refuse_integer_or_complex(y_pred, bool_computes=float32)
         with k.using_flavor("tf_keras"):
             y_true, y_pred = prepare(y_true, y_pred)
             return keras_fn(y_true, y_pred, *args, **kwargs)
@@ -92,6 +92,7 @@ def _tf_keras(
                 return masked(y_true, y_pred, *args, **kwargs)
 
         fn._lossbridge_with_mask = with_mask  # type: ignore[attr-defined]
+    fn._lossbridge_float32 = float32  # type: ignore[attr-defined]  # (the classes read it)
     fn.__module__ = __name__
     fn.__qualname__ = keras_fn.__name__
     del fn.__wrapped__  # inspect.signature follows __wrapped__; the signature is the same
