@@ -94,6 +94,16 @@ DIVERGENCES: tuple[Divergence, ...] = (
                      "mean_absolute_error", "mean_absolute_percentage_error",
                      "mean_squared_error", "tversky")
     ),
+    *(
+        Divergence(
+            "keras", loss, "complex", "LossBridgeTypeError",
+            "Complex predictions (y_pred) are refused by every Keras function: Keras computes a "
+            "few in complex arithmetic (a complex 'loss') and fails on the others. Pass real "
+            "predictions (the classes cast to float32 first, as Keras does).",
+            position=1,
+        )
+        for loss in ("dice", "mean_absolute_error", "mean_squared_error", "poisson", "tversky")
+    ),
 )
 
 

@@ -79,6 +79,12 @@ EXAMPLES = [
     _ex("cce-bool-logits", "keras", "categorical_crossentropy", [ONEHOT, BOOL_PRED], "torch",
         "bool", {"from_logits": True}),
     _ex("mse-bool", "keras", "mean_squared_error", [COUNTS, BOOL_PRED], "jax", "bool"),
+    # complex predictions: Keras fails on most (sparse: "Clip received a complex value"), and the
+    # float32 cast must not drop the imaginary part; the documented divergence where it computes
+    _ex("scce-complex", "keras", "sparse_categorical_crossentropy",
+        [LABELS, P3.astype(np.complex64)], "numpy", "complex"),
+    _ex("mse-complex", "keras", "mean_squared_error", [COUNTS, P3.astype(np.complex64)], "torch",
+        "complex"),
     # the documented divergence: unsigned predictions where Keras wraps around
     _ex("mae-uint8", "keras", "mean_absolute_error", [COUNTS, INT_PRED.astype(np.uint8)],
         "numpy", "uint8"),

@@ -127,6 +127,13 @@ def predictions(
     documented divergence) with the same error.
     """
     given = convert_to_tensor(ns, y_pred)
+    if ns.xp.isdtype(given.dtype, "complex floating"):
+        # Keras fails on them (JAX: "Clip received a complex value", torch: kernels without
+        # complex support); float32 would drop the imaginary part.
+        raise PredictionsDtypeError(
+            f"`y_pred` is a {describe(given)}: Keras' losses take real predictions and fail on "
+            "complex ones. Pass the real part (or the magnitude) as floats."
+        )
     if bool_error is not None and ns.xp.isdtype(given.dtype, "bool"):
         raise PredictionsDtypeError(
             f"{bool_error} `y_pred` is a {describe(given)}: Keras casts y_true to y_pred's "
