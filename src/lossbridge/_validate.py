@@ -48,7 +48,7 @@ REQUIRED = frozenset({
     "y_true", "y_pred", "input", "target", "logits", "predictions", "x1", "x2",
     "anchor", "positive", "negative", "scores", "log_predictions", "predictor_outputs",
     "coding_dist", "true_dist", "output", "embeddings", "input1", "input2", "var",
-    "log_probs", "input_lengths", "target_lengths", "features", "labels", "anchors",
+    "log_probs", "input_lengths", "target_lengths", "features", "labels", "anchors", "linear_weight",
     "positives", "negatives", "log_targets", "logit_paddings", "label_paddings",
 })
 

@@ -133,6 +133,13 @@ EXAMPLES = [
         "torch", "complex", module=TF),
     _ex("torch-MultiLabelMargin-float16-jax", "torch", "MultiLabelMarginLoss",
         [P3.astype(np.float16), ML_TARGET], "jax", "float16"),
+    _ex("torch-CTCLoss-complex-targets-jax", "torch", "CTCLoss",
+        [np.log(np.full((4, 2, 3), 1 / 3, F32)), SEQ_LAB.astype(np.complex64) + 0.5j,
+         np.array([4, 4]), np.array([2, 2])], "jax", "complex"),
+    _ex("torch-linear-ce-none-weight", "torch", "linear_cross_entropy", [P3, None, LABELS],
+        "numpy", "none", module=TF),
+    _ex("torch-ce-0d-logits-jax", "torch", "cross_entropy", [np.array(0.5, F32), LABELS], "jax",
+        "zero_d", module=TF),
     # optax (found by the exploration): boolean arrays on torch, boolean and uint8 labels
     _ex("optax-squared-error-bool-target", "optax", "squared_error", [P3, BOOL_PRED], "torch",
         "bool"),

@@ -257,6 +257,10 @@ def ctc_loss(
     xp = ns.xp
     log_probs = ns.asarray(log_probs)
     targets = ns.asarray(targets)
+    if xp.isdtype(targets.dtype, "complex floating"):
+        # torch casts the targets to int64: a complex one keeps its real part ("Casting complex
+        # values to real discards the imaginary part"), then truncates as a float one does.
+        targets = xp.real(targets)
     il = _lengths(ns, input_lengths, "input_lengths")
     tl = _lengths(ns, target_lengths, "target_lengths")
     unbatched = log_probs.ndim != 3

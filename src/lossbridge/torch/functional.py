@@ -320,8 +320,10 @@ def _cross_entropy_checks(
             "(target.argmax(1) of a one-hot), for probabilities convert it with .float()."
         )
     if input.ndim == 0:
-        raise LossBridgeError(
-            "Expected 1 or more dimensions (got 0): `input` must hold the logits of C classes."
+        # torch's log_softmax over dim 1 of a 0-d input: IndexError (nll_loss: ValueError)
+        raise LossBridgeIndexError(
+            "Dimension out of range (expected to be in range of [-1, 0], but got 1). Expected 1 "
+            "or more dimensions (got 0): `input` must hold the logits of C classes."
         )
     label_smoothing = _label_smoothing(label_smoothing)
     cdim = _class_dim(input)
