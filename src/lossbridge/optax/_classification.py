@@ -436,6 +436,11 @@ def softmax_cross_entropy_with_integer_labels(
     num_classes = logits.shape[axis_]
     full = (*batch_shape[:axis_], num_classes, *batch_shape[axis_:])
     index = xp.broadcast_to(index, (*full[:axis_], 1, *full[axis_ + 1:]))
+    if num_classes == 0:
+        # optax: the log-normalizer of no class is -inf and JAX's out-of-bounds gather reads a
+        # finite fill, so every sample is -inf (0 where `where`, all False, masks it out).
+        zero = xp.sum(xp.broadcast_to(logits, full), axis=axis_)
+        return zero if where is not None else zero + scalar(ns, -math.inf, zero)
     label_logits = xp.squeeze(_take(ns, xp.broadcast_to(logits, full), index, axis_), axis=axis_)
     log_normalizers = logsumexp(ns, logits, (axis_,), where=where)
     out = log_normalizers - label_logits
@@ -605,6 +610,12 @@ def multiclass_sparsemax_loss(scores: Any, labels: Any) -> Any:
             f"{tuple(scores.shape)} and `labels` {tuple(labels.shape)}; give one label per row."
         )
     n = scores.shape[-1]
+    if n == 0:
+        raise LossBridgeIndexError(
+            "index is out of bounds for axis 0 with size 0. multiclass_sparsemax_loss: `scores` "
+            f"is a {describe(scores)} with no class (optax indexes the empty row with the label). "
+            "Pass scores of shape (batch, num_classes) with num_classes >= 1."
+        )
     index = xp.expand_dims(labels, axis=-1)
     if xp.isdtype(labels.dtype, "unsigned integer"):
         wrapped, valid = index, index < n
