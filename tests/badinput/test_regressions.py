@@ -85,6 +85,15 @@ EXAMPLES = [
         [LABELS, P3.astype(np.complex64)], "numpy", "complex"),
     _ex("mse-complex", "keras", "mean_squared_error", [COUNTS, P3.astype(np.complex64)], "torch",
         "complex"),
+    # found by the exploration: Keras' power is C's pow ((-inf)**q = inf), a 0-d y_pred in the
+    # cosine similarity class on JAX arrays (Keras computes; JAX's sum refuses axis -1 of 0-d)
+    _ex("CGCE-neg-inf", "keras", "CategoricalGeneralizedCrossEntropy",
+        [LABELS, np.where(np.arange(6).reshape(2, 3) == 1, -np.inf, P3).astype(F32)], "numpy",
+        "neg_inf"),
+    _ex("CGCE-neg-inf-torch", "keras", "CategoricalGeneralizedCrossEntropy",
+        [LABELS, np.where(np.arange(6).reshape(2, 3) == 1, -np.inf, P3).astype(F32)], "torch",
+        "neg_inf"),
+    _ex("Cosine-0d-pred-jax", "keras", "CosineSimilarity", [P3, SCALAR], "jax", "zero_d"),
     # the documented divergence: unsigned predictions where Keras wraps around
     _ex("mae-uint8", "keras", "mean_absolute_error", [COUNTS, INT_PRED.astype(np.uint8)],
         "numpy", "uint8"),

@@ -10,6 +10,7 @@ cross-entropies are in :mod:`lossbridge.keras._focal`.
 
 from __future__ import annotations
 
+import math
 import numbers
 from typing import Any
 
@@ -925,7 +926,12 @@ def categorical_generalized_cross_entropy(y_true: Any, y_pred: Any, q: float) ->
     _check_class_labels(ns, labels, num_classes, "categorical_generalized_cross_entropy")
     one_hot = ops.one_hot(labels, num_classes, dtype=y_pred.dtype)
     p = xp.sum(y_pred * one_hot, axis=-1)
-    return (1.0 - p**q) / q
+    with quiet(ns):
+        powered = p**q
+    # Keras' power is C's pow on both backends: (-inf)**q = inf for 0 < q < 1, where NumPy's
+    # and torch's ** give NaN.
+    powered = xp.where(p == -math.inf, xp.full_like(powered, math.inf), powered)
+    return (1.0 - powered) / q
 
 
 def _validate_q(q: Any) -> None:

@@ -411,7 +411,9 @@ def _l2_normalize(ns: Namespace, x: Any, axis: Any) -> Any:
     that the gradients agree too, including at a zero vector.
     """
     xp = ns.xp
-    square_sum = xp.sum(x * x, axis=axis, keepdims=True)
+    # a 0-d input is its own sum (NumPy and torch accept axis -1 there, JAX does not; Keras
+    # computes it on both backends)
+    square_sum = x * x if x.ndim == 0 else xp.sum(x * x, axis=axis, keepdims=True)
     if flavor() == "tf_keras":
         # tf.linalg.l2_normalize: x * rsqrt(max(sum(x**2), 1e-12)), finite gradient at 0.
         return x * (1.0 / xp.sqrt(xp.maximum(square_sum, param(ns, 1e-12, x))))
