@@ -94,6 +94,8 @@ EXAMPLES = [
         [LABELS, np.where(np.arange(6).reshape(2, 3) == 1, -np.inf, P3).astype(F32)], "torch",
         "neg_inf"),
     _ex("Cosine-0d-pred-jax", "keras", "CosineSimilarity", [P3, SCALAR], "jax", "zero_d"),
+    _ex("cfce-0d-pred", "keras", "categorical_focal_crossentropy", [ONEHOT, SCALAR], "numpy",
+        "zero_d"),
     # the documented divergence: unsigned predictions where Keras wraps around
     _ex("mae-uint8", "keras", "mean_absolute_error", [COUNTS, INT_PRED.astype(np.uint8)],
         "numpy", "uint8"),
@@ -172,6 +174,14 @@ EXAMPLES = [
         [np.zeros((2, 0), F32), LABELS], "jax", "empty_last_axis"),
     _ex("optax-ranking-0d", "optax", "ranking_softmax_loss",
         [np.array(0.5, F32), np.array([1.0, 0.0, 0.0], F32)], "torch", "zero_d"),
+    _ex("optax-safe-sce-0d-torch", "optax", "safe_softmax_cross_entropy", [SCALAR, ONEHOT],
+        "torch", "zero_d"),
+    _ex("optax-multiclass-hinge-0d", "optax", "multiclass_hinge_loss", [SCALAR, LABELS], "numpy",
+        "zero_d"),
+    _ex("optax-ranking-no-item", "optax", "ranking_softmax_loss", [np.zeros((2, 0), F32), P3],
+        "numpy", "empty_last_axis"),
+    _ex("optax-ctc-no-class", "optax", "ctc_loss",
+        [SEQ_LOGITS[..., :0].copy(), SEQ_PAD, SEQ_LAB, SEQ_LAB_PAD], "numpy", "empty_last_axis"),
     _ex("optax-sparsemax-uint8-labels", "optax", "multiclass_sparsemax_loss",
         [P3, LABELS.astype(np.uint8)], "torch", "uint8"),
 ]

@@ -11,7 +11,8 @@ from __future__ import annotations
 from typing import Any
 
 from .. import ops
-from .._errors import LossBridgeSyntaxWarning
+from .._backend import describe
+from .._errors import LossBridgeIndexError, LossBridgeSyntaxWarning
 from .._warnings import warn
 from ._inputs import check_broadcast, param
 from ._loss import Loss, LossFunctionWrapper, convert_to_tensor, flavor, mean, namespace_of
@@ -250,6 +251,12 @@ def categorical_focal_crossentropy(
     y_true, y_pred, _ = _predictions(
         ns, y_true, y_pred, from_logits, bool_error="neg does not accept dtype bool."
     )
+    if y_pred.ndim == 0:  # Keras reads y_pred.shape[-1] first
+        raise LossBridgeIndexError(
+            f"tuple index out of range. categorical_focal_crossentropy: `y_pred` is a "
+            f"{describe(y_pred)} with no class axis; pass one row of class probabilities (or "
+            "logits) per sample, shape (N, C)."
+        )
     if y_pred.ndim >= 1 and y_pred.shape[-1] == 1:
         warn(
             "In loss categorical_focal_crossentropy, expected y_pred.shape to be (batch_size, "

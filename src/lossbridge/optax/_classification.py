@@ -277,6 +277,7 @@ def safe_softmax_cross_entropy(logits: Any, labels: Any) -> Any:
     xp = ns.xp
     logits, labels = ns.asarray(logits), ns.asarray(labels)
     check_subdtype(ns, logits, "floating", "logits")
+    canonicalize_axis(-1, logits.ndim)  # optax's log_softmax over the last axis of the logits
     shape = broadcast_shapes(logits=logits, labels=labels)
     weights = xp.broadcast_to(labels, shape)
     if ns.kind == "jax" and xp.isdtype(weights.dtype, "real floating"):
@@ -488,9 +489,10 @@ def _one_hot(ns: Any, labels: Any, num_classes: int, like: Any) -> Any:
 
 def _class_labels(ns: Any, scores: Any, labels: Any) -> tuple[Any, Any]:
     scores, labels = ns.asarray(scores), ns.asarray(labels)
-    if scores.ndim == 0:
-        raise LossBridgeError(
-            "`scores` must have a class axis (the last one), but it is a 0-d array."
+    if scores.ndim == 0:  # optax reads scores.shape[-1]: IndexError
+        raise LossBridgeIndexError(
+            "tuple index out of range: `scores` must have a class axis (the last one), but it "
+            "is a 0-d array."
         )
     if ns.xp.isdtype(labels.dtype, "bool"):  # optax's jax.nn.one_hot: "iota does not accept bool"
         raise LossBridgeTypeError(

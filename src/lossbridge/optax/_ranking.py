@@ -16,7 +16,15 @@ from typing import Any
 
 from .._backend import Namespace, describe, get_namespace, quiet
 from .._errors import LossBridgeIndexError
-from ._utils import check_subdtype, jit_on_jax, log_softmax, masked_sum, quiet_numpy, scalar
+from ._utils import (
+    broadcast_shapes,
+    check_subdtype,
+    jit_on_jax,
+    log_softmax,
+    masked_sum,
+    quiet_numpy,
+    scalar,
+)
 
 __all__ = ["mean", "ranking_softmax_loss", "sum"]
 
@@ -153,6 +161,7 @@ def _ranking_softmax_loss(
             f"is a {describe(logits)}; it scores a list of items on its last axis: pass shape "
             "(num_items,) or (batch, num_items)."
         )
+    broadcast_shapes(logits=logits, labels=labels, where=where, weights=weights)  # JAX's error
     labels = xp.astype(labels, logits.dtype)
     if where is not None:
         labels = xp.where(where, labels, xp.zeros_like(labels))
