@@ -487,6 +487,18 @@ def _one_hot(ns: Any, labels: Any, num_classes: int, like: Any) -> Any:
     return ops.one_hot(labels, num_classes, dtype=dtype)
 
 
+def _dot_last_dim(ns: Any, a: Any, b: Any) -> Any:
+    """optax's ``_dot_last_dim``: a dot product over the last axis, ``inf * 0`` giving NaN as
+    optax's eager product does.  On JAX arrays under ``jit`` XLA rewrites the product with
+    a one-hot built in the same program into a select, which drops that NaN (optax itself
+    gives ``inf`` under ``jax.jit``): an optimization barrier keeps the product."""
+    if ns.kind == "jax":
+        import jax
+
+        b = jax.lax.optimization_barrier(b)
+    return ns.xp.sum(a * b, axis=-1)
+
+
 def _class_labels(ns: Any, scores: Any, labels: Any) -> tuple[Any, Any]:
     scores, labels = ns.asarray(scores), ns.asarray(labels)
     if scores.ndim == 0:  # optax reads scores.shape[-1]: IndexError
@@ -529,7 +541,7 @@ def multiclass_hinge_loss(scores: Any, labels: Any) -> Any:
     ns = get_namespace({"scores": scores, "labels": labels})
     xp = ns.xp
     scores, one_hot = _class_labels(ns, scores, labels)
-    return xp.max(scores + 1.0 - one_hot, axis=-1) - xp.sum(scores * one_hot, axis=-1)
+    return xp.max(scores + 1.0 - one_hot, axis=-1) - _dot_last_dim(ns, scores, one_hot)
 
 
 @quiet_numpy
@@ -555,7 +567,7 @@ def multiclass_perceptron_loss(scores: Any, labels: Any) -> Any:
     ns = get_namespace({"scores": scores, "labels": labels})
     xp = ns.xp
     scores, one_hot = _class_labels(ns, scores, labels)
-    return xp.max(scores, axis=-1) - xp.sum(scores * one_hot, axis=-1)
+    return xp.max(scores, axis=-1) - _dot_last_dim(ns, scores, one_hot)
 
 
 @quiet_numpy
