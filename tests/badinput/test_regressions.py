@@ -94,6 +94,8 @@ EXAMPLES = [
         [LABELS, np.where(np.arange(6).reshape(2, 3) == 1, -np.inf, P3).astype(F32)], "torch",
         "neg_inf"),
     _ex("Cosine-0d-pred-jax", "keras", "CosineSimilarity", [P3, SCALAR], "jax", "zero_d"),
+    _ex("Circle-0d-labels-jax", "keras", "Circle", [np.array(1), P3], "jax", "zero_d"),
+    _ex("circle-0d-labels-torch", "keras", "circle", [np.array(1), P3], "torch", "zero_d"),
     _ex("cfce-0d-pred", "keras", "categorical_focal_crossentropy", [ONEHOT, SCALAR], "numpy",
         "zero_d"),
     # the documented divergence: unsigned predictions where Keras wraps around

@@ -66,7 +66,9 @@ that out-of-range labels raise):
   about ``1e5`` per violation on JAX and NumPy arrays (keras-jax's soft log-zero);
 * integer and boolean ``y_pred`` in the function forms: keras-jax's value on every
   array kind where keras-torch fails on them (boolean ``poisson`` and ``circle``,
-  integer logits with ``from_logits=True``: torch kernels without integer support).
+  integer logits with ``from_logits=True``: torch kernels without integer support), and
+  a 0-d ``y_true`` in ``circle``/``Circle`` (one label for every embedding; keras-torch
+  fails in ``eye()``).
 
 Example:
     >>> import numpy as np

@@ -41,6 +41,9 @@ def _circle(
     _, y_pred, _ = predictions(ns, None, y_pred, cast_true=False)
     int_dtype = xp.int32
     labels = xp.astype(convert_to_tensor(ns, y_true), int_dtype)
+    if labels.ndim == 0 and y_pred.ndim == 2:
+        # keras-jax broadcasts a 0-d label: every embedding has it (keras-torch fails in eye())
+        labels = xp.broadcast_to(labels, (int(y_pred.shape[0]),))
     ref_emb = y_pred if ref_embeddings is None else as_float(ns, convert_to_tensor(ns, ref_embeddings))
     ref_lab = labels if ref_labels is None else xp.astype(convert_to_tensor(ns, ref_labels), int_dtype)
     if ref_emb.dtype != y_pred.dtype:
