@@ -81,6 +81,29 @@ DIVERGENCES: tuple[Divergence, ...] = (
         "Big-endian NumPy arrays (dtype '>f4') are refused, as torch and JAX refuse them; tf.keras "
         "converts them to native order. Convert first: x.astype(x.dtype.newbyteorder('=')).",
     ),
+    *(
+        Divergence(
+            "keras", loss, "uint8", "LossBridgeTypeError",
+            "Unsigned integer predictions (y_pred) are refused by the functions that subtract or "
+            "negate in y_pred's dtype: Keras 3 casts y_true to that dtype and wraps around "
+            "(0 - 1 = 255), so its number is no loss. Pass float predictions: "
+            "y_pred.astype('float32') (the classes cast to float32 first, as Keras does).",
+            position=1,
+        )
+        for loss in ("categorical_focal_crossentropy", "categorical_hinge", "huber", "log_cosh",
+                     "mean_absolute_error", "mean_absolute_percentage_error",
+                     "mean_squared_error", "tversky")
+    ),
+    *(
+        Divergence(
+            "keras", loss, "complex", "LossBridgeTypeError",
+            "Complex predictions (y_pred) are refused by every Keras function: Keras computes a "
+            "few in complex arithmetic (a complex 'loss') and fails on the others. Pass real "
+            "predictions (the classes cast to float32 first, as Keras does).",
+            position=1,
+        )
+        for loss in ("dice", "mean_absolute_error", "mean_squared_error", "poisson", "tversky")
+    ),
 )
 
 

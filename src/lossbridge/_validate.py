@@ -41,14 +41,14 @@ from ._errors import (
     LossBridgeTypeError,
 )
 
-__all__ = ["REQUIRED", "BroadcastError", "check_argument", "require", "wrap_public", "wrap_raw_errors"]
+__all__ = ["REQUIRED", "BoolDtypeError", "BroadcastError", "check_argument", "require", "wrap_public", "wrap_raw_errors"]
 
 #: Argument names that no loss of any dialect accepts as ``None``.
 REQUIRED = frozenset({
     "y_true", "y_pred", "input", "target", "logits", "predictions", "x1", "x2",
     "anchor", "positive", "negative", "scores", "log_predictions", "predictor_outputs",
     "coding_dist", "true_dist", "output", "embeddings", "input1", "input2", "var",
-    "log_probs", "input_lengths", "target_lengths", "features", "labels", "anchors",
+    "log_probs", "input_lengths", "target_lengths", "features", "labels", "anchors", "linear_weight",
     "positives", "negatives", "log_targets", "logit_paddings", "label_paddings",
 })
 
@@ -137,6 +137,15 @@ class BroadcastError(LossBridgeRuntimeError, LossBridgeTypeError):
     incompatible shapes") or ValueError, NumPy ValueError; this error is all three."""
 
 
+class BoolDtypeError(LossBridgeRuntimeError, LossBridgeTypeError, LossBridgeNotImplementedError):
+    """Arithmetic on a boolean array, raised from inside a kernel: torch says RuntimeError
+    ("Subtraction, the `-` operator, with a bool tensor is not supported") or
+    NotImplementedError ("... not implemented for 'Bool'"), JAX TypeError ("sub does not
+    accept dtype bool"), for the same boolean input; this error is all three."""
+
+
+_BOOL_MESSAGES = ("with a bool tensor is not supported", "with two bool tensors is not supported",
+                  "on a bool tensor is not supported", "not implemented for 'Bool'")
 _BROADCAST_MESSAGES = ("must match the size of tensor", "operands could not be broadcast",
                        "incompatible shapes for broadcasting")
 
@@ -165,6 +174,8 @@ def wrap_raw_errors(fn: Callable[..., Any], fix: str, *, method: bool = False) -
             cls = LossBridgeIndexError if axis else _WRAPPED.get(type(e))
             if cls is not None and any(m in str(e) for m in _BROADCAST_MESSAGES):
                 cls = BroadcastError
+            elif cls is not None and any(m in str(e) for m in _BOOL_MESSAGES):
+                cls = BoolDtypeError
             if cls is None:
                 raise
             shown = args[1:] if method else args

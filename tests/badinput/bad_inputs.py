@@ -21,31 +21,12 @@ from hypothesis import strategies as st
 from lossbridge import _catalog, _divergences
 from lossbridge._sample import inputs, sample
 
-# agree / error_ok / documented pass; the others fail the suite.
+# agree / error_ok / documented pass; the others fail the suite.  ``known_open`` (failures
+# listed as not fixed yet) is no longer produced: every class it listed is fixed (issue 11).
+# The name stays so that the report's columns (tests/conftest.py) keep their format.
 OUTCOMES = ("agree", "error_ok", "documented", "silent_wrong", "raw_error", "wrong_error_type",
             "over_strict", "mutated", "known_open")
-
-#: Failures found by this suite and not fixed yet (issue 11), as (dialect, loss or "*", input
-#: class): their trials count as ``known_open`` in the report (not as passing) and do not fail
-#: the suite, so that a NEW failure does.  Remove an entry when its class is fixed.
-KNOWN_OPEN: set[tuple[str, str, str]] = {
-    # Keras computes these with integer/bool predictions (casting y_true to their dtype, then
-    # float32 arithmetic); lossbridge refuses them as "probabilities/embeddings must be float".
-    ("keras", "poisson", "int"), ("keras", "Poisson", "int"),
-    ("keras", "circle", "int"), ("keras", "Circle", "int"),
-    ("keras", "ctc", "bool"), ("keras", "CTC", "bool"),
-    # Keras computes the probability losses on boolean predictions (promoted); lossbridge
-    # refuses boolean y_pred ("must hold floating-point probabilities").
-    ("keras", "*", "bool"),
-    # tf.keras 2's focal losses broadcast a 0-d y_true/y_pred (BinaryFocal computes, the
-    # categorical one raises "Shapes () and (2, 3) are incompatible"); lossbridge does the
-    # opposite of each.
-    ("tf_keras", "binary_focal_crossentropy", "zero_d"),
-    ("tf_keras", "BinaryFocalCrossentropy", "zero_d"),
-    ("tf_keras", "categorical_focal_crossentropy", "zero_d"),
-    ("tf_keras", "CategoricalFocalCrossentropy", "zero_d"),
-}
-PASSING = {"agree", "error_ok", "documented", "known_open"}  # known_open: see KNOWN_OPEN
+PASSING = {"agree", "error_ok", "documented"}
 
 #: outcome counts per (dialect, input class, outcome), for the conformance report.
 COUNTS: collections.Counter[tuple[str, str, str]] = collections.Counter()
@@ -219,11 +200,7 @@ def base_arguments(entry: _catalog.Entry) -> list[Any]:
 
 
 def record(entry: _catalog.Entry, cls: str, outcome: str) -> str:
-    """``outcome``, as ``known_open`` where :data:`KNOWN_OPEN` lists the failure; counted."""
-    if outcome not in PASSING and outcome != "mutated" and (
-        (entry.dialect, entry.name, cls) in KNOWN_OPEN or (entry.dialect, "*", cls) in KNOWN_OPEN
-    ):
-        outcome = "known_open"
+    """``outcome``, counted in :data:`COUNTS`."""
     COUNTS[(entry.dialect, cls, outcome)] += 1
     return outcome
 

@@ -32,10 +32,14 @@ Divergences from keras 3.15.1:
   (Keras' torch backend semantics; its JAX and NumPy backends fail the shape check);
 * ``deserialize`` raises on an unknown name (3.15.1 returns the string) and
   accepts the aliases (``"mse"``), which 3.15.1's ``deserialize`` rejects;
-* cross-entropy and other probabilistic losses (focal, KL divergence, Poisson,
-  generalized cross-entropy) and CTC reject integer ``y_pred`` in their function
-  forms with an error that suggests swapped arguments (Keras silently casts
-  them); the classes cast to float32 first, as Keras does;
+* integer and boolean ``y_pred`` in the function forms compute as Keras computes
+  them (``y_true`` cast to their dtype, 0.5 -> 0; constants such as epsilon or
+  Huber's ``0.5`` cast likewise; then float32), or raise Keras' error where it fails
+  (boolean predictions that Keras subtracts or negates); binary cross-entropy, binary
+  focal and generalized cross-entropy still refuse them with an error that suggests
+  swapped arguments (keras-torch raises there too); the classes cast to float32 first,
+  as Keras does.  Unsigned integer predictions: see the divergences on bad inputs
+  below;
 * shapes that cannot be broadcast raise :class:`lossbridge.LossBridgeError` that is
   also a ``TypeError`` and a ``RuntimeError`` (keras-jax raises ``TypeError`` or
   ``ValueError``, keras-torch ``RuntimeError``), with both shapes in the message;
@@ -59,7 +63,12 @@ that out-of-range labels raise):
   labels are concrete); generalized cross-entropy likewise (``RuntimeError`` on
   NumPy and torch, a predicted probability of 0 on JAX);
 * ``ctc`` of a label sequence that cannot be aligned: ``inf`` on torch tensors,
-  about ``1e5`` per violation on JAX and NumPy arrays (keras-jax's soft log-zero).
+  about ``1e5`` per violation on JAX and NumPy arrays (keras-jax's soft log-zero);
+* integer and boolean ``y_pred`` in the function forms: keras-jax's value on every
+  array kind where keras-torch fails on them (boolean ``poisson`` and ``circle``,
+  integer logits with ``from_logits=True``: torch kernels without integer support), and
+  a 0-d ``y_true`` in ``circle``/``Circle`` (one label for every embedding; keras-torch
+  fails in ``eye()``).
 
 Example:
     >>> import numpy as np
@@ -74,6 +83,8 @@ which the bad-input suite tests):
 
 * ``masked``: NumPy masked arrays are refused (LossBridgeTypeError): Keras drops the mask.
 * ``big_endian``: big-endian NumPy arrays (``'>f4'``) are refused (LossBridgeTypeError), as torch and JAX refuse them; Keras converts them. Convert with ``x.astype(x.dtype.newbyteorder('='))``.
+* ``complex``: complex predictions (``y_pred``) are refused (LossBridgeTypeError) by every function form; Keras computes ``mean_squared_error``, ``mean_absolute_error``, ``poisson``, ``dice`` and ``tversky`` in complex arithmetic (and fails on the other losses). Pass real predictions.
+* ``uint8``: unsigned integer predictions (``y_pred``) are refused (LossBridgeTypeError) by the functions that subtract or negate in y_pred's dtype (``mean_squared_error``, ``mean_absolute_error``, ``mean_absolute_percentage_error``, ``huber``, ``log_cosh``, ``categorical_hinge``, ``categorical_focal_crossentropy``, ``tversky``): Keras casts y_true to that dtype and wraps around (0 - 1 = 255). Pass float predictions.
 """
 
 from __future__ import annotations

@@ -11,12 +11,14 @@ from __future__ import annotations
 from typing import Any
 
 from .. import ops
-from .._errors import LossBridgeSyntaxWarning
+from .._backend import describe
+from .._errors import LossBridgeIndexError, LossBridgeSyntaxWarning
 from .._warnings import warn
 from ._inputs import check_broadcast, param
 from ._loss import Loss, LossFunctionWrapper, convert_to_tensor, flavor, mean, namespace_of
 from ._probabilistic import (
     _check_axis,
+    _predictions,
     _require_predictions,
     _same_shape,
     _smooth_categorical,
@@ -245,9 +247,16 @@ def categorical_focal_crossentropy(
     _check_axis(axis)
     ns = namespace_of(y_true=y_true, y_pred=y_pred)
     xp = ns.xp
-    y_pred = convert_to_tensor(ns, y_pred)
-    _require_predictions(ns, y_pred, "categorical_focal_crossentropy", from_logits)
-    y_true = xp.astype(convert_to_tensor(ns, y_true), y_pred.dtype)
+    # Keras negates y_true, cast to y_pred's dtype: "neg does not accept dtype bool".
+    y_true, y_pred, _ = _predictions(
+        ns, y_true, y_pred, from_logits, bool_error="neg does not accept dtype bool."
+    )
+    if y_pred.ndim == 0:  # Keras reads y_pred.shape[-1] first
+        raise LossBridgeIndexError(
+            f"tuple index out of range. categorical_focal_crossentropy: `y_pred` is a "
+            f"{describe(y_pred)} with no class axis; pass one row of class probabilities (or "
+            "logits) per sample, shape (N, C)."
+        )
     if y_pred.ndim >= 1 and y_pred.shape[-1] == 1:
         warn(
             "In loss categorical_focal_crossentropy, expected y_pred.shape to be (batch_size, "

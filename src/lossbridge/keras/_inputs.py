@@ -28,14 +28,17 @@ from ._loss import IncompatibleShapesError, convert_to_tensor, namespace_of
 
 __all__ = [
     "IncompatibleShapesError",
+    "as_float",
     "broadcast_shape",
     "check_broadcast",
+    "constant",
+    "keras_cast",
     "param",
+    "predictions",
     "prepare",
+    "prepare_typed",
     "require_predictions",
 ]
-
-
 
 
 def broadcast_shape(a: tuple[int, ...], b: tuple[int, ...]) -> tuple[int, ...] | None:
@@ -90,33 +93,91 @@ def require_predictions(ns: Namespace, y_pred: Any, loss: str, what: str) -> Non
         )
 
 
-def prepare(y_true: Any, y_pred: Any, **others: Any) -> tuple[Namespace, Any, Any]:
+def keras_cast(ns: Namespace, y_true: Any, y_pred: Any) -> Any:
+    """Keras' ``ops.cast(y_true, y_pred.dtype)``: truncation toward zero for integer
+    predictions (0.5 -> 0, 1.5 -> 1), ``y_true != 0`` for boolean ones."""
+    return y_true if y_true.dtype == y_pred.dtype else ns.xp.astype(y_true, y_pred.dtype)
+
+
+def as_float(ns: Namespace, x: Any) -> Any:
+    """``x`` in float32 when it is an integer or boolean array, else unchanged.
+
+    Keras' float operations (``log``, ``mean``, a division, a Python float operand)
+    promote integer and boolean tensors to float32; a formula whose integer steps have
+    already been taken (``y_true`` cast, constants cast, see :func:`prepare_typed`) runs
+    in float32 with the same values."""
+    return x if is_floating(ns, x) else ns.xp.astype(x, ns.xp.float32)
+
+
+def predictions(
+    ns: Namespace, y_true: Any, y_pred: Any, *, cast_true: bool = True,
+    bool_error: str | None = None,
+) -> tuple[Any, Any, Any]:
+    """Keras' function forms on their predictions, whatever their dtype (the one place
+    the Keras dialect handles integer and boolean ``y_pred``).
+
+    Returns ``(y_true, y_pred, given)``: ``y_true`` cast to ``y_pred``'s dtype as Keras
+    casts it (``cast_true``; truncation for integer predictions, ``!= 0`` for boolean
+    ones), then both in float32 (:func:`as_float`: Keras' float operations promote them);
+    ``given`` is ``y_pred`` in the dtype the user gave, for the constants Keras casts to
+    it (:func:`constant`) and the steps it takes in that dtype.  Where Keras fails on
+    boolean predictions (``bool_error``: its message, such as JAX's "sub does not accept
+    dtype bool"), a :class:`PredictionsDtypeError` says so; there Keras wraps unsigned
+    integer predictions around (``0 - 1 = 255``), and lossbridge refuses them (a
+    documented divergence) with the same error.
+    """
+    given = convert_to_tensor(ns, y_pred)
+    if ns.xp.isdtype(given.dtype, "complex floating"):
+        # Keras fails on them (JAX: "Clip received a complex value", torch: kernels without
+        # complex support); float32 would drop the imaginary part.
+        raise PredictionsDtypeError(
+            f"`y_pred` is a {describe(given)}: Keras' losses take real predictions and fail on "
+            "complex ones. Pass the real part (or the magnitude) as floats."
+        )
+    if bool_error is not None and ns.xp.isdtype(given.dtype, "bool"):
+        raise PredictionsDtypeError(
+            f"{bool_error} `y_pred` is a {describe(given)}: Keras casts y_true to y_pred's "
+            "dtype (bool) and fails on booleans there. Pass the predictions as floats "
+            "(y_pred.astype('float32'))."
+        )
+    if bool_error is not None and ns.xp.isdtype(given.dtype, "unsigned integer"):
+        # An intentional divergence (lossbridge._divergences): Keras computes, but wraps.
+        raise PredictionsDtypeError(
+            f"`y_pred` is a {describe(given)}: Keras casts y_true to this unsigned dtype and "
+            "subtracts or negates in it, which wraps around (0 - 1 = 255), so its answer is "
+            "no loss; lossbridge refuses unsigned predictions here. Pass the predictions as "
+            "floats (y_pred.astype('float32'))."
+        )
+    y_true = convert_to_tensor(ns, y_true)
+    if cast_true:
+        y_true = as_float(ns, keras_cast(ns, y_true, given))
+    return y_true, as_float(ns, given), given
+
+
+#: JAX's message where Keras subtracts boolean predictions (torch: a RuntimeError).
+BOOL_SUB = "sub does not accept dtype bool at position 0."
+
+
+def prepare_typed(
+    y_true: Any, y_pred: Any, *, subtracts: bool = True, **others: Any
+) -> tuple[Namespace, Any, Any, Any]:
     """Keras' preamble: ``y_pred`` converted, ``y_true`` cast to ``y_pred``'s dtype.
 
-    Integer predictions: ``y_true`` is cast to their integer dtype first (as Keras 3
-    does), then the formula runs in float32 (the values agree).  Boolean predictions
-    raise Keras' TypeError (a :class:`~lossbridge.LossBridgeTypeError`).
+    Returns ``(ns, y_true, y_pred, given)`` as :func:`predictions` does.  Boolean
+    predictions where Keras subtracts them (``subtracts``) raise Keras' TypeError (a
+    :class:`~lossbridge.LossBridgeTypeError`).
     """
     ns = namespace_of(y_true=y_true, y_pred=y_pred, **others)
-    xp = ns.xp
-    y_pred = convert_to_tensor(ns, y_pred)
-    y_true = convert_to_tensor(ns, y_true)
-    if xp.isdtype(y_pred.dtype, "bool"):
-        # Keras casts y_true to bool too, then subtracts: "sub does not accept dtype bool"
-        # (JAX's TypeError; torch's RuntimeError).
-        raise PredictionsDtypeError(
-            "sub does not accept dtype bool at position 0. `y_pred` is a "
-            f"{describe(y_pred)}: Keras casts y_true to y_pred's dtype (bool) and cannot "
-            "subtract booleans. Pass the predictions as floats (y_pred.astype('float32'))."
-        )
-    if not is_floating(ns, y_pred):
-        # Keras 3 casts y_true to y_pred's integer dtype (0.5 -> 0, 1.5 -> 1) before the
-        # formula; the formula itself then runs in float32 (the values agree).
-        if y_true.dtype != y_pred.dtype:
-            y_true = xp.astype(y_true, y_pred.dtype)
-        y_pred = xp.astype(y_pred, xp.float32)
-    if y_true.dtype != y_pred.dtype:
-        y_true = xp.astype(y_true, y_pred.dtype)
+    y_true, y_pred, given = predictions(ns, y_true, y_pred,
+                                        bool_error=BOOL_SUB if subtracts else None)
+    return ns, y_true, y_pred, given
+
+
+def prepare(y_true: Any, y_pred: Any, *, subtracts: bool = True,
+            **others: Any) -> tuple[Namespace, Any, Any]:
+    """:func:`prepare_typed` without the given-dtype ``y_pred`` (for a formula without
+    constants of ``y_pred``'s dtype)."""
+    ns, y_true, y_pred, _ = prepare_typed(y_true, y_pred, subtracts=subtracts, **others)
     return ns, y_true, y_pred
 
 
@@ -129,6 +190,13 @@ def class_axis(axis: int, ndim: int, loss: str) -> int:
             f"{-ndim} <= axis < {ndim} (-1, the default, is the last one)."
         )
     return axis % ndim
+
+
+def constant(ns: Namespace, value: float, given: Any) -> Any:
+    """Keras' ``convert_to_tensor(value, dtype=y_pred.dtype)`` for the ``given`` predictions
+    (:func:`prepare_typed`): truncated for integer ones (``1e-7`` -> 0, ``0.5`` -> 0), ``True``
+    for boolean ones; then as the formula computes it (:func:`as_float`)."""
+    return as_float(ns, param(ns, value, given))
 
 
 def param(ns: Namespace, value: Any, like: Any) -> Any:

@@ -10,6 +10,7 @@ cross-entropies are in :mod:`lossbridge.keras._focal`.
 
 from __future__ import annotations
 
+import math
 import numbers
 from typing import Any
 
@@ -34,7 +35,16 @@ from .._errors import (
     LossBridgeWarning,
 )
 from .._warnings import warn
-from ._inputs import IncompatibleShapesError, broadcast_shape, check_broadcast, require_predictions
+from ._inputs import (
+    BOOL_SUB,
+    IncompatibleShapesError,
+    as_float,
+    broadcast_shape,
+    check_broadcast,
+    param,
+    predictions,
+    require_predictions,
+)
 from ._inputs import class_axis as _class_axis
 from ._loss import (
     EPSILON,
@@ -75,6 +85,17 @@ def _check_axis(axis: Any) -> None:
 
 def _require_predictions(ns: Namespace, y_pred: Any, loss: str, from_logits: bool) -> None:
     require_predictions(ns, y_pred, loss, "logits" if from_logits else "probabilities")
+
+
+def _predictions(
+    ns: Namespace, y_true: Any, y_pred: Any, from_logits: bool, *, cast_true: bool = True,
+    bool_error: str | None = None,
+) -> tuple[Any, Any, Any]:
+    """:func:`._inputs.predictions` for a probability loss: integer and boolean
+    predictions compute as in Keras (JAX backend), except boolean logits, on which
+    Keras' ``log_softmax`` fails ("sub does not accept dtype bool")."""
+    return predictions(ns, y_true, y_pred, cast_true=cast_true,
+                       bool_error=BOOL_SUB if from_logits else bool_error)
 
 
 def _same_shape(y_true: Any, y_pred: Any, loss: str, fix: str) -> None:
@@ -240,9 +261,7 @@ def categorical_crossentropy(
     """
     _check_axis(axis)
     ns = namespace_of(y_true=y_true, y_pred=y_pred)
-    y_pred = convert_to_tensor(ns, y_pred)
-    _require_predictions(ns, y_pred, "categorical_crossentropy", from_logits)
-    y_true = ns.xp.astype(convert_to_tensor(ns, y_true), y_pred.dtype)
+    y_true, y_pred, _ = _predictions(ns, y_true, y_pred, from_logits)
     if y_pred.ndim >= 1 and y_pred.shape[-1] == 1:
         warn(
             "In loss categorical_crossentropy, expected y_pred.shape to be (batch_size, "
@@ -350,9 +369,7 @@ def _sparse_categorical_crossentropy(
 ) -> tuple[Any, Any]:
     ns = namespace_of(y_true=y_true, y_pred=y_pred)
     xp = ns.xp
-    y_pred = convert_to_tensor(ns, y_pred)
-    y_true = convert_to_tensor(ns, y_true)
-    _require_predictions(ns, y_pred, "sparse_categorical_crossentropy", from_logits)
+    y_true, y_pred, given = _predictions(ns, y_true, y_pred, from_logits, cast_true=False)
     if y_pred.ndim < 1:
         raise LossBridgeIndexError(
             "tuple index out of range. sparse_categorical_crossentropy: argument `output` must be at least rank 1. "
@@ -370,6 +387,11 @@ def _sparse_categorical_crossentropy(
             if one_hot
             else f"Pass one integer class index per sample, with shape {expected}."
         )
+        if not ns.xp.isdtype(given.dtype, "real floating"):
+            fix += (
+                f" `y_pred` holds {given.dtype} values: Keras' argument order is (y_true, "
+                "y_pred); if you passed the labels second, swap the arguments."
+            )
         raise LossBridgeError(
             "sparse_categorical_crossentropy: arguments `target` and `output` must have the "
             "same shape up until the last dimension: "
@@ -670,9 +692,7 @@ def kl_divergence(y_true: Any, y_pred: Any) -> Any:
     """
     ns = namespace_of(y_true=y_true, y_pred=y_pred)
     xp = ns.xp
-    y_pred = convert_to_tensor(ns, y_pred)
-    _require_predictions(ns, y_pred, "kl_divergence", False)
-    y_true = xp.astype(convert_to_tensor(ns, y_true), y_pred.dtype)
+    y_true, y_pred, _ = _predictions(ns, y_true, y_pred, False)
     check_broadcast(
         "kl_divergence", y_true, y_pred,
         "Give y_true and y_pred the same shape: two probability distributions over the last axis.",
@@ -757,14 +777,15 @@ def poisson(y_true: Any, y_pred: Any) -> Any:
     """
     ns = namespace_of(y_true=y_true, y_pred=y_pred)
     xp = ns.xp
-    y_pred = convert_to_tensor(ns, y_pred)
-    _require_predictions(ns, y_pred, "poisson", False)
-    y_true = xp.astype(convert_to_tensor(ns, y_true), y_pred.dtype)
+    y_true, y_pred, given = _predictions(ns, y_true, y_pred, False)
     check_broadcast(
         "poisson", y_true, y_pred, "Give y_true (counts) and y_pred (rates) the same shape."
     )
+    # Keras adds epsilon cast to y_pred's dtype, in that dtype: 0 for integer predictions,
+    # True for boolean ones (True + True is True: log 0 = 0 for every boolean prediction).
+    shifted = given + param(ns, EPSILON, given)
     with quiet(ns):  # a negative rate gives NaN, as in Keras
-        return mean(ns, y_pred - y_true * xp.log(y_pred + EPSILON), axis=-1)
+        return mean(ns, y_pred - y_true * xp.log(as_float(ns, shifted)), axis=-1)
 
 
 class Poisson(LossFunctionWrapper):
@@ -919,7 +940,12 @@ def categorical_generalized_cross_entropy(y_true: Any, y_pred: Any, q: float) ->
     _check_class_labels(ns, labels, num_classes, "categorical_generalized_cross_entropy")
     one_hot = ops.one_hot(labels, num_classes, dtype=y_pred.dtype)
     p = xp.sum(y_pred * one_hot, axis=-1)
-    return (1.0 - p**q) / q
+    with quiet(ns):
+        powered = p**q
+    # Keras' power is C's pow on both backends: (-inf)**q = inf for 0 < q < 1, where NumPy's
+    # and torch's ** give NaN.
+    powered = xp.where(p == -math.inf, xp.full_like(powered, math.inf), powered)
+    return (1.0 - powered) / q
 
 
 def _validate_q(q: Any) -> None:

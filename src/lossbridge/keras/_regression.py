@@ -17,7 +17,7 @@ import numpy as np
 
 from .. import ops
 from .._backend import Namespace, quiet
-from ._inputs import check_broadcast, param, prepare
+from ._inputs import check_broadcast, constant, param, prepare_typed
 from ._loss import EPSILON, Loss, LossFunctionWrapper, flavor, mean, squeeze_or_expand_to_same_rank
 
 __all__ = [
@@ -41,19 +41,22 @@ __all__ = [
 _LOG2_F32 = float(np.log(np.float32(2.0)))
 
 
-def _prepare(y_true: Any, y_pred: Any, loss: str) -> tuple[Namespace, Any, Any]:
-    """Convert, cast ``y_true`` to ``y_pred``'s dtype and rank-align, as Keras does.
+def _prepare(
+    y_true: Any, y_pred: Any, loss: str, *, subtracts: bool = True
+) -> tuple[Namespace, Any, Any, Any]:
+    """Convert, cast ``y_true`` to ``y_pred``'s dtype and rank-align, as Keras does;
+    ``(ns, y_true, y_pred, given)`` as :func:`~._inputs.prepare_typed` returns them.
 
     Shapes that still differ after the alignment broadcast (with a warning) or
     raise when they cannot.
     """
-    ns, y_true, y_pred = prepare(y_true, y_pred)
+    ns, y_true, y_pred, given = prepare_typed(y_true, y_pred, subtracts=subtracts)
     y_true, y_pred = squeeze_or_expand_to_same_rank(y_true, y_pred, xp=ns.xp)
     check_broadcast(
         loss, y_true, y_pred,
         "Give y_true and y_pred the same shape ((N,) against (N, 1) is aligned for you).",
     )
-    return ns, y_true, y_pred
+    return ns, y_true, y_pred, given
 
 
 def mean_squared_error(y_true: Any, y_pred: Any) -> Any:
@@ -69,7 +72,7 @@ def mean_squared_error(y_true: Any, y_pred: Any) -> Any:
         ...                             np.array([[1.0, 1.0], [1.0, 0.0]])).tolist()
         [0.5, 0.5]
     """
-    ns, y_true, y_pred = _prepare(y_true, y_pred, "mean_squared_error")
+    ns, y_true, y_pred, _ = _prepare(y_true, y_pred, "mean_squared_error")
     return mean(ns, (y_true - y_pred) ** 2, axis=-1)
 
 
@@ -83,7 +86,7 @@ def mean_absolute_error(y_true: Any, y_pred: Any) -> Any:
         ...                              np.array([[1.0, 1.0], [1.0, 0.0]])).tolist()
         [0.5, 0.5]
     """
-    ns, y_true, y_pred = _prepare(y_true, y_pred, "mean_absolute_error")
+    ns, y_true, y_pred, _ = _prepare(y_true, y_pred, "mean_absolute_error")
     return mean(ns, ns.xp.abs(y_true - y_pred), axis=-1)
 
 
@@ -155,9 +158,9 @@ def mean_absolute_percentage_error(y_true: Any, y_pred: Any) -> Any:
     See also: :class:`MeanAbsolutePercentageError` (registered as ``"mape"``),
     :func:`mean_absolute_error`.
     """
-    ns, y_true, y_pred = _prepare(y_true, y_pred, "mean_absolute_percentage_error")
+    ns, y_true, y_pred, given = _prepare(y_true, y_pred, "mean_absolute_percentage_error")
     xp = ns.xp
-    denominator = xp.maximum(xp.abs(y_true), param(ns, EPSILON, y_pred))
+    denominator = xp.maximum(xp.abs(y_true), constant(ns, EPSILON, given))
     return 100.0 * mean(ns, xp.abs((y_true - y_pred) / denominator), axis=-1)
 
 
@@ -215,9 +218,12 @@ def mean_squared_logarithmic_error(y_true: Any, y_pred: Any) -> Any:
     See also: :class:`MeanSquaredLogarithmicError` (registered as ``"msle"``),
     :func:`mean_squared_error`.
     """
-    ns, y_true, y_pred = _prepare(y_true, y_pred, "mean_squared_logarithmic_error")
+    # Keras' epsilon here is float32 whatever y_pred is, and nothing is subtracted before the
+    # log: boolean predictions compute.
+    ns, y_true, y_pred, _ = _prepare(y_true, y_pred, "mean_squared_logarithmic_error",
+                                     subtracts=False)
     xp = ns.xp
-    eps = param(ns, EPSILON, y_pred)
+    eps = constant(ns, EPSILON, y_pred)
     first_log = xp.log(xp.maximum(y_pred, eps) + 1.0)
     second_log = xp.log(xp.maximum(y_true, eps) + 1.0)
     return mean(ns, (first_log - second_log) ** 2, axis=-1)
@@ -280,12 +286,12 @@ def huber(y_true: Any, y_pred: Any, delta: float = 1.0) -> Any:
     element-wise formula, reduced over every element),
     ``lossbridge.torch.functional.smooth_l1_loss`` (Huber divided by ``beta``).
     """
-    ns, y_true, y_pred = _prepare(y_true, y_pred, "huber")
+    ns, y_true, y_pred, given = _prepare(y_true, y_pred, "huber")
     xp = ns.xp
-    d = param(ns, delta, y_pred)
+    d = constant(ns, delta, given)
     error = y_pred - y_true
     abs_error = xp.abs(error)
-    half = param(ns, 0.5, y_pred)
+    half = constant(ns, 0.5, given)
     return mean(
         ns,
         xp.where(abs_error <= d, half * error**2, d * abs_error - half * d**2),
@@ -363,12 +369,10 @@ def log_cosh(y_true: Any, y_pred: Any) -> Any:
 
     See also: :class:`LogCosh`, :func:`huber`.
     """
-    # Keras casts log(2) to y_pred's dtype: 0 for integer predictions (whose formula then
-    # runs in float32, see ``prepare``).
-    integer = "int" in str(getattr(y_pred, "dtype", None) or np.asarray(y_pred).dtype)
-    ns, y_true, y_pred = _prepare(y_true, y_pred, "log_cosh")
+    # Keras casts log(2) to y_pred's dtype: 0 for integer predictions.
+    ns, y_true, y_pred, given = _prepare(y_true, y_pred, "log_cosh")
     x = y_pred - y_true
-    return mean(ns, x + ops.softplus(x * -2.0) - param(ns, 0.0 if integer else _LOG2_F32, y_pred), axis=-1)
+    return mean(ns, x + ops.softplus(x * -2.0) - constant(ns, _LOG2_F32, given), axis=-1)
 
 
 class LogCosh(LossFunctionWrapper):
@@ -407,7 +411,9 @@ def _l2_normalize(ns: Namespace, x: Any, axis: Any) -> Any:
     that the gradients agree too, including at a zero vector.
     """
     xp = ns.xp
-    square_sum = xp.sum(x * x, axis=axis, keepdims=True)
+    # a 0-d input is its own sum (NumPy and torch accept axis -1 there, JAX does not; Keras
+    # computes it on both backends)
+    square_sum = x * x if x.ndim == 0 else xp.sum(x * x, axis=axis, keepdims=True)
     if flavor() == "tf_keras":
         # tf.linalg.l2_normalize: x * rsqrt(max(sum(x**2), 1e-12)), finite gradient at 0.
         return x * (1.0 / xp.sqrt(xp.maximum(square_sum, param(ns, 1e-12, x))))
@@ -438,7 +444,7 @@ def cosine_similarity(y_true: Any, y_pred: Any, axis: int = -1) -> Any:
 
     See also: :class:`CosineSimilarity`, ``lossbridge.torch.functional.cosine_embedding_loss``.
     """
-    ns, y_true, y_pred = _prepare(y_true, y_pred, "cosine_similarity")
+    ns, y_true, y_pred, _ = _prepare(y_true, y_pred, "cosine_similarity")
     axis = tuple(axis) if isinstance(axis, list) else axis
     y_pred = _l2_normalize(ns, y_pred, axis)
     y_true = _l2_normalize(ns, y_true, axis)

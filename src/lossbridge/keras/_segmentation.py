@@ -23,8 +23,10 @@ Axis = int | tuple[int, ...] | list[int] | None
 _SHAPE_FIX = "Give y_true (masks) and y_pred (probabilities) the same shape."
 
 
-def _prepare(y_true: Any, y_pred: Any, loss: str, axis: Axis) -> tuple[Namespace, Any, Any, Any]:
-    ns, y_true, y_pred = prepare(y_true, y_pred)
+def _prepare(
+    y_true: Any, y_pred: Any, loss: str, axis: Axis, *, subtracts: bool = True
+) -> tuple[Namespace, Any, Any, Any]:
+    ns, y_true, y_pred = prepare(y_true, y_pred, subtracts=subtracts)
     check_broadcast(loss, y_true, y_pred, _SHAPE_FIX)
     # A config read back from JSON holds a list where the constructor was given a tuple.
     return ns, y_true, y_pred, tuple(axis) if isinstance(axis, list) else axis
@@ -53,7 +55,8 @@ def dice(y_true: Any, y_pred: Any, axis: Axis = None) -> Any:
     See also: :class:`Dice`, :func:`tversky` (``alpha = beta = 0.5`` is Dice up to
     the epsilon).
     """
-    ns, y_true, y_pred, axis = _prepare(y_true, y_pred, "dice", axis)
+    # Keras multiplies and sums boolean predictions (no subtraction): they compute.
+    ns, y_true, y_pred, axis = _prepare(y_true, y_pred, "dice", axis, subtracts=False)
     xp = ns.xp
     intersection = xp.sum(y_true * y_pred, axis=axis)
     union = xp.sum(y_true, axis=axis) + xp.sum(y_pred, axis=axis) + EPSILON

@@ -26,8 +26,8 @@ from .._checks import check_label_range, first_out_of_range, label_range_message
 from .._config import check_level
 from .._errors import LossBridgeError, LossBridgeWarning
 from .._warnings import warn
-from ._inputs import IncompatibleShapesError, require_predictions
-from ._loss import Loss, LossFunctionWrapper, convert_to_tensor, namespace_of
+from ._inputs import IncompatibleShapesError, predictions
+from ._loss import Loss, LossFunctionWrapper, namespace_of
 
 __all__ = ["CTC", "ctc"]
 
@@ -81,8 +81,8 @@ def ctc(y_true: Any, y_pred: Any) -> Any:
     """
     ns = namespace_of(y_true=y_true, y_pred=y_pred)
     xp = ns.xp
-    y_pred = convert_to_tensor(ns, y_pred)
-    y_true = convert_to_tensor(ns, y_true)
+    # Integer or boolean logits: Keras' ctc_loss computes in result_type(dtype, float32).
+    y_true, y_pred, _ = predictions(ns, y_true, y_pred, cast_true=False)
     if y_true.ndim != 2:
         raise LossBridgeError(
             "Targets `y_true` are expected to be a tensor of shape `(batch_size, max_length)` in "
@@ -95,7 +95,6 @@ def ctc(y_true: Any, y_pred: Any) -> Any:
             f"num_classes)`. Received: y_pred.shape={tuple(y_pred.shape)}. CTC takes one row "
             "of logits (with class 0 the blank) per time step."
         )
-    require_predictions(ns, y_pred, "ctc", "logits")
     if y_true.shape[0] != y_pred.shape[0]:
         raise IncompatibleShapesError(
             f"ctc: `y_true` ({describe(y_true)}) and `y_pred` ({describe(y_pred)}) have "

@@ -13,7 +13,7 @@ from typing import Any
 
 from .. import ops
 from .._backend import describe
-from ._inputs import IncompatibleShapesError, require_predictions
+from ._inputs import IncompatibleShapesError, as_float, predictions
 from ._loss import Loss, LossFunctionWrapper, convert_to_tensor, namespace_of, with_mask
 
 __all__ = ["Circle", "circle"]
@@ -36,11 +36,15 @@ def _circle(
         y_true=y_true, y_pred=y_pred, ref_labels=ref_labels, ref_embeddings=ref_embeddings
     )
     xp = ns.xp
-    y_pred = convert_to_tensor(ns, y_pred)
-    require_predictions(ns, y_pred, "circle", "embeddings")
+    # Integer or boolean embeddings: Keras' distances 1 - y_pred @ ref.T come out as
+    # float32 after its maximum with 0.0 (keras-jax; keras-torch cannot subtract booleans).
+    _, y_pred, _ = predictions(ns, None, y_pred, cast_true=False)
     int_dtype = xp.int32
     labels = xp.astype(convert_to_tensor(ns, y_true), int_dtype)
-    ref_emb = y_pred if ref_embeddings is None else convert_to_tensor(ns, ref_embeddings)
+    if labels.ndim == 0 and y_pred.ndim == 2:
+        # keras-jax broadcasts a 0-d label: every embedding has it (keras-torch fails in eye())
+        labels = xp.broadcast_to(labels, (int(y_pred.shape[0]),))
+    ref_emb = y_pred if ref_embeddings is None else as_float(ns, convert_to_tensor(ns, ref_embeddings))
     ref_lab = labels if ref_labels is None else xp.astype(convert_to_tensor(ns, ref_labels), int_dtype)
     if ref_emb.dtype != y_pred.dtype:
         ref_emb = xp.astype(ref_emb, y_pred.dtype)

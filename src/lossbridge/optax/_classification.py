@@ -14,7 +14,12 @@ import numpy as np
 
 from .. import ops
 from .._backend import describe, get_namespace, quiet
-from .._errors import LossBridgeDeprecationWarning, LossBridgeError, LossBridgeTypeError
+from .._errors import (
+    LossBridgeDeprecationWarning,
+    LossBridgeError,
+    LossBridgeIndexError,
+    LossBridgeTypeError,
+)
 from .._grad import custom_gradient
 from .._validate import require
 from .._warnings import warn
@@ -272,6 +277,7 @@ def safe_softmax_cross_entropy(logits: Any, labels: Any) -> Any:
     xp = ns.xp
     logits, labels = ns.asarray(logits), ns.asarray(labels)
     check_subdtype(ns, logits, "floating", "logits")
+    canonicalize_axis(-1, logits.ndim)  # optax's log_softmax over the last axis of the logits
     shape = broadcast_shapes(logits=logits, labels=labels)
     weights = xp.broadcast_to(labels, shape)
     if ns.kind == "jax" and xp.isdtype(weights.dtype, "real floating"):
@@ -431,6 +437,11 @@ def softmax_cross_entropy_with_integer_labels(
     num_classes = logits.shape[axis_]
     full = (*batch_shape[:axis_], num_classes, *batch_shape[axis_:])
     index = xp.broadcast_to(index, (*full[:axis_], 1, *full[axis_ + 1:]))
+    if num_classes == 0:
+        # optax: the log-normalizer of no class is -inf and JAX's out-of-bounds gather reads a
+        # finite fill, so every sample is -inf (0 where `where`, all False, masks it out).
+        zero = xp.sum(xp.broadcast_to(logits, full), axis=axis_)
+        return zero if where is not None else zero + scalar(ns, -math.inf, zero)
     label_logits = xp.squeeze(_take(ns, xp.broadcast_to(logits, full), index, axis_), axis=axis_)
     log_normalizers = logsumexp(ns, logits, (axis_,), where=where)
     out = log_normalizers - label_logits
@@ -476,11 +487,24 @@ def _one_hot(ns: Any, labels: Any, num_classes: int, like: Any) -> Any:
     return ops.one_hot(labels, num_classes, dtype=dtype)
 
 
+def _dot_last_dim(ns: Any, a: Any, b: Any) -> Any:
+    """optax's ``_dot_last_dim``: a dot product over the last axis, ``inf * 0`` giving NaN as
+    optax's eager product does.  On JAX arrays under ``jit`` XLA rewrites the product with
+    a one-hot built in the same program into a select, which drops that NaN (optax itself
+    gives ``inf`` under ``jax.jit``): an optimization barrier keeps the product."""
+    if ns.kind == "jax":
+        import jax
+
+        b = jax.lax.optimization_barrier(b)
+    return ns.xp.sum(a * b, axis=-1)
+
+
 def _class_labels(ns: Any, scores: Any, labels: Any) -> tuple[Any, Any]:
     scores, labels = ns.asarray(scores), ns.asarray(labels)
-    if scores.ndim == 0:
-        raise LossBridgeError(
-            "`scores` must have a class axis (the last one), but it is a 0-d array."
+    if scores.ndim == 0:  # optax reads scores.shape[-1]: IndexError
+        raise LossBridgeIndexError(
+            "tuple index out of range: `scores` must have a class axis (the last one), but it "
+            "is a 0-d array."
         )
     if ns.xp.isdtype(labels.dtype, "bool"):  # optax's jax.nn.one_hot: "iota does not accept bool"
         raise LossBridgeTypeError(
@@ -517,7 +541,7 @@ def multiclass_hinge_loss(scores: Any, labels: Any) -> Any:
     ns = get_namespace({"scores": scores, "labels": labels})
     xp = ns.xp
     scores, one_hot = _class_labels(ns, scores, labels)
-    return xp.max(scores + 1.0 - one_hot, axis=-1) - xp.sum(scores * one_hot, axis=-1)
+    return xp.max(scores + 1.0 - one_hot, axis=-1) - _dot_last_dim(ns, scores, one_hot)
 
 
 @quiet_numpy
@@ -543,7 +567,7 @@ def multiclass_perceptron_loss(scores: Any, labels: Any) -> Any:
     ns = get_namespace({"scores": scores, "labels": labels})
     xp = ns.xp
     scores, one_hot = _class_labels(ns, scores, labels)
-    return xp.max(scores, axis=-1) - xp.sum(scores * one_hot, axis=-1)
+    return xp.max(scores, axis=-1) - _dot_last_dim(ns, scores, one_hot)
 
 
 @quiet_numpy
@@ -582,6 +606,13 @@ def multiclass_sparsemax_loss(scores: Any, labels: Any) -> Any:
             f"over the first axis with jax.vmap), but `scores` has shape {tuple(scores.shape)}. "
             "Reshape to (-1, num_classes) first."
         )
+    if ns.xp.isdtype(labels.dtype, "bool"):
+        # optax indexes with them: JAX's NonConcreteBooleanIndexError, an IndexError
+        raise LossBridgeIndexError(
+            "Array boolean indices must be concrete. multiclass_sparsemax_loss: `labels` is a "
+            f"{describe(labels)}; optax indexes the scores with it (a boolean mask under "
+            "jax.vmap). `labels` must be integer class indices: labels.astype('int32')."
+        )
     if not ns.xp.isdtype(labels.dtype, "integral"):
         raise LossBridgeTypeError(
             f"Indexer must have integer or boolean type, got indexer with type {labels.dtype}: "
@@ -593,6 +624,12 @@ def multiclass_sparsemax_loss(scores: Any, labels: Any) -> Any:
             f"{tuple(scores.shape)} and `labels` {tuple(labels.shape)}; give one label per row."
         )
     n = scores.shape[-1]
+    if n == 0:
+        raise LossBridgeIndexError(
+            "index is out of bounds for axis 0 with size 0. multiclass_sparsemax_loss: `scores` "
+            f"is a {describe(scores)} with no class (optax indexes the empty row with the label). "
+            "Pass scores of shape (batch, num_classes) with num_classes >= 1."
+        )
     index = xp.expand_dims(labels, axis=-1)
     if xp.isdtype(labels.dtype, "unsigned integer"):
         wrapped, valid = index, index < n
@@ -600,6 +637,8 @@ def multiclass_sparsemax_loss(scores: Any, labels: Any) -> Any:
         wrapped = xp.where(index < 0, index + n, index)
         valid = (index >= -n) & (index < n)
     read = xp.clip(wrapped, 0, n - 1)  # jnp indexing clamps an out-of-range gather
+    if ns.kind == "torch":
+        read = xp.astype(read, xp.int64)  # torch gathers with int64 indices only (uint8 labels)
     z = scores - ops.take_along_axis(scores, read, axis=-1)
     classes = ns.asarray(list(range(n)), dtype=wrapped.dtype)
     held = (classes == wrapped) & valid  # .at[label].set(0.0): dropped when out of range

@@ -100,6 +100,18 @@ def ctc_loss_with_forward_probs(
             )
     check_rank(logits, 3, "logits")
     check_rank(labels, 2, "labels")
+    if logits.shape[-1] == 0:
+        raise _NoClassesError(
+            f"index 0 is out of bounds for axis 2 with size 0: `logits` is a {describe(logits)} "
+            "with no class (optax reads the blank's column). Pass logits of shape (batch, time, "
+            "num_classes) with the blank among the classes."
+        )
+    if ns.xp.isdtype(labels.dtype, "bool"):
+        raise LossBridgeTypeError(
+            "iota does not accept dtype bool. ctc_loss: `labels` is a "
+            f"{describe(labels)}; optax compares the labels with class indices built in their "
+            "dtype. Pass integer labels: labels.astype('int32')."
+        )
     check_shapes_equal(labels, label_paddings, "labels", "label_paddings")
     if tuple(logits.shape[:2]) != tuple(logit_paddings.shape):
         raise LossBridgeError(

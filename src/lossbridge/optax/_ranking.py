@@ -14,8 +14,17 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
-from .._backend import Namespace, get_namespace, quiet
-from ._utils import check_subdtype, jit_on_jax, log_softmax, masked_sum, quiet_numpy, scalar
+from .._backend import Namespace, describe, get_namespace, quiet
+from .._errors import LossBridgeIndexError
+from ._utils import (
+    broadcast_shapes,
+    check_subdtype,
+    jit_on_jax,
+    log_softmax,
+    masked_sum,
+    quiet_numpy,
+    scalar,
+)
 
 __all__ = ["mean", "ranking_softmax_loss", "sum"]
 
@@ -145,6 +154,14 @@ def _ranking_softmax_loss(
     logits, labels = ns.asarray(logits), ns.asarray(labels)
     where, weights = ns.asarray(where), ns.asarray(weights)
     check_subdtype(ns, logits, "floating", "logits")
+    if logits.ndim == 0:
+        # optax reduces over axis -1 (NumPy's AxisError: a ValueError and an IndexError)
+        raise LossBridgeIndexError(
+            f"axis -1 is out of bounds for array of dimension 0. ranking_softmax_loss: `logits` "
+            f"is a {describe(logits)}; it scores a list of items on its last axis: pass shape "
+            "(num_items,) or (batch, num_items)."
+        )
+    broadcast_shapes(logits=logits, labels=labels, where=where, weights=weights)  # JAX's error
     labels = xp.astype(labels, logits.dtype)
     if where is not None:
         labels = xp.where(where, labels, xp.zeros_like(labels))

@@ -45,6 +45,8 @@ def _errors(predictions: Any, targets: Any, *, same_shape: bool = False) -> tupl
         check_shapes_equal(p, t, "predictions", "targets")
     else:
         broadcast_shapes(predictions=p, targets=t)
+    if ns.xp.isdtype(t.dtype, "bool"):
+        t = ns.xp.astype(t, p.dtype)  # JAX promotes boolean targets (torch cannot subtract them)
     return ns, p - t
 
 

@@ -11,8 +11,8 @@ from collections.abc import Sequence
 from typing import Any
 
 from .. import ops
-from .._backend import Namespace, get_namespace, is_concrete, quiet
-from .._errors import LossBridgeError
+from .._backend import Namespace, describe, get_namespace, is_concrete, quiet
+from .._errors import LossBridgeError, LossBridgeTypeError
 from ._utils import (
     broadcast_shapes,
     canonicalize_axes,
@@ -163,6 +163,14 @@ def dice_loss(
         {"predictions": predictions, "targets": targets, "class_weights": class_weights}
     )
     p, t, w = ns.asarray(predictions), ns.asarray(targets), ns.asarray(class_weights)
+    if apply_softmax and ns.xp.isdtype(p.dtype, "bool"):
+        raise LossBridgeTypeError(
+            "logistic does not accept dtype bool. dice_loss: `predictions` is a "
+            f"{describe(p)}; optax applies a sigmoid or softmax to them (apply_softmax=True). "
+            "Pass float logits, or probabilities with apply_softmax=False."
+        )
+    if ns.xp.isdtype(t.dtype, "bool") and ns.xp.isdtype(p.dtype, "real floating"):
+        t = ns.xp.astype(t, p.dtype)  # JAX promotes boolean targets (torch cannot subtract them)
     with quiet(ns):
         return _dice(
             ns, p, t, class_weights=w, smooth=smooth, alpha=alpha, beta=beta,

@@ -263,6 +263,8 @@ def log_softmax(ns: Namespace, x: Any, axes: tuple[int, ...], where: Any = None)
     also on torch tensors: ``torch.log_softmax``'s gradient, ``exp(output)``,
     loses float32 precision at large logits (1e-3 relative at 1e4).
     """
+    for a in axes:  # NumPy and torch reduce a 0-d array over axis -1; JAX (optax) refuses
+        canonicalize_axis(a, x.ndim)
     if ns.kind == "jax":
         import jax
 

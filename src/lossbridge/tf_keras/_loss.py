@@ -131,9 +131,11 @@ def remove_squeezable_dimensions(ns: Namespace, y_true: Any, y_pred: Any) -> tup
     return y_true, y_pred
 
 
-def refuse_integer_or_complex(y_pred: Any) -> None:
+def refuse_integer_or_complex(y_pred: Any, *, bool_computes: bool = False) -> None:
     """The documented divergence (``lossbridge._divergences``): integer and complex predictions
-    are refused, where tf.keras 2 computes in integer arithmetic or with complex values."""
+    are refused, where tf.keras 2 computes in integer arithmetic or with complex values; and
+    boolean predictions, on which tf.keras 2 fails (TypeError), as it does, except where it
+    casts them to float32 first (``bool_computes``: ``huber``)."""
     dtype = getattr(y_pred, "dtype", None)
     if dtype is None:
         if y_pred is None or isinstance(y_pred, str):
@@ -143,6 +145,14 @@ def refuse_integer_or_complex(y_pred: Any) -> None:
         except Exception:  # not array-like: the validation layer words it
             return
     name = str(dtype)
+    if name in ("bool", "torch.bool") and not bool_computes:
+        # tf.keras 2 casts y_true and its constants to bool and fails ("Cannot convert 1e-07 to
+        # EagerTensor of dtype bool", a TypeError, or a kernel without bool support).
+        raise LossBridgeTypeError(
+            f"Cannot convert a float to EagerTensor of dtype bool. `y_pred` is a "
+            f"{describe(y_pred)}: tf.keras 2 casts y_true and the loss' constants to y_pred's "
+            "dtype (bool) and fails. Pass floating-point predictions: y_pred.astype('float32')."
+        )
     if "int" in name or "complex" in name:
         what = "complex" if "complex" in name else "integer"
         raise LossBridgeTypeError(
@@ -194,7 +204,8 @@ class Loss(k.Loss):
     def losses_and_mask(self, y_true: Any, y_pred: Any, sample_weight: Any = None) -> tuple[Namespace, Any, Any]:
         """``(namespace, per-sample losses, mask or None)`` of a call, before weighting and
         reduction: the input mask (``y_pred._keras_mask``) merged with the loss' own."""
-        refuse_integer_or_complex(y_pred)
+        fn = getattr(self, "fn", None)
+        refuse_integer_or_complex(y_pred, bool_computes=getattr(fn, "_lossbridge_float32", False))
         in_mask = getattr(y_pred, "_keras_mask", None)
         ns = k.namespace_of(y_true=y_true, y_pred=y_pred, sample_weight=sample_weight)
         y_true = k.convert_to_tensor(ns, y_true)

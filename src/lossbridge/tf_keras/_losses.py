@@ -35,30 +35,39 @@ from lossbridge.optax._ctc import ctc_loss as _optax_ctc  # absolute: "optax" na
 from .. import keras as _k
 from .._backend import describe, is_concrete
 from .._checks import check_label_range, first_out_of_range
-from .._errors import LossBridgeError, LossBridgeTypeError
+from .._errors import LossBridgeError, LossBridgeIndexError, LossBridgeTypeError
+from .._validate import require as _require
 from .._validate import wrap_raw_errors
 from ._loss import LossFunctionWrapper, refuse_integer_or_complex
 
 # ------------------------------------------------------------------- functions
 
 
-def _tf_keras(keras_fn: Any, *, broadcast: bool = False, float32: bool = False) -> Any:
+def _tf_keras(
+    keras_fn: Any, *, broadcast: bool = False, float32: bool = False,
+    broadcast_any: bool = False, same_shape: bool = False,
+) -> Any:
     """``keras_fn`` under tf.keras 2 rules; ``broadcast``: inputs of different rank are
-    broadcast against each other first; ``float32``: both inputs cast to float32."""
+    broadcast against each other first (``broadcast_any``: any two shapes that broadcast,
+    as tf.keras' binary cross-entropies compute element-wise without a shape check);
+    ``same_shape``: tf.keras' categorical cross-entropies read ``y_pred.shape[-1]``
+    (IndexError for a 0-d ``y_pred``) and then require the shapes to be compatible
+    (ValueError, where Keras 3 broadcasts); ``float32``: both inputs cast to float32."""
 
     def prepare(y_true: Any, y_pred: Any) -> tuple[Any, Any]:
-        if not (broadcast or float32):
+        if not (broadcast or float32 or broadcast_any or same_shape):
             return y_true, y_pred
         ns = k.namespace_of(y_true=y_true, y_pred=y_pred)
         xp = ns.xp
         y_true, y_pred = k.convert_to_tensor(ns, y_true), k.convert_to_tensor(ns, y_pred)
+        if same_shape:
+            _require_same_shape(keras_fn.__name__, y_true, y_pred)
         if float32:
             y_true, y_pred = xp.astype(y_true, xp.float32), xp.astype(y_pred, xp.float32)
         if (
-            broadcast
-            and y_true.ndim != y_pred.ndim
-            and broadcast_shape(tuple(y_true.shape), tuple(y_pred.shape)) is not None
-        ):
+            (broadcast_any and tuple(y_true.shape) != tuple(y_pred.shape))
+            or (broadcast and y_true.ndim != y_pred.ndim)
+        ) and broadcast_shape(tuple(y_true.shape), tuple(y_pred.shape)) is not None:
             y_true, y_pred = xp.broadcast_arrays(y_true, y_pred)
         return y_true, y_pred
 
@@ -70,7 +79,7 @@ def _tf_keras(keras_fn: Any, *, broadcast: bool = False, float32: bool = False) 
                 "'fixed_label_smoothing' (lossbridge.keras only; lossbridge.tf_keras counts "
                 "the classes as tf_keras 2.21 does)"
             )
-        refuse_integer_or_complex(y_pred)
+        refuse_integer_or_complex(y_pred, bool_computes=float32)
         with k.using_flavor("tf_keras"):
             y_true, y_pred = prepare(y_true, y_pred)
             return keras_fn(y_true, y_pred, *args, **kwargs)
@@ -83,6 +92,7 @@ def _tf_keras(keras_fn: Any, *, broadcast: bool = False, float32: bool = False) 
                 return masked(y_true, y_pred, *args, **kwargs)
 
         fn._lossbridge_with_mask = with_mask  # type: ignore[attr-defined]
+    fn._lossbridge_float32 = float32  # type: ignore[attr-defined]  # (the classes read it)
     fn.__module__ = __name__
     fn.__qualname__ = keras_fn.__name__
     del fn.__wrapped__  # inspect.signature follows __wrapped__; the signature is the same
@@ -91,6 +101,29 @@ def _tf_keras(keras_fn: Any, *, broadcast: bool = False, float32: bool = False) 
         parameters=[p for n, p in signature.parameters.items() if n != "fixed_label_smoothing"]
     )
     return wrap_raw_errors(fn, k.RAW_ERROR_FIX)
+
+
+def _require_same_shape(loss: str, y_true: Any, y_pred: Any) -> None:
+    """tf.keras 2's categorical cross-entropies: ``y_pred.shape[-1]`` (IndexError on a 0-d
+    ``y_pred``), then ``target.shape.assert_is_compatible_with(output.shape)``."""
+    if y_pred.ndim == 0:
+        raise LossBridgeIndexError(
+            f"tuple index out of range. {loss}: `y_pred` ({describe(y_pred)}) has no class "
+            "axis (tf.keras reads y_pred.shape[-1]). Pass one row of class probabilities (or "
+            "logits) per sample, shape (N, C)."
+        )
+    if tuple(y_true.shape) != tuple(y_pred.shape):
+        raise LossBridgeError(
+            f"Shapes {_tf_shape(y_true)} and {_tf_shape(y_pred)} are incompatible. {loss}: "
+            f"`y_true` ({describe(y_true)}) and `y_pred` ({describe(y_pred)}) must have the same "
+            "shape in tf.keras 2 (it broadcasts nothing here). Pass one-hot targets of y_pred's "
+            "shape; for integer class indices use sparse_categorical_crossentropy."
+        )
+
+
+def _tf_shape(x: Any) -> str:
+    """A shape as TensorFlow prints it: ``()``, ``(2,)``, ``(2, 3)``."""
+    return str(tuple(int(d) for d in x.shape))
 
 
 def _doc(fn: Any, text: str) -> Any:
@@ -229,6 +262,15 @@ def _cosine_similarity(y_true: Any, y_pred: Any, axis: int = -1) -> Any:
             f"y_true ({describe(y_true)}) to y_pred's dtype ({describe(y_pred)}), so TensorFlow "
             "refuses the product. Pass both in one float dtype."
         )
+    for x in (y_true, y_pred):
+        if isinstance(axis, int) and not -x.ndim <= axis < x.ndim:
+            # tf.linalg.l2_normalize reduces over `axis` of each input (InvalidArgumentError).
+            raise LossBridgeError(
+                f"Invalid reduction dimension ({axis} for input with {x.ndim} dimension(s)). "
+                f"cosine_similarity: the argument `axis`={axis} must name a dimension of both "
+                f"y_true ({describe(y_true)}) and y_pred ({describe(y_pred)}): pass arrays with "
+                "that feature axis (-1, the default, is the last one)."
+            )
     return _k.cosine_similarity(y_true, y_pred, axis=axis)
 
 
@@ -247,7 +289,7 @@ Example:
     ...                               np.array([[1.0, 1.0], [1.0, 0.0]])).round(6).tolist()
     [-1.0, -0.0]
 """)
-binary_crossentropy = _doc(_tf_keras(_k.binary_crossentropy), """\
+binary_crossentropy = _doc(_tf_keras(_k.binary_crossentropy, broadcast_any=True), """\
 tf.keras' binary cross-entropy, averaged over ``axis`` (default -1).
 
 Defaults ``from_logits=False, label_smoothing=0.0, axis=-1``.  With
@@ -266,7 +308,7 @@ Example:
     >>> lb.tf_keras.binary_crossentropy(np.array([[0.0, 1.0]]), np.array([[0.0, 0.0]])).round(5).tolist()
     [7.71247]
 """)
-binary_focal_crossentropy = _doc(_tf_keras(_k.binary_focal_crossentropy), """\
+binary_focal_crossentropy = _doc(_tf_keras(_k.binary_focal_crossentropy, broadcast_any=True), """\
 tf.keras' binary focal cross-entropy, averaged over ``axis``.
 
 Defaults ``apply_class_balancing=False, alpha=0.25, gamma=2.0, from_logits=False,
@@ -282,7 +324,7 @@ Example:
     >>> lb.tf_keras.binary_focal_crossentropy(np.array([[0.0, 1.0]]), np.array([[0.6, 0.4]])).round(5).tolist()
     [0.32986]
 """)
-categorical_crossentropy = _doc(_tf_keras(_k.categorical_crossentropy), """\
+categorical_crossentropy = _doc(_tf_keras(_k.categorical_crossentropy, same_shape=True), """\
 tf.keras' categorical cross-entropy (the same as Keras 3's, see :func:`lossbridge.keras.categorical_crossentropy`).
 
 Defaults ``from_logits=False, label_smoothing=0.0, axis=-1``; probabilities are
@@ -295,7 +337,7 @@ Example:
     >>> lb.tf_keras.categorical_crossentropy(np.array([[0.0, 1.0]]), np.array([[0.2, 0.8]])).round(6).tolist()
     [0.223144]
 """)
-categorical_focal_crossentropy = _doc(_tf_keras(_k.categorical_focal_crossentropy), """\
+categorical_focal_crossentropy = _doc(_tf_keras(_k.categorical_focal_crossentropy, same_shape=True), """\
 tf.keras' categorical focal cross-entropy: ``sum(alpha (1 - p)**gamma * (-y log p), axis)``.
 
 Defaults ``alpha=0.25, gamma=2.0, from_logits=False, label_smoothing=0.0, axis=-1``;
@@ -386,6 +428,7 @@ def ctc_batch_cost(y_true: Any, y_pred: Any, input_length: Any, label_length: An
         (0.3285, 0.3285)
     """
     refuse_integer_or_complex(y_pred)
+    _require(input_length=input_length, label_length=label_length)  # all four are required
     ns = k.namespace_of(y_true=y_true, y_pred=y_pred, input_length=input_length, label_length=label_length)
     xp = ns.xp
     y_pred = k.convert_to_tensor(ns, y_pred)

@@ -123,7 +123,7 @@ def torch_dtype_name(x: Any) -> str:
     names = {
         "int64": "Long", "int32": "Int", "int16": "Short", "int8": "Char", "uint8": "Byte",
         "float32": "Float", "float64": "Double", "float16": "Half", "bfloat16": "BFloat16",
-        "bool": "Bool",
+        "bool": "Bool", "complex64": "ComplexFloat", "complex128": "ComplexDouble",
     }
     name = str(x.dtype).replace("torch.", "")
     return names.get(name, name)

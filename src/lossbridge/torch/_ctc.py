@@ -39,6 +39,7 @@ from .._errors import (
     LossBridgeTypeError,
 )
 from .._grad import custom_gradient
+from .._validate import require
 from ._common import native, torch_dtype_name
 from ._reduction import reduce as _reduce
 from ._reduction import resolve_reduction
@@ -250,6 +251,8 @@ def ctc_loss(
     (batch-major logits and paddings, no reduction).
     """
     reduction = resolve_reduction(None, None, reduction)
+    require(log_probs=log_probs, targets=targets, input_lengths=input_lengths,
+            target_lengths=target_lengths)  # torch: TypeError ("invalid combination of arguments")
     ns = torch_namespace(
         {"log_probs": log_probs, "targets": targets, "input_lengths": input_lengths,
          "target_lengths": target_lengths}
@@ -257,6 +260,10 @@ def ctc_loss(
     xp = ns.xp
     log_probs = ns.asarray(log_probs)
     targets = ns.asarray(targets)
+    if targets is not None and xp.isdtype(targets.dtype, "complex floating"):
+        # torch casts the targets to int64: a complex one keeps its real part ("Casting complex
+        # values to real discards the imaginary part"), then truncates as a float one does.
+        targets = xp.real(targets)
     il = _lengths(ns, input_lengths, "input_lengths")
     tl = _lengths(ns, target_lengths, "target_lengths")
     unbatched = log_probs.ndim != 3

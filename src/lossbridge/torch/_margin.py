@@ -21,7 +21,12 @@ from .._backend import Namespace, describe, quiet, torch_namespace
 from .._checks import first_out_of_range, is_floating, is_integral, label_range_message
 from .._config import check_level
 from .._deferred import on_accelerator
-from .._errors import LossBridgeError, LossBridgeIndexError, LossBridgeRuntimeError
+from .._errors import (
+    LossBridgeError,
+    LossBridgeIndexError,
+    LossBridgeNotImplementedError,
+    LossBridgeRuntimeError,
+)
 from ._common import (
     broadcast_shape,
     check_floating_input,
@@ -209,9 +214,24 @@ def _check_2d_input(input: Any) -> tuple[int, int]:
     return input.shape[0], input.shape[1]
 
 
+class _ComplexTargetError(LossBridgeRuntimeError, LossBridgeNotImplementedError):
+    """A complex target of class indices: torch's kernels fail on it before their dtype check
+    (``"min_all" not implemented for 'ComplexFloat'``, NotImplementedError) or at it
+    (RuntimeError), loss by loss; this error is both."""
+
+
 def _check_long_target(ns: Namespace, target: Any, who: str) -> None:
+    """Class indices as torch's kernels take them: int64 on torch tensors; any signed integer
+    dtype on NumPy and JAX arrays (unsigned ones, such as uint8, torch refuses: "expected
+    scalar type Long but found Byte")."""
+    if ns.xp.isdtype(target.dtype, "complex floating"):
+        raise _ComplexTargetError(
+            f"\"min_all\" not implemented for '{torch_dtype_name(target)}'. {who}: `target` is a "
+            f"{describe(target)}; class indices must be int64: convert with .long()."
+        )
     ok = (
-        str(target.dtype) == "torch.int64" if ns.kind == "torch" else is_integral(ns, target)
+        str(target.dtype) == "torch.int64" if ns.kind == "torch"
+        else is_integral(ns, target) and not ns.xp.isdtype(target.dtype, "unsigned integer")
     )
     if not ok:
         raise LossBridgeRuntimeError(

@@ -30,7 +30,26 @@ __all__ = ["huber_loss", "smooth_l1_loss"]
 
 
 def _check_dtypes(ns: Namespace, input: Any, target: Any, kernel: str) -> None:
-    """torch's dtype rules of its huber / smooth_l1 kernels."""
+    """torch's dtype rules of its huber / smooth_l1 kernels (``kernel``: "huber_cpu" or
+    "smooth_l1_cpu"): neither takes complex input; smooth_l1 dispatches on the promoted
+    dtype (a complex target is NotImplementedError too), huber on the input's (a complex
+    target cannot be cast to it)."""
+    xp = ns.xp
+    complex_arg = next((a for a in (input, target) if xp.isdtype(a.dtype, "complex floating")),
+                       None)
+    if complex_arg is not None:
+        if xp.isdtype(input.dtype, "complex floating") or kernel != "huber_cpu":
+            raise LossBridgeNotImplementedError(
+                f'"{kernel}" not implemented for \'{torch_dtype_name(complex_arg)}\'. `input` is a '
+                f"{describe(input)} and `target` a {describe(target)}: the loss takes real "
+                "inputs; pass the real and imaginary parts separately, or use l1_loss, which "
+                "torch defines for complex."
+            )
+        raise LossBridgeRuntimeError(
+            f"result type {torch_dtype_name(target)} can't be cast to the desired output type "
+            f"{torch_dtype_name(input)}. `target` is a {describe(target)}: huber_loss takes a "
+            "real target; pass real arrays."
+        )
     if is_floating(ns, input):
         return
     if is_floating(ns, target):

@@ -320,8 +320,10 @@ def _cross_entropy_checks(
             "(target.argmax(1) of a one-hot), for probabilities convert it with .float()."
         )
     if input.ndim == 0:
-        raise LossBridgeError(
-            "Expected 1 or more dimensions (got 0): `input` must hold the logits of C classes."
+        # torch's log_softmax over dim 1 of a 0-d input: IndexError (nll_loss: ValueError)
+        raise LossBridgeIndexError(
+            "Dimension out of range (expected to be in range of [-1, 0], but got 1). Expected 1 "
+            "or more dimensions (got 0): `input` must hold the logits of C classes."
         )
     label_smoothing = _label_smoothing(label_smoothing)
     cdim = _class_dim(input)
@@ -1028,7 +1030,14 @@ def _torch_decides_exotic(fn: Any) -> Any:
             return fn(*args, **kwargs)
 
         def to_torch(a: Any) -> Any:
-            if type(a) is np.ndarray or (kind == "jax" and array_kind(a) == "jax"):
+            if kind == "jax" and array_kind(a) == "jax":
+                a = np.array(a)  # a writable copy
+                if a.dtype == np.int32:
+                    # JAX's default integer (int64 without jax_enable_x64): the class
+                    # indices torch takes as int64, as lossbridge's JAX path does.
+                    a = a.astype(np.int64)
+                return torch.from_numpy(a)
+            if type(a) is np.ndarray:
                 return torch.from_numpy(np.array(a))  # a writable copy
             return a
 
