@@ -190,6 +190,11 @@ EXAMPLES = [
         [SEQ_LOGITS[..., :0].copy(), SEQ_PAD, SEQ_LAB, SEQ_LAB_PAD], "numpy", "empty_last_axis"),
     _ex("optax-sparsemax-uint8-labels", "optax", "multiclass_sparsemax_loss",
         [P3, LABELS.astype(np.uint8)], "torch", "uint8"),
+    # boolean scores: optax promotes bool - float (JAX); torch refuses a bool subtraction
+    _ex("optax-multiclass-perceptron-bool-torch", "optax", "multiclass_perceptron_loss",
+        [BOOL_PRED, LABELS], "torch", "bool"),
+    _ex("optax-multiclass-hinge-bool-torch", "optax", "multiclass_hinge_loss",
+        [BOOL_PRED, LABELS], "torch", "bool"),
 ]
 
 

@@ -567,7 +567,10 @@ def multiclass_perceptron_loss(scores: Any, labels: Any) -> Any:
     ns = get_namespace({"scores": scores, "labels": labels})
     xp = ns.xp
     scores, one_hot = _class_labels(ns, scores, labels)
-    return xp.max(scores, axis=-1) - _dot_last_dim(ns, scores, one_hot)
+    best, picked = xp.max(scores, axis=-1), _dot_last_dim(ns, scores, one_hot)
+    if best.dtype == xp.bool:  # bool scores: JAX promotes bool - float, torch refuses it
+        best = xp.astype(best, picked.dtype)
+    return best - picked
 
 
 @quiet_numpy
