@@ -30,7 +30,7 @@ _SAME = (
     "abs", "all", "any", "arange", "argmax", "broadcast_to", "count_nonzero", "exp", "expand_dims",
     "flip", "floor", "full", "full_like", "isfinite", "isinf", "isnan", "log", "log1p", "logaddexp", "logical_not", "matmul",
     "max", "maximum", "mean", "min", "minimum", "moveaxis", "nonzero", "ones_like", "reshape",
-    "sign", "sort", "sqrt", "squeeze", "stack", "sum", "take", "take_along_axis",
+    "real", "sign", "sort", "sqrt", "squeeze", "stack", "sum", "take", "take_along_axis",
     "where", "zeros", "zeros_like",
 )
 #: Array API name -> keras.ops name.
@@ -42,9 +42,10 @@ _KINDS = {
     "signed integer": ("int8", "int16", "int32", "int64"),
     "unsigned integer": ("uint8", "uint16", "uint32", "uint64"),
     "real floating": ("float16", "bfloat16", "float32", "float64"),
+    "complex floating": ("complex64", "complex128"),
 }
 _KINDS["integral"] = _KINDS["signed integer"] + _KINDS["unsigned integer"]
-_KINDS["numeric"] = _KINDS["integral"] + _KINDS["real floating"]
+_KINDS["numeric"] = _KINDS["integral"] + _KINDS["real floating"] + _KINDS["complex floating"]
 
 
 class KerasOpsNamespace:
