@@ -778,11 +778,15 @@ def fused_plot(path: str) -> None:
     with open(os.path.join(ROOT, "benchmarks", "RESULTS.md")) as f:
         text = f.read()
     data: dict[tuple[int, int], dict[str, tuple[float, float]]] = {}
+    layout = False  # rows count only under the driver's own header (time in column 4, MiB in 8)
     for line in text.splitlines():
         cells = [c.strip() for c in line.strip().strip("|").split("|")]
-        if len(cells) < 9 or not cells[0].isdigit() or cells[2] != "float32":
+        if len(cells) >= 9 and cells[0] == "N":
+            layout = cells[4] == "median s" and cells[8] == "peak MiB above inputs"
             continue
-        data.setdefault((int(cells[0]), int(cells[1])), {})[cells[3]] = (float(cells[4]), float(cells[8]))
+        if not layout or len(cells) < 9 or not cells[0].isdigit() or cells[2] != "float32":
+            continue
+        data.setdefault((int(cells[0]), int(cells[1])), {})[cells[3]] = (float(cells[4].split()[0]), float(cells[8]))
     shapes = sorted(data, key=lambda s: s[0] * s[1])
     methods = ["naive", "native", "fused"]
     fig, (a1, a2) = plt.subplots(1, 2, figsize=(11, 4))
