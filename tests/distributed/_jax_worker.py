@@ -176,14 +176,17 @@ VOCAB_OPTIONS = [
 ]
 
 
+def _head(r, n):
+    """Hidden states (n, D), head weight (V, D), bias and class weights of one vocab case."""
+    return (jnp.asarray(r.normal(size=(n, D)) * 2), jnp.asarray(r.normal(size=(V, D))),
+            jnp.asarray(r.normal(size=(V,))), jnp.asarray(r.uniform(0.5, 1.5, V)))
+
+
 def case_vocab():
     """Vocabulary-parallel loss over 2 and 4 devices, V = 23 padded to a multiple of the axis."""
     r = np.random.default_rng(3)
     n = 9
-    h = jnp.asarray(r.normal(size=(n, D)) * 2)
-    W = jnp.asarray(r.normal(size=(V, D)))
-    b = jnp.asarray(r.normal(size=(V,)))
-    cw = jnp.asarray(r.uniform(0.5, 1.5, V))
+    h, W, b, cw = _head(r, n)
     y = r.integers(0, V, n)
     y[[2, 5]] = -100
     y = jnp.asarray(y)
@@ -236,10 +239,7 @@ def case_vocab_prob():
     to a multiple of the axis; the padded target columns hold junk, which must be ignored)."""
     r = np.random.default_rng(4)
     n = 9
-    h = jnp.asarray(r.normal(size=(n, D)) * 2)
-    W = jnp.asarray(r.normal(size=(V, D)))
-    b = jnp.asarray(r.normal(size=(V,)))
-    cw = jnp.asarray(r.uniform(0.5, 1.5, V))
+    h, W, b, cw = _head(r, n)
     y = np.exp(r.normal(size=(n, V)) * 2)
     y[y < 0.3] = 0.0
     y[4] = np.eye(V)[V - 1]

@@ -179,14 +179,17 @@ VOCAB_OPTIONS = [
 ]
 
 
+def _head(g, n):
+    """Hidden states (n, D), head weight (V, D), bias and class weights of one vocab case."""
+    return (torch.randn(n, D, generator=g) * 2, torch.randn(V, D, generator=g), torch.randn(V, generator=g),
+            torch.rand(V, generator=g) + 0.5)
+
+
 def case_vocab(rank, world):
     """Vocabulary-parallel fused CE (uneven shards of V=23) vs the single-device fused loss."""
     g = torch.Generator().manual_seed(400)
     n = 11
-    h0 = torch.randn(n, D, generator=g) * 2
-    W0 = torch.randn(V, D, generator=g)
-    b0 = torch.randn(V, generator=g)
-    cw0 = torch.rand(V, generator=g) + 0.5
+    h0, W0, b0, cw0 = _head(g, n)
     y0 = torch.randint(0, V, (n,), generator=g)
     y0[[1, 6]] = -100
     up = torch.randn(n, generator=g)
@@ -242,10 +245,7 @@ def case_vocab_prob(rank, world):
     gradients of h, W, b and the target; and vs torch's cross_entropy where it applies."""
     g = torch.Generator().manual_seed(410)
     n = 11
-    h0 = torch.randn(n, D, generator=g) * 2
-    W0 = torch.randn(V, D, generator=g)
-    b0 = torch.randn(V, generator=g)
-    cw0 = torch.rand(V, generator=g) + 0.5
+    h0, W0, b0, cw0 = _head(g, n)
     # Soft targets with some exact zeros (a distillation teacher's top-k) and one one-hot row.
     y0 = (torch.randn(n, V, generator=g) * 2).softmax(-1)
     y0[y0 < 0.02] = 0.0
