@@ -41,7 +41,10 @@ from ._errors import (
     LossBridgeTypeError,
 )
 
-__all__ = ["REQUIRED", "BoolDtypeError", "BroadcastError", "check_argument", "require", "wrap_public", "wrap_raw_errors"]
+__all__ = [
+    "REQUIRED", "BoolDtypeError", "BroadcastError", "check_argument", "require", "reword_raw_error",
+    "wrap_public", "wrap_raw_errors",
+]
 
 #: Argument names that no loss of any dialect accepts as ``None``.
 REQUIRED = frozenset({
@@ -159,8 +162,6 @@ def wrap_raw_errors(fn: Callable[..., Any], fix: str, *, method: bool = False) -
     broadcast", NumPy's AxisError) as the lossbridge error of the same built-in type: the
     library's message first, then the inputs seen, then ``fix``.  Errors of a library's own
     class are left.  ``method``: ``fn`` is a method (its ``self`` is not shown)."""
-    from ._backend import describe
-
     name = fn.__qualname__ if method else fn.__name__
 
     @functools.wraps(fn)
@@ -170,22 +171,34 @@ def wrap_raw_errors(fn: Callable[..., Any], fix: str, *, method: bool = False) -
         except LossBridgeError:
             raise
         except (RuntimeError, TypeError, NotImplementedError, IndexError, ValueError) as e:
-            axis = type(e) is np.exceptions.AxisError
-            cls = LossBridgeIndexError if axis else _WRAPPED.get(type(e))
-            if cls is not None and any(m in str(e) for m in _BROADCAST_MESSAGES):
-                cls = BroadcastError
-            elif cls is not None and any(m in str(e) for m in _BOOL_MESSAGES):
-                cls = BoolDtypeError
-            if cls is None:
+            reworded = reword_raw_error(e, name, args[1:] if method else args, kwargs, fix)
+            if reworded is None:
                 raise
-            shown = args[1:] if method else args
-            seen = ", ".join(describe(a) for a in shown if a is not None)
-            if "axis" in kwargs:
-                seen += f", axis={kwargs['axis']!r}"
-            raise cls(f"{e} ({name} was called with {seen}.) {_AXIS_FIX if axis else fix}") from e
+            raise reworded from e
 
     wrapper.__lossbridge_wrapped__ = True  # type: ignore[attr-defined]
     return wrapper
+
+
+def reword_raw_error(
+    e: BaseException, name: str, shown: tuple[Any, ...], kwargs: dict[str, Any], fix: str
+) -> LossBridgeError | None:
+    """The lossbridge error for a raw error ``e`` that ``name(*shown, **kwargs)`` raised (see
+    :func:`wrap_raw_errors`), or None where ``e`` is a library's own class (left as it is)."""
+    from ._backend import describe
+
+    axis = type(e) is np.exceptions.AxisError
+    cls = LossBridgeIndexError if axis else _WRAPPED.get(type(e))
+    if cls is not None and any(m in str(e) for m in _BROADCAST_MESSAGES):
+        cls = BroadcastError
+    elif cls is not None and any(m in str(e) for m in _BOOL_MESSAGES):
+        cls = BoolDtypeError
+    if cls is None:
+        return None
+    seen = ", ".join(describe(a) for a in shown if a is not None)
+    if "axis" in kwargs:
+        seen += f", axis={kwargs['axis']!r}"
+    return cls(f"{e} ({name} was called with {seen}.) {_AXIS_FIX if axis else fix}")
 
 
 def wrap_public(scope: dict[str, Any], fix: str) -> None:

@@ -14,10 +14,9 @@ import warnings
 from collections.abc import Iterator, Sequence
 from typing import Any, NoReturn
 
-from .. import _deferred, ops
+from .. import _config, _deferred, ops
 from .._backend import Namespace, describe
 from .._checks import is_floating
-from .._config import check_level
 from .._diagnostics import LossBridgeShapeWarning
 from .._errors import (
     LossBridgeError,
@@ -39,7 +38,6 @@ __all__ = [
     "native_failed",
     "plain_cpu_tensors",
     "readable_now",
-    "run_native",
     "same_shape_fast",
     "shape_hint",
     "size_warning",
@@ -52,7 +50,7 @@ __all__ = [
 def plain_cpu_tensors(*arrays: Any) -> bool:
     """True when every array of a call is a plain host ``torch.Tensor`` (None allowed) and native
     kernels are on: such a call goes straight to torch's kernel, whose own checks raise first
-    (lossbridge's checks then run only to word the error; see :func:`run_native`)."""
+    (lossbridge's checks then run only to word the error; see :func:`native_failed`)."""
     torch = sys.modules.get("torch")
     if torch is None or not ops._NATIVE:
         return False
@@ -74,29 +72,35 @@ def readable_now(out: Any) -> bool:
                 or torch._C._functorch.is_functorch_wrapped_tensor(out))
 
 
-def same_shape_fast(*arrays: Any) -> bool:
-    """A call that goes straight to torch's kernel: plain CPU tensors of one shape, the default
-    or "off" check level (the "full" level reads values first).  lossbridge's cheap checks of
-    such a call can find nothing that torch's kernel does not raise itself (a pointwise loss
-    warns only about shapes that differ), so they run only to word torch's error."""
-    return check_level() != "full" and plain_cpu_tensors(*arrays) and all(
-        a.shape == arrays[0].shape for a in arrays[1:])
+def same_shape_fast(a: Any, b: Any, c: Any = None) -> bool:
+    """A call that goes straight to torch's kernel: plain CPU tensors ``a``, ``b`` (and ``c``
+    unless None) of one shape, the default or "off" check level (the "full" level reads values
+    first).  lossbridge's cheap checks of such a call can find nothing that torch's kernel does
+    not raise itself (a pointwise loss warns only about shapes that differ), so they run only to
+    word torch's error.
 
-
-def run_native(kernel: Any, checked: Any, *args: Any, **kwargs: Any) -> Any:
-    """``kernel(*args, **kwargs)`` (torch's own function); when it raises, ``checked()`` (the
-    dialect's validating path) runs to raise lossbridge's error for the same input (torch's
-    message first, then the arguments and the fix); if it finds nothing to say, torch's
-    error is raised as a lossbridge error of torch's type."""
-    try:
-        return kernel(*args, **kwargs)
-    except Exception as e:
-        native_failed(e, checked)
+    It runs before every fast call, where its cost is mostly cache misses (the caches are cold
+    after a large kernel): one flat function, no generator, no argument tuple."""
+    if _config._state["level"] == "full" or not ops._NATIVE:
+        return False
+    torch = sys.modules.get("torch")
+    if torch is None or "cpu" in _deferred.ACCELERATOR_DEVICE_TYPES:
+        return False
+    tensor = torch.Tensor
+    if type(a) is not tensor or type(b) is not tensor or not (a.is_cpu and b.is_cpu):
+        return False
+    shape = a.shape
+    if b.shape != shape:
+        return False
+    return c is None or (type(c) is tensor and c.is_cpu and c.shape == shape)
 
 
 def native_failed(error: Exception, checked: Any) -> NoReturn:
-    """The ``except`` branch of :func:`run_native` (the hottest fast paths inline the ``try``):
-    ``checked()`` words the error, else torch's own is raised as a lossbridge error."""
+    """The ``except`` branch of a fast path's ``try: return torch_kernel(...)`` (inline, so the
+    call that succeeds makes no closure and no extra frame): ``checked()`` (the dialect's
+    validating path) runs to raise lossbridge's error for the same input (torch's message first,
+    then the arguments and the fix); if it finds nothing to say, torch's error is raised as a
+    lossbridge error of torch's type."""
     if isinstance(error, LossBridgeError) or sys.modules["torch"].compiler.is_compiling():
         raise error
     checked()

@@ -12,7 +12,7 @@ from typing import Any
 from .. import ops
 from .._backend import Namespace, torch_namespace
 from .._errors import LossBridgeError, LossBridgeRuntimeError
-from ._common import broadcast_shape, clamp_min0, convert, native, run_native, same_shape_fast
+from ._common import broadcast_shape, clamp_min0, convert, native, native_failed, same_shape_fast
 from ._reduction import reduce as _reduce
 from ._reduction import resolve_reduction
 
@@ -139,11 +139,13 @@ def triplet_margin_loss(
     """
     if size_average is None and reduce is None and same_shape_fast(anchor, positive, negative):
         _check_margin(margin)
-        return run_native(sys.modules["torch"].nn.functional.triplet_margin_loss,
-                          lambda: _triplet_margin_loss_checked(anchor, positive, negative, margin, p, eps, swap,
-                                                               None, None, reduction),
-                          anchor, positive, negative, margin=margin, p=p, eps=eps, swap=swap,
-                          reduction=reduction)
+        try:
+            return sys.modules["torch"].nn.functional.triplet_margin_loss(
+                anchor, positive, negative, margin=margin, p=p, eps=eps, swap=swap,
+                reduction=reduction)
+        except Exception as e:
+            native_failed(e, lambda: _triplet_margin_loss_checked(
+                anchor, positive, negative, margin, p, eps, swap, None, None, reduction))
     return _triplet_margin_loss_checked(anchor, positive, negative, margin, p, eps, swap, size_average, reduce,
                                         reduction)
 

@@ -33,8 +33,8 @@ from ._common import (
     clamp_min0,
     convert,
     native,
+    native_failed,
     plain_cpu_tensors,
-    run_native,
     same_shape_fast,
     torch_dtype_name,
 )
@@ -87,9 +87,11 @@ def soft_margin_loss(
     """
     if size_average is None and reduce is None and same_shape_fast(input, target):
         # torch's kernel decides the dtypes it takes (it computes on complex input)
-        return run_native(sys.modules["torch"].nn.functional.soft_margin_loss,
-                          lambda: _soft_margin_checked(input, target, None, None, reduction),
-                          input, target, reduction=reduction)
+        try:
+            return sys.modules["torch"].nn.functional.soft_margin_loss(
+                input, target, reduction=reduction)
+        except Exception as e:
+            native_failed(e, lambda: _soft_margin_checked(input, target, None, None, reduction))
     return _soft_margin_checked(input, target, size_average, reduce, reduction)
 
 
@@ -493,10 +495,12 @@ def margin_ranking_loss(
     :func:`hinge_embedding_loss`.
     """
     if size_average is None and reduce is None and same_shape_fast(input1, input2, target):
-        return run_native(sys.modules["torch"].nn.functional.margin_ranking_loss,
-                          lambda: _margin_ranking_checked(input1, input2, target, margin, None,
-                                                          None, reduction),
-                          input1, input2, target, margin=margin, reduction=reduction)
+        try:
+            return sys.modules["torch"].nn.functional.margin_ranking_loss(
+                input1, input2, target, margin=margin, reduction=reduction)
+        except Exception as e:
+            native_failed(e, lambda: _margin_ranking_checked(
+                input1, input2, target, margin, None, None, reduction))
     return _margin_ranking_checked(input1, input2, target, margin, size_average, reduce, reduction)
 
 
@@ -620,10 +624,12 @@ def cosine_embedding_loss(
     """
     if (size_average is None and reduce is None and same_shape_fast(input1, input2)
             and plain_cpu_tensors(target)):
-        return run_native(sys.modules["torch"].nn.functional.cosine_embedding_loss,
-                          lambda: _cosine_embedding_loss_checked(input1, input2, target, margin, None, None,
-                                                                 reduction),
-                          input1, input2, target, margin=margin, reduction=reduction)
+        try:
+            return sys.modules["torch"].nn.functional.cosine_embedding_loss(
+                input1, input2, target, margin=margin, reduction=reduction)
+        except Exception as e:
+            native_failed(e, lambda: _cosine_embedding_loss_checked(
+                input1, input2, target, margin, None, None, reduction))
     return _cosine_embedding_loss_checked(input1, input2, target, margin, size_average, reduce, reduction)
 
 

@@ -25,9 +25,9 @@ from ._common import (
     broadcast_shape,
     convert,
     native,
+    native_failed,
     plain_cpu_tensors,
     readable_now,
-    run_native,
     same_shape_fast,
 )
 from ._reduction import legacy_get_string, resolve_reduction
@@ -181,9 +181,12 @@ def gaussian_nll_loss(
     See also: :class:`lossbridge.torch.GaussianNLLLoss`, :func:`poisson_nll_loss`.
     """
     if same_shape_fast(input, target) and plain_cpu_tensors(var) and var is not None:
-        return run_native(sys.modules["torch"].nn.functional.gaussian_nll_loss,
-                          lambda: _gaussian_nll_loss_checked(input, target, var, full, eps, reduction),
-                          input, target, var, full=full, eps=eps, reduction=reduction)
+        try:
+            return sys.modules["torch"].nn.functional.gaussian_nll_loss(
+                input, target, var, full=full, eps=eps, reduction=reduction)
+        except Exception as e:
+            native_failed(e, lambda: _gaussian_nll_loss_checked(
+                input, target, var, full, eps, reduction))
     return _gaussian_nll_loss_checked(input, target, var, full, eps, reduction)
 
 
@@ -286,8 +289,11 @@ def kl_div(
     """
     if size_average is None and reduce is None and reduction in _KL_ENUM and same_shape_fast(input, target):
         torch = sys.modules["torch"]
-        out = run_native(torch.kl_div, lambda: _kl_div_checked(input, target, None, None, reduction, log_target),
-                         input, target, _KL_ENUM[reduction], log_target=log_target)
+        try:
+            out = torch.kl_div(input, target, _KL_ENUM[reduction], log_target=log_target)
+        except Exception as e:
+            native_failed(e, lambda: _kl_div_checked(
+                input, target, None, None, reduction, log_target))
         if reduction == "mean":
             warn(_KL_MEAN_WARNING + " Pass reduction='batchmean' for the KL divergence. (LB030)",
                  LossBridgeReductionWarning)

@@ -8,6 +8,7 @@ warns when the two sizes differ, and so does lossbridge) and differ by a factor:
 
 from __future__ import annotations
 
+import sys
 from typing import Any
 
 from .._backend import Namespace, describe, torch_namespace
@@ -17,7 +18,7 @@ from ._common import (
     broadcast_shape,
     convert,
     native,
-    run_native,
+    native_failed,
     same_shape_fast,
     size_warning,
     torch_dtype_name,
@@ -108,13 +109,11 @@ def huber_loss(
     ``lossbridge.optax.huber_loss``, ``lossbridge.keras.Huber``.
     """
     if weight is None and same_shape_fast(input, target):
-        import torch
-
-        return run_native(
-            torch.nn.functional.huber_loss,
-            lambda: _huber_loss_checked(input, target, reduction, delta, weight),
-            input, target, reduction=reduction, delta=delta,
-        )
+        try:
+            return sys.modules["torch"].nn.functional.huber_loss(
+                input, target, reduction=reduction, delta=delta)
+        except Exception as e:
+            native_failed(e, lambda: _huber_loss_checked(input, target, reduction, delta, weight))
     return _huber_loss_checked(input, target, reduction, delta, weight)
 
 
@@ -201,13 +200,12 @@ def smooth_l1_loss(
     :func:`l1_loss`.
     """
     if size_average is None and reduce is None and same_shape_fast(input, target):
-        import torch
-
-        return run_native(
-            torch.nn.functional.smooth_l1_loss,
-            lambda: _smooth_l1_loss_checked(input, target, size_average, reduce, reduction, beta),
-            input, target, reduction=reduction, beta=beta,
-        )
+        try:
+            return sys.modules["torch"].nn.functional.smooth_l1_loss(
+                input, target, reduction=reduction, beta=beta)
+        except Exception as e:
+            native_failed(e, lambda: _smooth_l1_loss_checked(
+                input, target, size_average, reduce, reduction, beta))
     return _smooth_l1_loss_checked(input, target, size_average, reduce, reduction, beta)
 
 

@@ -37,7 +37,7 @@ from .._errors import (
     LossBridgeRuntimeError,
 )
 from .._grad import custom_gradient
-from .._validate import wrap_public as _wrap_public
+from .._validate import reword_raw_error as _reword_raw_error
 from ._common import broadcast_shape, size_warning
 from ._common import broadcast_weight as _broadcast_weight
 from ._common import check_floating_input as _check_floating_input
@@ -46,7 +46,6 @@ from ._common import native as _native
 from ._common import native_failed as _native_failed
 from ._common import plain_cpu_tensors as _plain_cpu_tensors
 from ._common import readable_now as _readable_now
-from ._common import run_native as _run_native
 from ._common import same_shape_fast as _fast
 from ._common import shape_hint as _shape_hint
 from ._common import torch_dtype_name as _torch_dtype_name
@@ -663,13 +662,12 @@ def binary_cross_entropy(
         [100.0, 0.6931, -0.0]
     """
     if size_average is None and reduce is None and weight is None and _fast(input, target):
-        import torch
-
-        return _run_native(
-            torch.nn.functional.binary_cross_entropy,
-            lambda: _binary_cross_entropy_checked(input, target, weight, size_average, reduce, reduction),
-            input, target, reduction=reduction,
-        )
+        try:
+            return sys.modules["torch"].nn.functional.binary_cross_entropy(
+                input, target, reduction=reduction)
+        except Exception as e:
+            _native_failed(e, lambda: _binary_cross_entropy_checked(
+                input, target, weight, size_average, reduce, reduction))
     return _binary_cross_entropy_checked(input, target, weight, size_average, reduce, reduction)
 
 
@@ -746,13 +744,12 @@ def binary_cross_entropy_with_logits(
     """
     if (size_average is None and reduce is None and weight is None and pos_weight is None
             and _fast(input, target)):
-        import torch
-
-        return _run_native(
-            torch.nn.functional.binary_cross_entropy_with_logits,
-            lambda: _binary_cross_entropy_with_logits_checked(input, target, weight, size_average, reduce, reduction, pos_weight),
-            input, target, reduction=reduction,
-        )
+        try:
+            return sys.modules["torch"].nn.functional.binary_cross_entropy_with_logits(
+                input, target, reduction=reduction)
+        except Exception as e:
+            _native_failed(e, lambda: _binary_cross_entropy_with_logits_checked(
+                input, target, weight, size_average, reduce, reduction, pos_weight))
     return _binary_cross_entropy_with_logits_checked(input, target, weight, size_average, reduce, reduction, pos_weight)
 
 
@@ -893,13 +890,11 @@ def mse_loss(
         2.5
     """
     if size_average is None and reduce is None and weight is None and _fast(input, target):
-        import torch
-
-        return _run_native(
-            torch.nn.functional.mse_loss,
-            lambda: _mse_loss_checked(input, target, size_average, reduce, reduction, weight),
-            input, target, reduction=reduction,
-        )
+        try:
+            return sys.modules["torch"].nn.functional.mse_loss(input, target, reduction=reduction)
+        except Exception as e:
+            _native_failed(e, lambda: _mse_loss_checked(
+                input, target, size_average, reduce, reduction, weight))
     return _mse_loss_checked(input, target, size_average, reduce, reduction, weight)
 
 
@@ -946,13 +941,11 @@ def l1_loss(
         1.5
     """
     if size_average is None and reduce is None and weight is None and _fast(input, target):
-        import torch
-
-        return _run_native(
-            torch.nn.functional.l1_loss,
-            lambda: _l1_loss_checked(input, target, size_average, reduce, reduction, weight),
-            input, target, reduction=reduction,
-        )
+        try:
+            return sys.modules["torch"].nn.functional.l1_loss(input, target, reduction=reduction)
+        except Exception as e:
+            _native_failed(e, lambda: _l1_loss_checked(
+                input, target, size_average, reduce, reduction, weight))
     return _l1_loss_checked(input, target, size_average, reduce, reduction, weight)
 
 
@@ -982,13 +975,6 @@ def _l1_loss_checked(
     return _reduce(ns, loss, reduction)
 
 
-_wrap_public(
-    globals(),
-    "Pass floating-point inputs of one dtype (float16 only where torch has a kernel for it) "
-    "and int64 class indices, as torch's kernels take them.",
-)
-
-
 # ------------------------------------------------- bool and complex inputs on NumPy / JAX
 
 def _exotic(values: Any) -> str | None:
@@ -1006,57 +992,84 @@ def _exotic(values: Any) -> str | None:
     return None
 
 
-def _torch_decides_exotic(fn: Any) -> Any:
-    """``fn``, computed by torch's own kernel when a NumPy or JAX argument is bool, complex or
-    float16 and torch is installed: which losses accept those dtypes (``mse_loss`` promotes a
-    bool target, ``l1_loss`` refuses it; ``soft_margin_loss`` computes on complex input, most
-    kernels refuse it; ``multilabel_margin_loss`` has no CPU float16 kernel) is a property of
-    each kernel, so torch itself answers, in its own precision, and the result comes back as
-    the input's kind.  Without torch the generic path runs."""
+_RAW_ERROR_FIX = (
+    "Pass floating-point inputs of one dtype (float16 only where torch has a kernel for it) "
+    "and int64 class indices, as torch's kernels take them."
+)
+
+
+def _public(fn: Any) -> Any:
+    """``fn`` as a public function: the one wrapper between the caller and the loss (every
+    frame costs on each call, and more with the caches cold after a large kernel, so the two
+    jobs below share it).
+
+    * **Raw errors** of the kernel or array library are re-raised as lossbridge errors of the
+      same built-in type (:func:`lossbridge._validate.reword_raw_error`).
+    * **bool, complex and float16 NumPy/JAX arguments** are computed by torch's own kernel when
+      torch is installed: which losses accept those dtypes (``mse_loss`` promotes a bool target,
+      ``l1_loss`` refuses it; ``soft_margin_loss`` computes on complex input, most kernels
+      refuse it; ``multilabel_margin_loss`` has no CPU float16 kernel) is a property of each
+      kernel, so torch itself answers, in its own precision, and the result comes back as the
+      input's kind.  Without torch the generic path runs."""
+    name = fn.__name__
 
     @functools.wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
-        torch_module = sys.modules.get("torch")
-        if torch_module is not None and (
-                (args and type(args[0]) is torch_module.Tensor)  # the usual call: no scan
-                or torch_module.compiler.is_compiling()):
-            return fn(*args, **kwargs)  # torch tensors: torch's own kernels decide
-        kind = _exotic(args) or _exotic(kwargs.values())
-        if kind is None:
-            return fn(*args, **kwargs)
         try:
-            import torch
-        except ImportError:
-            return fn(*args, **kwargs)
-
-        def to_torch(a: Any) -> Any:
-            if kind == "jax" and array_kind(a) == "jax":
-                a = np.array(a)  # a writable copy
-                if a.dtype == np.int32:
-                    # JAX's default integer (int64 without jax_enable_x64): the class
-                    # indices torch takes as int64, as lossbridge's JAX path does.
-                    a = a.astype(np.int64)
-                return torch.from_numpy(a)
-            if type(a) is np.ndarray:
-                return torch.from_numpy(np.array(a))  # a writable copy
-            return a
-
-        out = fn(*[to_torch(a) for a in args], **{k: to_torch(v) for k, v in kwargs.items()})
-        if not isinstance(out, torch.Tensor):
-            return out
-        res = out.detach().numpy()
-        if kind == "jax":
-            import jax.numpy as jnp
-
-            return jnp.asarray(res)
-        return res[()] if res.ndim == 0 else res
+            torch_module = sys.modules.get("torch")
+            if torch_module is not None and (
+                    (args and type(args[0]) is torch_module.Tensor)  # the usual call: no scan
+                    or torch_module.compiler.is_compiling()):
+                return fn(*args, **kwargs)  # torch tensors: torch's own kernels decide
+            return _exotic_call(fn, args, kwargs)
+        except LossBridgeError:
+            raise
+        except (RuntimeError, TypeError, NotImplementedError, IndexError, ValueError) as e:
+            reworded = _reword_raw_error(e, name, args, kwargs, _RAW_ERROR_FIX)
+            if reworded is None:
+                raise
+            raise reworded from e
 
     wrapper.__lossbridge_wrapped__ = True  # type: ignore[attr-defined]
     return wrapper
 
 
+def _exotic_call(fn: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+    """``fn(*args, **kwargs)`` for arguments that are not torch tensors: through torch's kernel
+    where one is a bool, complex or float16 NumPy/JAX array (see :func:`_public`)."""
+    kind = _exotic(args) or _exotic(kwargs.values())
+    if kind is None:
+        return fn(*args, **kwargs)
+    try:
+        import torch
+    except ImportError:
+        return fn(*args, **kwargs)
+
+    def to_torch(a: Any) -> Any:
+        if kind == "jax" and array_kind(a) == "jax":
+            a = np.array(a)  # a writable copy
+            if a.dtype == np.int32:
+                # JAX's default integer (int64 without jax_enable_x64): the class
+                # indices torch takes as int64, as lossbridge's JAX path does.
+                a = a.astype(np.int64)
+            return torch.from_numpy(a)
+        if type(a) is np.ndarray:
+            return torch.from_numpy(np.array(a))  # a writable copy
+        return a
+
+    out = fn(*[to_torch(a) for a in args], **{k: to_torch(v) for k, v in kwargs.items()})
+    if not isinstance(out, torch.Tensor):
+        return out
+    res = out.detach().numpy()
+    if kind == "jax":
+        import jax.numpy as jnp
+
+        return jnp.asarray(res)
+    return res[()] if res.ndim == 0 else res
+
+
 for _name in __all__:
     _obj = globals().get(_name)
     if callable(_obj) and not isinstance(_obj, type):
-        globals()[_name] = _torch_decides_exotic(_obj)
+        globals()[_name] = _public(_obj)
 del _name, _obj
