@@ -998,20 +998,24 @@ _RAW_ERROR_FIX = (
 )
 
 
-def _public(fn: Any) -> Any:
-    """``fn`` as a public function: the one wrapper between the caller and the loss (every
-    frame costs on each call, and more with the caches cold after a large kernel, so the two
-    jobs below share it).
+def _public(fn: Any, name: str | None = None, route: Any = None) -> Any:
+    """``fn`` behind the one wrapper that public functions need (every frame costs on each
+    call, and more with the caches cold after a large kernel, so the two jobs share it):
 
     * **Raw errors** of the kernel or array library are re-raised as lossbridge errors of the
-      same built-in type (:func:`lossbridge._validate.reword_raw_error`).
+      same built-in type (:func:`lossbridge._validate.reword_raw_error`), named ``name``.
     * **bool, complex and float16 NumPy/JAX arguments** are computed by torch's own kernel when
       torch is installed: which losses accept those dtypes (``mse_loss`` promotes a bool target,
       ``l1_loss`` refuses it; ``soft_margin_loss`` computes on complex input, most kernels
       refuse it; ``multilabel_margin_loss`` has no CPU float16 kernel) is a property of each
-      kernel, so torch itself answers, in its own precision, and the result comes back as the
-      input's kind.  Without torch the generic path runs."""
-    name = fn.__name__
+      kernel, so torch itself answers (through ``route``, by default ``fn``), in its own
+      precision, and the result comes back as the input's kind.  Without torch the generic
+      path runs.
+
+    A loss with a fast path (plain CPU tensors straight to torch's kernel, in an inline
+    ``try``) is public unwrapped, and this wrapper sits on its validating twin, the path of
+    every other call, with ``route`` the public function: the fast call pays no wrapper."""
+    name = name or fn.__name__
 
     @functools.wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
@@ -1021,7 +1025,7 @@ def _public(fn: Any) -> Any:
                     (args and type(args[0]) is torch_module.Tensor)  # the usual call: no scan
                     or torch_module.compiler.is_compiling()):
                 return fn(*args, **kwargs)  # torch tensors: torch's own kernels decide
-            return _exotic_call(fn, args, kwargs)
+            return _exotic_call(fn, route or fn, args, kwargs)
         except LossBridgeError:
             raise
         except (RuntimeError, TypeError, NotImplementedError, IndexError, ValueError) as e:
@@ -1034,9 +1038,10 @@ def _public(fn: Any) -> Any:
     return wrapper
 
 
-def _exotic_call(fn: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
-    """``fn(*args, **kwargs)`` for arguments that are not torch tensors: through torch's kernel
-    where one is a bool, complex or float16 NumPy/JAX array (see :func:`_public`)."""
+def _exotic_call(fn: Any, route: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+    """``fn(*args, **kwargs)`` for arguments that are not torch tensors; where one is a bool,
+    complex or float16 NumPy/JAX array, ``route`` on the arguments as torch tensors, converted
+    back (see :func:`_public`)."""
     kind = _exotic(args) or _exotic(kwargs.values())
     if kind is None:
         return fn(*args, **kwargs)
@@ -1057,7 +1062,7 @@ def _exotic_call(fn: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
             return torch.from_numpy(np.array(a))  # a writable copy
         return a
 
-    out = fn(*[to_torch(a) for a in args], **{k: to_torch(v) for k, v in kwargs.items()})
+    out = route(*[to_torch(a) for a in args], **{k: to_torch(v) for k, v in kwargs.items()})
     if not isinstance(out, torch.Tensor):
         return out
     res = out.detach().numpy()
@@ -1068,8 +1073,32 @@ def _exotic_call(fn: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
     return res[()] if res.ndim == 0 else res
 
 
+#: The losses with a fast path: public name -> (module, name of the validating twin that the
+#: fast path falls back to).  The twin is wrapped in its module (see :func:`_public`).
+_FAST_PATH_TWINS = {
+    "binary_cross_entropy": (__name__, "_binary_cross_entropy_checked"),
+    "binary_cross_entropy_with_logits": (__name__, "_binary_cross_entropy_with_logits_checked"),
+    "cross_entropy": (__name__, "_cross_entropy_checked"),
+    "nll_loss": (__name__, "_nll_loss_checked"),
+    "mse_loss": (__name__, "_mse_loss_checked"),
+    "l1_loss": (__name__, "_l1_loss_checked"),
+    "huber_loss": (f"{__package__}._regression", "_huber_loss_checked"),
+    "smooth_l1_loss": (f"{__package__}._regression", "_smooth_l1_loss_checked"),
+    "soft_margin_loss": (f"{__package__}._margin", "_soft_margin_checked"),
+    "margin_ranking_loss": (f"{__package__}._margin", "_margin_ranking_checked"),
+    "cosine_embedding_loss": (f"{__package__}._margin", "_cosine_embedding_loss_checked"),
+    "gaussian_nll_loss": (f"{__package__}._probabilistic", "_gaussian_nll_loss_checked"),
+    "kl_div": (f"{__package__}._probabilistic", "_kl_div_checked"),
+    "triplet_margin_loss": (f"{__package__}._distance", "_triplet_margin_loss_checked"),
+}
+
 for _name in __all__:
-    _obj = globals().get(_name)
-    if callable(_obj) and not isinstance(_obj, type):
+    _obj = globals()[_name]
+    if _name in _FAST_PATH_TWINS:
+        _module, _twin = _FAST_PATH_TWINS[_name]
+        _scope = vars(sys.modules[_module])
+        _scope[_twin] = _public(_scope[_twin], _name, route=_obj)
+        _obj.__lossbridge_wrapped__ = True  # its every other path is wrapped
+    else:
         globals()[_name] = _public(_obj)
-del _name, _obj
+del _name, _obj, _module, _twin, _scope
