@@ -3,9 +3,11 @@
     python benchmarks/overhead.py             # every section (about 10 minutes on 2 cores)
     python benchmarks/overhead.py --quick     # fewer repeats, no segmentation shape
     python benchmarks/overhead.py --sections torch,mlp,sync
+    python benchmarks/overhead.py --sections torch --busy 1    # a busy machine
+    python benchmarks/overhead.py --sections torch --cold      # caches evicted before each call
 
 Sections (each prints median times and the ratio lossbridge / native, with the spread: the
-25th-75th percentile of the per-call ratios of interleaved rounds):
+25th-75th percentile of the per-round ratios, the sides interleaved call by call):
 
 * ``torch``  every torch-dialect functional loss at N=32 x C=10, N=8192 x C=100 and (for the
   losses that take (N, C, d1, ...)) the segmentation shape 8 x 21 x 128 x 128, on torch
@@ -21,7 +23,8 @@ Sections (each prints median times and the ratio lossbridge / native, with the s
 * ``jax``    the first (traced) call on JAX arrays against keras-jax and optax.
 
 Timings are wall-clock medians; the machine may be shared, so every comparison interleaves
-its two sides round by round and reports the ratio's spread.
+its sides call by call and reports the spread of the per-round ratios (the A/A row under
+cross_entropy, native against itself, shows the resolution).
 """
 
 from __future__ import annotations
@@ -52,15 +55,36 @@ def _times(fn: Callable[[], object], n: int) -> list[float]:
 
 
 def compare(fns: dict[str, Callable[[], object]], repeats: int, rounds: int = 7) -> dict[str, list[float]]:
-    """Per-round medians of every function, the functions interleaved round by round."""
+    """Per-round medians of every function's single-call times.  The functions alternate call
+    by call (the first one rotating), so drift, frequency changes and the caches' state fall on
+    every side alike: an A/A comparison (native against itself) reads 1.00x +- 0.01 this way,
+    where blocks of calls per function read up to 1.015x.  With ``--cold`` (see :data:`COLD`),
+    a 16 MiB buffer is written before every timed call, as another process or a large kernel
+    would evict the caches."""
     for fn in fns.values():  # warm-up: caches, first-call compilation
         fn()
         fn()
+    names, calls = list(fns), list(fns.values())
     per_round: dict[str, list[float]] = {k: [] for k in fns}
+    order = list(range(len(calls)))
+    clock, flush = time.perf_counter, COLD.get("flush")
     for _ in range(rounds):
-        for name, fn in fns.items():
-            per_round[name].append(statistics.median(_times(fn, repeats)))
+        times: list[list[float]] = [[] for _ in calls]
+        for _ in range(repeats):
+            order = order[1:] + order[:1]
+            for j in order:
+                if flush is not None:
+                    flush()
+                t0 = clock()
+                calls[j]()
+                times[j].append(clock() - t0)
+        for name, t in zip(names, times, strict=True):
+            per_round[name].append(statistics.median(t))
     return per_round
+
+
+#: ``--cold``: the function that evicts the caches before each timed call (set by main).
+COLD: dict[str, Callable[[], object]] = {}
 
 
 def ratio(a: list[float], b: list[float]) -> tuple[float, float, float]:
@@ -151,10 +175,14 @@ def section_torch(args: argparse.Namespace) -> None:
                 finally:
                     _set_level("cheap")
 
-            t = compare({"native": lambda theirs=theirs, a=a, kw=kw: theirs(*a, **kw),
-                         "lb": lambda ours=ours, a=a, kw=kw: ours(*a, **kw), "lb off": off},
-                        repeats, rounds=5 if big else 7)
+            fns = {"native": lambda theirs=theirs, a=a, kw=kw: theirs(*a, **kw),
+                   "lb": lambda ours=ours, a=a, kw=kw: ours(*a, **kw), "lb off": off}
+            if name == "cross_entropy":  # the A/A row: the measurement's own resolution
+                fns["native again"] = fns["native"]
+            t = compare(fns, repeats, rounds=5 if big else 7)
             print(_row(name, t["native"], {"lb": t["lb"], "off": t["lb off"]}))
+            if "native again" in t:
+                print(_row("  (A/A: native against itself)", t["native"], {"again": t["native again"]}))
 
 
 def section_mlp(args: argparse.Namespace) -> None:
@@ -381,15 +409,39 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--sections", default=",".join(SECTIONS))
     parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--cold", action="store_true",
+                        help="write a 16 MiB buffer before every timed call (caches evicted, as on "
+                             "a busy machine or after a large kernel)")
+    parser.add_argument("--busy", type=int, default=0, metavar="K",
+                        help="run K other processes streaming memory on the CPUs meanwhile "
+                             "(a busy machine)")
     parser.add_argument("--keras-worker", default=None, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.keras_worker:
         keras_worker(args.keras_worker, args.quick)
         return
     load = os.getloadavg()[0]
-    print(f"lossbridge overhead benchmark; load average {load:.2f} on {os.cpu_count()} CPUs")
-    for name in args.sections.split(","):
-        SECTIONS[name](args)
+    print(f"lossbridge overhead benchmark; load average {load:.2f} on {os.cpu_count()} CPUs"
+          + (f"; {args.busy} busy processes" if args.busy else "")
+          + ("; caches evicted before every timed call" if args.cold else ""))
+    if args.cold:
+        buffer = np.zeros(4 * 1024 * 1024, np.float32)  # 16 MiB: more than L2, half of L3 here
+
+        def flush() -> None:
+            np.add(buffer, 1.0, out=buffer)
+
+        COLD["flush"] = flush
+    busy = [subprocess.Popen([sys.executable, "-c", _BUSY]) for _ in range(args.busy)]
+    try:
+        for name in args.sections.split(","):
+            SECTIONS[name](args)
+    finally:
+        for proc in busy:
+            proc.kill()
+
+
+#: A busy neighbour: streams 64 MiB through the caches and the memory bus, forever.
+_BUSY = "import numpy as np\na = np.zeros(16 * 1024 * 1024, np.float32)\nwhile True:\n    a += 1.0\n"
 
 
 if __name__ == "__main__":

@@ -55,3 +55,68 @@ def test_raw_error_of_a_fast_path_loss_is_reworded_under_the_public_name():
     assert isinstance(info.value, RuntimeError) and isinstance(info.value, LossBridgeError)
     with pytest.raises(BoolDtypeError, match=r"l1_loss was called with"):
         F.l1_loss(torch.tensor([0.5, 2.0]), torch.tensor([True, False]))
+
+
+# The fast paths of these losses call the kernel's binding (torch._C._nn.mse_loss(input, target,
+# enum)) as torch.nn.functional does, without its Python layer; where torch.nn.functional would
+# hand the call to a __torch_function__ mode, they call torch.nn.functional itself.
+BINDING_FAST = {
+    "mse_loss": lambda x, y, lab: (x, y), "l1_loss": lambda x, y, lab: (x, y),
+    "huber_loss": lambda x, y, lab: (x, y), "smooth_l1_loss": lambda x, y, lab: (x, y),
+    "soft_margin_loss": lambda x, y, lab: (x, torch.sign(y - 0.5)),
+    "binary_cross_entropy": lambda x, y, lab: (torch.sigmoid(x), y),
+    "binary_cross_entropy_with_logits": lambda x, y, lab: (x, y),
+    "margin_ranking_loss": lambda x, y, lab: (x[:, 0], x[:, 1], torch.sign(y[:, 0] - 0.5)),
+    "cross_entropy": lambda x, y, lab: (x, lab),
+    "nll_loss": lambda x, y, lab: (torch.log_softmax(x, 1), lab),
+}
+
+
+def _args(name):
+    g = torch.Generator().manual_seed(0)
+    x = torch.randn(6, 4, generator=g, dtype=torch.float64)
+    y = torch.rand(6, 4, generator=g, dtype=torch.float64)
+    lab = torch.randint(0, 4, (6,), generator=g)
+    return BINDING_FAST[name](x, y, lab)
+
+
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+@pytest.mark.parametrize("name", sorted(BINDING_FAST))
+def test_binding_fast_path_equals_torch_functional(name, reduction):
+    args = _args(name)
+    ours = getattr(F, name)(*args, reduction=reduction)
+    theirs = getattr(torch.nn.functional, name)(*args, reduction=reduction)
+    torch.testing.assert_close(ours, theirs, rtol=0, atol=0)
+
+
+@pytest.mark.parametrize("name", sorted(BINDING_FAST))
+def test_torch_function_mode_sees_the_functional_call(name):
+    from torch.overrides import TorchFunctionMode
+
+    class Record(TorchFunctionMode):
+        def __init__(self):
+            super().__init__()
+            self.seen = []
+
+        def __torch_function__(self, func, types, args=(), kwargs=None):
+            self.seen.append(func)
+            return func(*args, **(kwargs or {}))
+
+    args = _args(name)
+    with Record() as mode:
+        ours = getattr(F, name)(*args)
+    with Record() as native:
+        theirs = getattr(torch.nn.functional, name)(*args)
+    functional = getattr(torch.nn.functional, name)
+    assert native.seen == [functional]
+    # the mode is handed torch.nn.functional's function itself (it also sees lossbridge's reads
+    # of the tensors' attributes, is_cpu and shape, as __get__)
+    assert functional in mode.seen, mode.seen
+    torch.testing.assert_close(ours, theirs, rtol=0, atol=0)
+
+
+def test_deprecated_reduction_name_goes_through_torch_with_its_warning():
+    x, y = _args("mse_loss")
+    with pytest.warns(UserWarning, match="elementwise_mean"):
+        got = F.mse_loss(x, y, reduction="elementwise_mean")
+    torch.testing.assert_close(got, torch.nn.functional.mse_loss(x, y), rtol=0, atol=0)

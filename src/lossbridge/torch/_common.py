@@ -47,20 +47,21 @@ __all__ = [
 ]
 
 
-def plain_cpu_tensors(*arrays: Any) -> bool:
-    """True when every array of a call is a plain host ``torch.Tensor`` (None allowed) and native
-    kernels are on: such a call goes straight to torch's kernel, whose own checks raise first
-    (lossbridge's checks then run only to word the error; see :func:`native_failed`)."""
-    torch = sys.modules.get("torch")
-    if torch is None or not ops._NATIVE:
+def plain_cpu_tensors(a: Any, b: Any = None, c: Any = None) -> bool:
+    """True when every array of a call (``a``, and ``b``, ``c`` unless None; ``a`` None counts
+    as a missing optional argument) is a plain host ``torch.Tensor`` and native kernels are on:
+    such a call goes straight to torch's kernel, whose own checks raise first (lossbridge's
+    checks then run only to word the error; see :func:`native_failed`).  Flat, as
+    :func:`same_shape_fast`."""
+    if not ops._NATIVE:
         return False
-    if "cpu" in _deferred.ACCELERATOR_DEVICE_TYPES:  # the tests' stand-in for an accelerator
+    torch = sys.modules.get("torch")
+    if torch is None or "cpu" in _deferred.ACCELERATOR_DEVICE_TYPES:  # the tests' accelerator
         return False
     tensor = torch.Tensor
-    for x in arrays:  # noqa: SIM110  (a plain loop: it runs on every call, no generator)
-        if x is not None and (type(x) is not tensor or not x.is_cpu):
-            return False
-    return True
+    return ((a is None or (type(a) is tensor and a.is_cpu))
+            and (b is None or (type(b) is tensor and b.is_cpu))
+            and (c is None or (type(c) is tensor and c.is_cpu)))
 
 
 def readable_now(out: Any) -> bool:

@@ -38,7 +38,7 @@ from ._common import (
     same_shape_fast,
     torch_dtype_name,
 )
-from ._reduction import legacy_get_string, resolve_reduction, torch_size
+from ._reduction import KERNEL_REDUCTION, legacy_get_string, resolve_reduction, torch_size
 from ._reduction import reduce as _reduce
 
 __all__ = [
@@ -87,9 +87,12 @@ def soft_margin_loss(
     """
     if size_average is None and reduce is None and same_shape_fast(input, target):
         # torch's kernel decides the dtypes it takes (it computes on complex input)
-        try:
-            return sys.modules["torch"].nn.functional.soft_margin_loss(
-                input, target, reduction=reduction)
+        torch = sys.modules["torch"]
+        try:  # torch.nn.functional's own kernel call, without its Python layer
+            enum = KERNEL_REDUCTION.get(reduction)
+            if enum is not None and not torch._C._has_torch_function_variadic(input, target):
+                return torch._C._nn.soft_margin_loss(input, target, enum)
+            return torch.nn.functional.soft_margin_loss(input, target, reduction=reduction)
         except Exception as e:
             native_failed(e, lambda: _soft_margin_checked(input, target, None, None, reduction))
     return _soft_margin_checked(input, target, size_average, reduce, reduction)
@@ -495,8 +498,13 @@ def margin_ranking_loss(
     :func:`hinge_embedding_loss`.
     """
     if size_average is None and reduce is None and same_shape_fast(input1, input2, target):
-        try:
-            return sys.modules["torch"].nn.functional.margin_ranking_loss(
+        torch = sys.modules["torch"]
+        try:  # torch.nn.functional's own kernel call, without its Python layer (same shapes)
+            enum = KERNEL_REDUCTION.get(reduction)
+            if enum is not None and not torch._C._has_torch_function_variadic(
+                    input1, input2, target):
+                return torch.margin_ranking_loss(input1, input2, target, margin, enum)
+            return torch.nn.functional.margin_ranking_loss(
                 input1, input2, target, margin=margin, reduction=reduction)
         except Exception as e:
             native_failed(e, lambda: _margin_ranking_checked(

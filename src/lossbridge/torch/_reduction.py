@@ -18,7 +18,13 @@ from .._backend import Namespace, array_kind, quiet
 from .._errors import LossBridgeError
 from .._warnings import warn
 
-__all__ = ["legacy_get_string", "reduce", "resolve_reduction", "safe_mean_divide"]
+__all__ = ["KERNEL_REDUCTION", "legacy_get_string", "reduce", "resolve_reduction", "safe_mean_divide"]
+
+#: torch's ``_Reduction.get_enum`` for the reductions its kernels take.  The fast paths call a
+#: kernel's binding (``torch._C._nn.mse_loss(input, target, enum)``) with it, as
+#: ``torch.nn.functional`` does; ``"elementwise_mean"`` (deprecated: torch warns) and unknown
+#: names go through ``torch.nn.functional``, which warns or raises.
+KERNEL_REDUCTION = {"none": 0, "mean": 1, "sum": 2}
 
 
 def legacy_get_string(size_average: bool | None, reduce: bool | None, emit_warning: bool = True) -> str:

@@ -24,8 +24,8 @@ from ._common import (
     torch_dtype_name,
     torch_size_warning_silenced,
 )
+from ._reduction import KERNEL_REDUCTION, resolve_reduction
 from ._reduction import reduce as _reduce
-from ._reduction import resolve_reduction
 
 __all__ = ["huber_loss", "smooth_l1_loss"]
 
@@ -109,9 +109,12 @@ def huber_loss(
     ``lossbridge.optax.huber_loss``, ``lossbridge.keras.Huber``.
     """
     if weight is None and same_shape_fast(input, target):
-        try:
-            return sys.modules["torch"].nn.functional.huber_loss(
-                input, target, reduction=reduction, delta=delta)
+        torch = sys.modules["torch"]
+        try:  # torch.nn.functional's own kernel call, without its Python layer (same shapes)
+            enum = KERNEL_REDUCTION.get(reduction)
+            if enum is not None and not torch._C._has_torch_function_variadic(input, target):
+                return torch._C._nn.huber_loss(input, target, enum, delta)
+            return torch.nn.functional.huber_loss(input, target, reduction=reduction, delta=delta)
         except Exception as e:
             native_failed(e, lambda: _huber_loss_checked(input, target, reduction, delta, weight))
     return _huber_loss_checked(input, target, reduction, delta, weight)
@@ -200,9 +203,14 @@ def smooth_l1_loss(
     :func:`l1_loss`.
     """
     if size_average is None and reduce is None and same_shape_fast(input, target):
-        try:
-            return sys.modules["torch"].nn.functional.smooth_l1_loss(
-                input, target, reduction=reduction, beta=beta)
+        torch = sys.modules["torch"]
+        try:  # torch.nn.functional's own kernel call, without its Python layer (same shapes)
+            enum = KERNEL_REDUCTION.get(reduction)
+            if enum is not None and not torch._C._has_torch_function_variadic(input, target):
+                if beta == 0.0:
+                    return torch._C._nn.l1_loss(input, target, enum)
+                return torch._C._nn.smooth_l1_loss(input, target, enum, beta)
+            return torch.nn.functional.smooth_l1_loss(input, target, reduction=reduction, beta=beta)
         except Exception as e:
             native_failed(e, lambda: _smooth_l1_loss_checked(
                 input, target, size_average, reduce, reduction, beta))

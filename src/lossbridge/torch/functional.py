@@ -63,6 +63,7 @@ from ._margin import (
     soft_margin_loss,
 )
 from ._probabilistic import gaussian_nll_loss, kl_div, poisson_nll_loss
+from ._reduction import KERNEL_REDUCTION as _KERNEL_REDUCTION
 from ._reduction import reduce as _reduce
 from ._reduction import resolve_reduction, safe_mean_divide, torch_size
 from ._regression import huber_loss, smooth_l1_loss
@@ -390,10 +391,17 @@ def cross_entropy(
     ``lossbridge.keras.sparse_categorical_crossentropy(from_logits=True)``.
     """
     if size_average is None and reduce is None and _plain_cpu_tensors(input, target, weight):
+        torch = sys.modules["torch"]
         try:  # inline (no closure, no call): the hottest path of the dialect
-            out = sys.modules["torch"].nn.functional.cross_entropy(
-                input, target, weight, ignore_index=ignore_index, reduction=reduction,
-                label_smoothing=label_smoothing)
+            enum = _KERNEL_REDUCTION.get(reduction)
+            if enum is not None and not torch._C._has_torch_function_variadic(input, target, weight):
+                # torch.nn.functional.cross_entropy's own call, without its Python layer
+                out = torch._C._nn.cross_entropy_loss(
+                    input, target, weight, enum, ignore_index, label_smoothing)
+            else:
+                out = torch.nn.functional.cross_entropy(
+                    input, target, weight, ignore_index=ignore_index, reduction=reduction,
+                    label_smoothing=label_smoothing)
         except Exception as e:
             _native_failed(e, lambda: _cross_entropy_checked(
                 input, target, weight, None, ignore_index, None, reduction, label_smoothing))
@@ -505,9 +513,14 @@ def nll_loss(
         [0.0512933, 2.3025851]
     """
     if size_average is None and reduce is None and _plain_cpu_tensors(input, target, weight):
+        torch = sys.modules["torch"]
         try:  # inline, as in cross_entropy
-            out = sys.modules["torch"].nn.functional.nll_loss(
-                input, target, weight, ignore_index=ignore_index, reduction=reduction)
+            enum = _KERNEL_REDUCTION.get(reduction)
+            if enum is not None and not torch._C._has_torch_function_variadic(input, target, weight):
+                out = torch._C._nn.nll_loss_nd(input, target, weight, enum, ignore_index)
+            else:
+                out = torch.nn.functional.nll_loss(
+                    input, target, weight, ignore_index=ignore_index, reduction=reduction)
         except Exception as e:
             _native_failed(e, lambda: _nll_loss_checked(
                 input, target, weight, None, ignore_index, None, reduction))
@@ -662,9 +675,12 @@ def binary_cross_entropy(
         [100.0, 0.6931, -0.0]
     """
     if size_average is None and reduce is None and weight is None and _fast(input, target):
-        try:
-            return sys.modules["torch"].nn.functional.binary_cross_entropy(
-                input, target, reduction=reduction)
+        torch = sys.modules["torch"]
+        try:  # as in cross_entropy: torch.nn.functional's own kernel call, or the function
+            enum = _KERNEL_REDUCTION.get(reduction)
+            if enum is not None and not torch._C._has_torch_function_variadic(input, target):
+                return torch._C._nn.binary_cross_entropy(input, target, None, enum)
+            return torch.nn.functional.binary_cross_entropy(input, target, reduction=reduction)
         except Exception as e:
             _native_failed(e, lambda: _binary_cross_entropy_checked(
                 input, target, weight, size_average, reduce, reduction))
@@ -744,8 +760,12 @@ def binary_cross_entropy_with_logits(
     """
     if (size_average is None and reduce is None and weight is None and pos_weight is None
             and _fast(input, target)):
-        try:
-            return sys.modules["torch"].nn.functional.binary_cross_entropy_with_logits(
+        torch = sys.modules["torch"]
+        try:  # as in cross_entropy: torch.nn.functional's own kernel call, or the function
+            enum = _KERNEL_REDUCTION.get(reduction)
+            if enum is not None and not torch._C._has_torch_function_variadic(input, target):
+                return torch.binary_cross_entropy_with_logits(input, target, None, None, enum)
+            return torch.nn.functional.binary_cross_entropy_with_logits(
                 input, target, reduction=reduction)
         except Exception as e:
             _native_failed(e, lambda: _binary_cross_entropy_with_logits_checked(
@@ -890,8 +910,12 @@ def mse_loss(
         2.5
     """
     if size_average is None and reduce is None and weight is None and _fast(input, target):
-        try:
-            return sys.modules["torch"].nn.functional.mse_loss(input, target, reduction=reduction)
+        torch = sys.modules["torch"]
+        try:  # as in cross_entropy (same shapes: torch's broadcast_tensors is the identity)
+            enum = _KERNEL_REDUCTION.get(reduction)
+            if enum is not None and not torch._C._has_torch_function_variadic(input, target):
+                return torch._C._nn.mse_loss(input, target, enum)
+            return torch.nn.functional.mse_loss(input, target, reduction=reduction)
         except Exception as e:
             _native_failed(e, lambda: _mse_loss_checked(
                 input, target, size_average, reduce, reduction, weight))
@@ -941,8 +965,12 @@ def l1_loss(
         1.5
     """
     if size_average is None and reduce is None and weight is None and _fast(input, target):
-        try:
-            return sys.modules["torch"].nn.functional.l1_loss(input, target, reduction=reduction)
+        torch = sys.modules["torch"]
+        try:  # as in mse_loss
+            enum = _KERNEL_REDUCTION.get(reduction)
+            if enum is not None and not torch._C._has_torch_function_variadic(input, target):
+                return torch._C._nn.l1_loss(input, target, enum)
+            return torch.nn.functional.l1_loss(input, target, reduction=reduction)
         except Exception as e:
             _native_failed(e, lambda: _l1_loss_checked(
                 input, target, size_average, reduce, reduction, weight))
