@@ -120,3 +120,35 @@ def test_deprecated_reduction_name_goes_through_torch_with_its_warning():
     with pytest.warns(UserWarning, match="elementwise_mean"):
         got = F.mse_loss(x, y, reduction="elementwise_mean")
     torch.testing.assert_close(got, torch.nn.functional.mse_loss(x, y), rtol=0, atol=0)
+
+
+def test_fast_path_error_is_worded_by_the_validating_twin():
+    # multi_margin_loss: torch's CPU kernel raises "target out of range"; the twin words it
+    x = torch.randn(3, 4)
+    with pytest.raises(RuntimeError, match=r"target out of range.*multi_margin_loss") as info:
+        F.multi_margin_loss(x, torch.tensor([0, 4, 1]))
+    assert isinstance(info.value, LossBridgeError)
+    with pytest.raises(RuntimeError, match=r"out of range.*multilabel_margin_loss") as info:
+        F.multilabel_margin_loss(x, torch.tensor([[0, 9, -1, 0]] * 3))
+    assert isinstance(info.value, LossBridgeError)
+
+
+def test_empty_multilabel_margin_input_takes_the_validating_path():
+    # torch's kernel returns uninitialised memory for an empty batch: not the fast path
+    x = torch.zeros(0, 4)
+    t = torch.zeros(0, 4, dtype=torch.long)
+    assert torch.isnan(F.multilabel_margin_loss(x, t))  # the mean of nothing
+    assert F.multilabel_margin_loss(x, t, reduction="sum") == 0
+
+
+def test_user_distance_function_runs_once_even_when_it_raises():
+    calls = []
+
+    def distance(a, b):
+        calls.append(1)
+        raise RuntimeError("my distance failed")
+
+    x = torch.randn(3, 4)
+    with pytest.raises(RuntimeError, match="my distance failed"):
+        F.triplet_margin_with_distance_loss(x, x, x, distance_function=distance)
+    assert len(calls) == 1

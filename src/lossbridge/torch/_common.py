@@ -48,8 +48,8 @@ __all__ = [
 
 
 def plain_cpu_tensors(a: Any, b: Any = None, c: Any = None) -> bool:
-    """True when every array of a call (``a``, and ``b``, ``c`` unless None; ``a`` None counts
-    as a missing optional argument) is a plain host ``torch.Tensor`` and native kernels are on:
+    """True when every array of a call (``a``, and ``b``, ``c`` unless None) is a plain host
+    ``torch.Tensor`` and native kernels are on:
     such a call goes straight to torch's kernel, whose own checks raise first (lossbridge's
     checks then run only to word the error; see :func:`native_failed`).  Flat, as
     :func:`same_shape_fast`."""
@@ -59,7 +59,7 @@ def plain_cpu_tensors(a: Any, b: Any = None, c: Any = None) -> bool:
     if torch is None or "cpu" in _deferred.ACCELERATOR_DEVICE_TYPES:  # the tests' accelerator
         return False
     tensor = torch.Tensor
-    return ((a is None or (type(a) is tensor and a.is_cpu))
+    return (type(a) is tensor and a.is_cpu
             and (b is None or (type(b) is tensor and b.is_cpu))
             and (c is None or (type(c) is tensor and c.is_cpu)))
 

@@ -221,6 +221,30 @@ def triplet_margin_with_distance_loss(
     See also: :class:`lossbridge.torch.TripletMarginWithDistanceLoss`,
     :func:`triplet_margin_loss`, :func:`pairwise_distance`.
     """
+    if distance_function is None and same_shape_fast(anchor, positive, negative):
+        try:
+            return sys.modules["torch"].nn.functional.triplet_margin_with_distance_loss(
+                anchor, positive, negative, margin=margin, swap=swap, reduction=reduction)
+        except Exception as e:
+            native_failed(e, lambda: _triplet_margin_with_distance_loss_checked(
+                anchor, positive, negative, distance_function=distance_function, margin=margin,
+                swap=swap, reduction=reduction))
+    return _triplet_margin_with_distance_loss_checked(
+        anchor, positive, negative, distance_function=distance_function, margin=margin,
+        swap=swap, reduction=reduction)
+
+
+def _triplet_margin_with_distance_loss_checked(
+    anchor: Any,
+    positive: Any,
+    negative: Any,
+    *,
+    distance_function: Callable[[Any, Any], Any] | None = None,
+    margin: float = 1.0,
+    swap: bool = False,
+    reduction: str = "mean",
+) -> Any:
+    """:func:`triplet_margin_with_distance_loss` through lossbridge's checks (every array kind)."""
     if reduction not in ("mean", "sum", "none"):
         raise LossBridgeError(
             f"{reduction} is not a valid value for reduction. Use 'none', 'mean' or 'sum'."

@@ -160,6 +160,27 @@ def multilabel_soft_margin_loss(
     See also: :class:`lossbridge.torch.MultiLabelSoftMarginLoss`,
     :func:`binary_cross_entropy_with_logits`.
     """
+    if (size_average is None and reduce is None and weight is None
+            and same_shape_fast(input, target)):
+        try:
+            return sys.modules["torch"].nn.functional.multilabel_soft_margin_loss(
+                input, target, reduction=reduction)
+        except Exception as e:
+            native_failed(e, lambda: _multilabel_soft_margin_loss_checked(
+                input, target, weight, size_average, reduce, reduction))
+    return _multilabel_soft_margin_loss_checked(
+        input, target, weight, size_average, reduce, reduction)
+
+
+def _multilabel_soft_margin_loss_checked(
+    input: Any,
+    target: Any,
+    weight: Any = None,
+    size_average: bool | None = None,
+    reduce: bool | None = None,
+    reduction: str = "mean",
+) -> Any:
+    """:func:`multilabel_soft_margin_loss` through lossbridge's checks (every array kind)."""
     if size_average is not None or reduce is not None:
         reduction = legacy_get_string(size_average, reduce)
     ns = torch_namespace({"input": input, "target": target, "weight": weight})
@@ -320,6 +341,30 @@ def multi_margin_loss(
     See also: :class:`lossbridge.torch.MultiMarginLoss`,
     :func:`multilabel_margin_loss`, ``lossbridge.optax.multiclass_hinge_loss``.
     """
+    if (size_average is None and reduce is None and weight is None
+            and plain_cpu_tensors(input, target) and check_level() != "full"
+            and input.ndim == 2 and target.ndim == 1 and input.shape[0] > 0):
+        try:
+            return sys.modules["torch"].nn.functional.multi_margin_loss(
+                input, target, p=p, margin=margin, reduction=reduction)
+        except Exception as e:
+            native_failed(e, lambda: _multi_margin_loss_checked(
+                input, target, p, margin, weight, size_average, reduce, reduction))
+    return _multi_margin_loss_checked(
+        input, target, p, margin, weight, size_average, reduce, reduction)
+
+
+def _multi_margin_loss_checked(
+    input: Any,
+    target: Any,
+    p: int = 1,
+    margin: float = 1.0,
+    weight: Any = None,
+    size_average: bool | None = None,
+    reduce: bool | None = None,
+    reduction: str = "mean",
+) -> Any:
+    """:func:`multi_margin_loss` through lossbridge's checks (every array kind)."""
     reduction = resolve_reduction(size_average, reduce, reduction)
     if p != 1 and p != 2:
         raise LossBridgeError(f"only p == 1 and p == 2 supported. Got p={p!r}.")
@@ -418,6 +463,25 @@ def multilabel_margin_loss(
     See also: :class:`lossbridge.torch.MultiLabelMarginLoss`,
     :func:`multilabel_soft_margin_loss`, :func:`multi_margin_loss`.
     """
+    if (size_average is None and reduce is None and same_shape_fast(input, target)
+            and 0 < input.ndim <= 2 and input.numel() > 0):
+        try:
+            return sys.modules["torch"].nn.functional.multilabel_margin_loss(
+                input, target, reduction=reduction)
+        except Exception as e:
+            native_failed(e, lambda: _multilabel_margin_loss_checked(
+                input, target, size_average, reduce, reduction))
+    return _multilabel_margin_loss_checked(input, target, size_average, reduce, reduction)
+
+
+def _multilabel_margin_loss_checked(
+    input: Any,
+    target: Any,
+    size_average: bool | None = None,
+    reduce: bool | None = None,
+    reduction: str = "mean",
+) -> Any:
+    """:func:`multilabel_margin_loss` through lossbridge's checks (every array kind)."""
     reduction = resolve_reduction(size_average, reduce, reduction)
     ns = torch_namespace({"input": input, "target": target})
     xp = ns.xp
@@ -568,6 +632,25 @@ def hinge_embedding_loss(
     See also: :class:`lossbridge.torch.HingeEmbeddingLoss`,
     :func:`cosine_embedding_loss`, :func:`margin_ranking_loss`.
     """
+    if size_average is None and reduce is None and same_shape_fast(input, target):
+        try:
+            return sys.modules["torch"].nn.functional.hinge_embedding_loss(
+                input, target, margin=margin, reduction=reduction)
+        except Exception as e:
+            native_failed(e, lambda: _hinge_embedding_loss_checked(
+                input, target, margin, size_average, reduce, reduction))
+    return _hinge_embedding_loss_checked(input, target, margin, size_average, reduce, reduction)
+
+
+def _hinge_embedding_loss_checked(
+    input: Any,
+    target: Any,
+    margin: float = 1.0,
+    size_average: bool | None = None,
+    reduce: bool | None = None,
+    reduction: str = "mean",
+) -> Any:
+    """:func:`hinge_embedding_loss` through lossbridge's checks (every array kind)."""
     reduction = resolve_reduction(size_average, reduce, reduction)
     ns = torch_namespace({"input": input, "target": target})
     xp = ns.xp
@@ -638,7 +721,8 @@ def cosine_embedding_loss(
         except Exception as e:
             native_failed(e, lambda: _cosine_embedding_loss_checked(
                 input1, input2, target, margin, None, None, reduction))
-    return _cosine_embedding_loss_checked(input1, input2, target, margin, size_average, reduce, reduction)
+    return _cosine_embedding_loss_checked(
+        input1, input2, target, margin, size_average, reduce, reduction)
 
 
 def _cosine_embedding_loss_checked(

@@ -77,6 +77,28 @@ def poisson_nll_loss(
     See also: :class:`lossbridge.torch.PoissonNLLLoss`, ``lossbridge.keras.Poisson``
     (which takes the rate, not its log, and adds a 1e-7 epsilon).
     """
+    if size_average is None and reduce is None and same_shape_fast(input, target):
+        try:
+            return sys.modules["torch"].nn.functional.poisson_nll_loss(
+                input, target, log_input=log_input, full=full, eps=eps, reduction=reduction)
+        except Exception as e:
+            native_failed(e, lambda: _poisson_nll_loss_checked(
+                input, target, log_input, full, size_average, eps, reduce, reduction))
+    return _poisson_nll_loss_checked(
+        input, target, log_input, full, size_average, eps, reduce, reduction)
+
+
+def _poisson_nll_loss_checked(
+    input: Any,
+    target: Any,
+    log_input: bool = True,
+    full: bool = False,
+    size_average: bool | None = None,
+    eps: float = 1e-8,
+    reduce: bool | None = None,
+    reduction: str = "mean",
+) -> Any:
+    """:func:`poisson_nll_loss` through lossbridge's checks (every array kind)."""
     if size_average is not None or reduce is not None:
         reduction = legacy_get_string(size_average, reduce)
     reduction = resolve_reduction(None, None, reduction, aten=False)
@@ -180,7 +202,7 @@ def gaussian_nll_loss(
 
     See also: :class:`lossbridge.torch.GaussianNLLLoss`, :func:`poisson_nll_loss`.
     """
-    if same_shape_fast(input, target) and plain_cpu_tensors(var) and var is not None:
+    if same_shape_fast(input, target) and plain_cpu_tensors(var):
         try:
             return sys.modules["torch"].nn.functional.gaussian_nll_loss(
                 input, target, var, full=full, eps=eps, reduction=reduction)

@@ -1118,6 +1118,14 @@ _FAST_PATH_TWINS = {
     "gaussian_nll_loss": (f"{__package__}._probabilistic", "_gaussian_nll_loss_checked"),
     "kl_div": (f"{__package__}._probabilistic", "_kl_div_checked"),
     "triplet_margin_loss": (f"{__package__}._distance", "_triplet_margin_loss_checked"),
+    "triplet_margin_with_distance_loss": (
+        f"{__package__}._distance", "_triplet_margin_with_distance_loss_checked"),
+    "hinge_embedding_loss": (f"{__package__}._margin", "_hinge_embedding_loss_checked"),
+    "multi_margin_loss": (f"{__package__}._margin", "_multi_margin_loss_checked"),
+    "multilabel_margin_loss": (f"{__package__}._margin", "_multilabel_margin_loss_checked"),
+    "multilabel_soft_margin_loss": (
+        f"{__package__}._margin", "_multilabel_soft_margin_loss_checked"),
+    "poisson_nll_loss": (f"{__package__}._probabilistic", "_poisson_nll_loss_checked"),
 }
 
 for _name in __all__:
