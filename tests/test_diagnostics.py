@@ -422,3 +422,22 @@ def test_diagnose_on_jax_arrays_in_a_fresh_process():
     env = dict(os.environ, PYTHONPATH=os.path.join(ROOT, "src") + os.pathsep + os.environ.get("PYTHONPATH", ""))
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
     assert out.stdout.strip() == "['LB001']", out.stderr
+
+
+def test_keras_pipeline_hands_the_diagnostics_the_labels_as_given(monkeypatch):
+    # Keras casts y_true to the loss' float dtype; integer labels cannot hold LB015's
+    # non-integer values, so the diagnostics see the integer labels (no float scan per call)
+    torch = pytest.importorskip("torch")
+    from lossbridge import _diagnostics
+
+    seen = []
+    real = _diagnostics.keras_call
+    monkeypatch.setattr(_diagnostics, "keras_call",
+                        lambda loss, y_true, *a: (seen.append(y_true.dtype), real(loss, y_true, *a)))
+    probs = torch.tensor(P, dtype=torch.float32)
+    lb.keras.SparseCategoricalCrossentropy()(torch.tensor([1, 0], dtype=torch.int32), probs)
+    assert seen == [torch.int32]
+    with pytest.warns(lb.LossBridgeTargetWarning, match=r"^LB015: `y_true`"):
+        lb.keras.SparseCategoricalCrossentropy()(torch.tensor([1.5, 0.0]), probs)
+    with pytest.warns(lb.LossBridgeTargetWarning, match="LB016"):
+        lb.keras.SparseCategoricalCrossentropy(ignore_class=0)(torch.tensor([0, 0]), probs)

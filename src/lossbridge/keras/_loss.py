@@ -428,15 +428,20 @@ class Loss:
         """``__call__`` with the mask of ``y_pred`` given (Keras keeps the masks of JAX arrays,
         which take no attributes, in a table: ``lossbridge.to_keras_loss`` reads it there)."""
         ns = namespace_of(y_true=y_true, y_pred=y_pred, sample_weight=sample_weight)
+        given_true = y_true
         y_pred = convert_to_tensor(ns, y_pred, self.dtype)
         y_true = convert_to_tensor(ns, y_true, self.dtype)
+        if type(given_true) is not type(y_true):
+            given_true = y_true
         if ns.kind != "numpy" and array_kind(sample_weight) == "numpy":
             sample_weight = ns.asarray(sample_weight)
         losses, out_mask = self._call_with_mask(y_true, y_pred)
         if check_level() != "off":  # lossbridge's diagnostics (lossbridge.checks)
             from .._diagnostics import keras_call
 
-            keras_call(self, y_true, y_pred, sample_weight, losses, ns)
+            # the labels as given: integer labels (cast to the loss' float dtype above, as
+            # Keras does) cannot hold the non-integer values that LB015 looks for
+            keras_call(self, given_true, y_pred, sample_weight, losses, ns)
         if in_mask is not None and out_mask is not None:
             mask = ns.asarray(in_mask) & out_mask
         elif in_mask is not None:
