@@ -12,6 +12,8 @@ Sections (each prints median times and the ratio lossbridge / native, with the s
 * ``torch``  every torch-dialect functional loss at N=32 x C=10, N=8192 x C=100 and (for the
   losses that take (N, C, d1, ...)) the segmentation shape 8 x 21 x 128 x 128, on torch
   tensors, default checks and checks off, against ``torch.nn.functional``;
+* ``split``  for four losses at 8192 x 100, each call's time before torch's kernel binding, in it
+  and after it (lossbridge against torch.nn.functional): where the overhead is;
 * ``mlp``    a training step (MLP 784-256-10, batch 64, SGD) with ``torch.nn.CrossEntropyLoss``
   and with ``lossbridge.torch.CrossEntropyLoss`` (default checks, checks off);
 * ``sync``   host reads during one default-level call on tensors lossbridge treats as
@@ -183,6 +185,51 @@ def section_torch(args: argparse.Namespace) -> None:
             print(_row(name, t["native"], {"lb": t["lb"], "off": t["lb off"]}))
             if "native again" in t:
                 print(_row("  (A/A: native against itself)", t["native"], {"again": t["native again"]}))
+
+
+def section_split(args: argparse.Namespace) -> None:
+    """Where a call's time goes, for the losses whose kernels are short (the profile of the
+    misses): the kernel binding that torch.nn.functional and lossbridge both end in is timed
+    inside the call, so each call splits into before the kernel / the kernel / after it."""
+    import torch
+
+    import lossbridge as lb
+
+    torch.set_num_threads(1)
+    print("\n## where the time goes, 8192x100 (medians; the kernel binding timed inside the call)")
+    cases = (("nll_loss", torch._C._nn, "nll_loss_nd"),
+             ("margin_ranking_loss", torch, "margin_ranking_loss"),
+             ("cross_entropy", torch._C._nn, "cross_entropy_loss"),
+             ("mse_loss", torch._C._nn, "mse_loss"))
+    for name, owner, binding in cases:
+        inputs = _torch_inputs(name, (8192, 100))
+        assert inputs is not None
+        a, kw = inputs
+        real = getattr(owner, binding)
+        stamps = [0.0, 0.0]
+
+        def timed(*args, _real=real, _stamps=stamps, **kwargs):
+            _stamps[0] = time.perf_counter()
+            out = _real(*args, **kwargs)
+            _stamps[1] = time.perf_counter()
+            return out
+
+        calls = {"native": getattr(torch.nn.functional, name), "lb": getattr(lb.torch.functional, name)}
+        parts: dict[str, list[tuple[float, float, float]]] = {k: [] for k in calls}
+        setattr(owner, binding, timed)
+        try:
+            for i in range(100 if args.quick else 400):
+                for k in (("native", "lb") if i % 2 else ("lb", "native")):
+                    t0 = time.perf_counter()
+                    calls[k](*a, **kw)
+                    t1 = time.perf_counter()
+                    parts[k].append((stamps[0] - t0, stamps[1] - stamps[0], t1 - stamps[1]))
+        finally:
+            setattr(owner, binding, real)
+        for k, v in parts.items():
+            before, kernel, after = (statistics.median(x[j] for x in v) * 1e6 for j in range(3))
+            print(f"{name:<22} {k:<7} before the kernel {before:6.1f} us  kernel {kernel:8.1f} us  "
+                  f"after {after:6.1f} us")
 
 
 def section_mlp(args: argparse.Namespace) -> None:
@@ -407,7 +454,8 @@ t0 = time.perf_counter(); jax.block_until_ready(f()); print(time.perf_counter() 
               f"{statistics.median(tb) * 1e3:8.1f} ms   {m:.2f}x [{lo:.2f}-{hi:.2f}]")
 
 
-SECTIONS = {"torch": section_torch, "mlp": section_mlp, "sync": section_sync,
+SECTIONS = {"torch": section_torch, "split": section_split, "mlp": section_mlp,
+            "sync": section_sync,
             "keras": section_keras, "numpy": section_numpy, "import": section_import,
             "jax": section_jax}
 
