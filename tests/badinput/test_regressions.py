@@ -144,6 +144,13 @@ EXAMPLES = [
         [P3, ONEHOT.astype(np.complex64)], "torch", "complex", module=TF),
     _ex("torch-huber-complex-target", "torch", "huber_loss", [P3, ONEHOT.astype(np.complex64)],
         "torch", "complex", module=TF),
+    # torch's smooth_l1 computes an integer input beside a float target (huber refuses it)
+    _ex("torch-smooth-l1-int-input", "torch", "smooth_l1_loss", [COUNTS.astype(np.int32), P3],
+        "numpy", "int", module=TF),
+    _ex("torch-SmoothL1-int-input-jax", "torch", "SmoothL1Loss", [COUNTS.astype(np.int32), P3],
+        "jax", "int"),
+    _ex("torch-huber-int-input", "torch", "huber_loss", [COUNTS.astype(np.int32), P3],
+        "numpy", "int", module=TF),
     _ex("torch-MultiLabelMargin-float16-jax", "torch", "MultiLabelMarginLoss",
         [P3.astype(np.float16), ML_TARGET], "jax", "float16"),
     _ex("torch-CTCLoss-complex-targets-jax", "torch", "CTCLoss",

@@ -221,3 +221,43 @@ GOLDEN_CASES = {
     **{f"ctc {k}": v for k, v in EDGE_CASES.items()},
     **{f"ctc error {name}": (spec, args, ()) for name, (spec, args) in ERROR_CASES.items()},
 }
+
+
+def _unread_positions():
+    """(t, n, c) of log_probs that torch's kernel never reads for the sample below: at t = 0
+    the classes of states >= 2 only, at the last step the classes of states other than the
+    last two only."""
+    return [(0, 0, 2), (3, 0, 1)]
+
+
+@pytest.mark.parametrize("value", [math.inf, math.nan])
+@pytest.mark.parametrize("where", _unread_positions())
+@pytest.mark.parametrize("reduction", ["mean", "none"])
+def test_ctc_non_finite_log_probs_torch_does_not_read(value, where, reduction):
+    # found by the bad-input exploration: the generic recursion added -inf + inf = NaN in
+    # states that torch's kernel assigns -inf without reading log_probs (a silent NaN)
+    torch = pytest.importorskip("torch")
+    jax = pytest.importorskip("jax")
+    import jax.numpy as jnp
+
+    from harness.backends import jax_context
+
+    rng = np.random.default_rng(3)
+    lp = np.log(rng.dirichlet(np.ones(3), size=(4, 2)))  # (T=4, N=2, C=3)
+    targets = np.array([[1, 2], [2, 0]])
+    il, tl = np.array([4, 3]), np.array([2, 1])
+    lp[where] = value
+    t = torch.from_numpy(lp).requires_grad_()
+    want = torch.nn.functional.ctc_loss(t, torch.from_numpy(targets), torch.from_numpy(il),
+                                        torch.from_numpy(tl), reduction=reduction)
+    (want_grad,) = torch.autograd.grad(want.sum(), t)
+    got = lb.torch.functional.ctc_loss(lp, targets, il, tl, reduction=reduction)
+    np.testing.assert_allclose(got, want.detach().numpy(), rtol=1e-12)
+    with jax_context("float64"):
+        fn = lambda x: jnp.sum(lb.torch.functional.ctc_loss(  # noqa: E731
+            x, jnp.asarray(targets), jnp.asarray(il), jnp.asarray(tl), reduction=reduction))
+        value_j, grad_j = jax.value_and_grad(fn)(jnp.asarray(lp))
+    np.testing.assert_allclose(float(value_j), float(want.sum()), rtol=1e-12)
+    finite = np.isfinite(want_grad.numpy())  # at a +inf input torch's gradient is inf there
+    np.testing.assert_allclose(np.asarray(grad_j)[finite], want_grad.numpy()[finite], atol=1e-12)
+    assert np.isfinite(np.asarray(grad_j)[finite]).all()

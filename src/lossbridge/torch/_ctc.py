@@ -386,17 +386,23 @@ def _ctc_generic(
     lp_ext = ops.take_along_axis(lps, xp.broadcast_to(xp.expand_dims(ext, 0), (T, N, S)), axis=2)
     ninf = xp.full_like(lp_ext[0], neg_inf)
     start = xp.where(xp.expand_dims(s_idx, 0) == 0, xp.zeros_like(ninf), ninf)
-    alive = xp.expand_dims(xp.expand_dims(_arange(ns, T, il), 1) < xp.expand_dims(il, 0), 2)
+    t_col = xp.expand_dims(_arange(ns, T, il), 1)  # (T, 1)
+    alive = xp.expand_dims(t_col < xp.expand_dims(il, 0), 2)
+    # torch assigns the first step (t = 0: the states 0 and 1) and the last (t = T_n - 1: the
+    # states 2 S_n - 1 and 2 S_n) and never reads log_probs elsewhere there: an inf or NaN
+    # there must not reach the other states (-inf + inf would be NaN)
+    first = xp.expand_dims((t_col == 0) & (xp.expand_dims(s_idx, 0) >= 2), 1)  # (T, 1, S)
 
-    def forward_step(alpha: Any, step: tuple[Any, Any]) -> Any:
-        lp_t, alive_t = step
+    def forward_step(alpha: Any, step: tuple[Any, Any, Any]) -> Any:
+        lp_t, alive_t, first_t = step
         new = _lse3(
             xp, alpha, _shift(xp, alpha, 1, neg_inf),
             xp.where(skip, _shift(xp, alpha, 2, neg_inf), ninf),
         ) + lp_t
+        new = xp.where(first_t, ninf, new)
         return xp.where(alive_t, new, alpha)
 
-    alpha, alphas = _scan(ns, forward_step, start, (lp_ext, alive))
+    alpha, alphas = _scan(ns, forward_step, start, (lp_ext, alive, first))
     two_tl = xp.expand_dims(2 * tl, 1)
     l1 = xp.squeeze(ops.take_along_axis(alpha, two_tl, axis=1), axis=1)
     l2 = xp.squeeze(
@@ -414,15 +420,19 @@ def _ctc_generic(
     end = xp.where(xp.expand_dims(s_idx, 0) == two_tl, xp.zeros_like(ninf), ninf)
     skip_next = _shift(xp, skip, -2, False)
 
-    def backward_step(beta: Any, step: tuple[Any, Any]) -> Any:
-        lp_t, alive_t = step
+    ends = (xp.expand_dims(s_idx, 0) == two_tl) | (xp.expand_dims(s_idx, 0) == two_tl - 1)
+    last = xp.expand_dims(t_col == xp.expand_dims(il - 1, 0), 2) & xp.expand_dims(~ends, 0)
+
+    def backward_step(beta: Any, step: tuple[Any, Any, Any]) -> Any:
+        lp_t, alive_t, last_t = step
         new = _lse3(
             xp, beta, _shift(xp, beta, -1, neg_inf),
             xp.where(skip_next, _shift(xp, beta, -2, neg_inf), ninf),
         ) + lp_t
+        new = xp.where(last_t, ninf, new)
         return xp.where(alive_t, new, end)
 
-    _, betas = _scan(ns, backward_step, end, (lp_ext, alive), reverse=True)
+    _, betas = _scan(ns, backward_step, end, (lp_ext, alive, last), reverse=True)
     ab = alphas + betas  # (T, N, S)
     # torch *assigns* (does not log-add) the last step's two terms: when the last label
     # is the blank (invalid targets, not checked by torch) the s = 2 S_n term is dropped.

@@ -33,8 +33,9 @@ __all__ = ["huber_loss", "smooth_l1_loss"]
 def _check_dtypes(ns: Namespace, input: Any, target: Any, kernel: str) -> None:
     """torch's dtype rules of its huber / smooth_l1 kernels (``kernel``: "huber_cpu" or
     "smooth_l1_cpu"): neither takes complex input; smooth_l1 dispatches on the promoted
-    dtype (a complex target is NotImplementedError too), huber on the input's (a complex
-    target cannot be cast to it)."""
+    dtype (a complex target is NotImplementedError too; an integer input beside a float target
+    computes in the target's dtype), huber on the input's (a complex target cannot be cast to
+    it, nor a float target to an integer input)."""
     xp = ns.xp
     complex_arg = next((a for a in (input, target) if xp.isdtype(a.dtype, "complex floating")),
                        None)
@@ -54,6 +55,8 @@ def _check_dtypes(ns: Namespace, input: Any, target: Any, kernel: str) -> None:
     if is_floating(ns, input):
         return
     if is_floating(ns, target):
+        if kernel == "smooth_l1_cpu":
+            return  # smooth_l1 computes in the promoted dtype: the target's float dtype
         raise LossBridgeRuntimeError(
             f"result type {torch_dtype_name(target)} can't be cast to the desired output type "
             f"{torch_dtype_name(input)}. `input` is a {describe(input)} and `target` a "
@@ -243,6 +246,8 @@ def _smooth_l1_loss_checked(
             "beta is the width of the quadratic zone, use beta >= 0 (beta=0 is l1_loss)."
         )
     _check_dtypes(ns, input, target, "smooth_l1_cpu")
+    if not is_floating(ns, input):  # torch's promotion: int with float gives the float dtype
+        input = xp.astype(input, target.dtype)
     if native(ns):
         import torch
 
