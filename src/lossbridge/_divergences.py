@@ -33,6 +33,12 @@ class Divergence(NamedTuple):
     position: int | None = None  # the argument concerned (None: any)
 
 
+_CTC_LABELS = (
+    "torch's ctc_loss does not check the target labels: a label outside [0, C) reads log_probs "
+    "out of bounds (memory beside the row on the CPU), so its value is undefined; lossbridge "
+    "raises IndexError naming the label, its sample and position."
+)
+
 DIVERGENCES: tuple[Divergence, ...] = (
     Divergence(
         "*", "*", "masked", "LossBridgeTypeError",
@@ -103,6 +109,12 @@ DIVERGENCES: tuple[Divergence, ...] = (
             position=1,
         )
         for loss in ("dice", "mean_absolute_error", "mean_squared_error", "poisson", "tversky")
+    ),
+    Divergence(
+        "torch", "ctc_loss", "label_out_of_range", "LossBridgeIndexError", _CTC_LABELS, position=1,
+    ),
+    Divergence(
+        "torch", "CTCLoss", "label_out_of_range", "LossBridgeIndexError", _CTC_LABELS, position=1,
     ),
 )
 

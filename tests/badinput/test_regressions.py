@@ -159,6 +159,16 @@ EXAMPLES = [
     _ex("torch-CTCLoss-none-targets", "torch", "CTCLoss",
         [np.log(np.full((4, 2, 3), 1 / 3, F32)), None, np.array([4, 4]), np.array([2, 2])],
         "numpy", "none"),
+    # found by the exploration with new draws (stop 21): a 0-d log_probs is torch's IndexError;
+    # an inf log-probability torch never reads; labels out of range (a documented refusal)
+    _ex("torch-CTCLoss-zero-d", "torch", "CTCLoss",
+        [np.array(0.5, F32), SEQ_LAB, np.array([4, 4]), np.array([2, 2])], "numpy", "zero_d"),
+    _ex("torch-ctc-inf-unread", "torch", "ctc_loss",
+        [np.where(np.arange(24).reshape(4, 2, 3) == 2, np.inf, np.log(np.full((4, 2, 3), 1 / 3)))
+         .astype(F32), SEQ_LAB, np.array([4, 3]), np.array([2, 1])], "numpy", "inf", module=TF),
+    _ex("torch-CTCLoss-label-255", "torch", "CTCLoss",
+        [np.log(np.full((4, 2, 3), 1 / 3, F32)), np.array([[1, 255], [2, 0]]), np.array([4, 3]),
+         np.array([2, 1])], "jax", "label_out_of_range"),
     _ex("torch-linear-ce-none-weight", "torch", "linear_cross_entropy", [P3, None, LABELS],
         "numpy", "none", module=TF),
     _ex("torch-ce-0d-logits-jax", "torch", "cross_entropy", [np.array(0.5, F32), LABELS], "jax",

@@ -24,6 +24,9 @@ Intentional divergences on bad inputs (the table ``lossbridge._divergences.DIVER
 which the bad-input suite tests):
 
 * ``masked``: NumPy masked arrays are refused (LossBridgeTypeError): torch.as_tensor drops the mask.
+* ``label_out_of_range``: ``ctc_loss`` / ``CTCLoss`` refuse a target label outside
+  ``[0, C)`` (LossBridgeIndexError): torch does not check it and reads ``log_probs`` out of
+  bounds, an undefined value.
 """
 
 from __future__ import annotations

@@ -266,8 +266,14 @@ def ctc_loss(
         targets = xp.real(targets)
     il = _lengths(ns, input_lengths, "input_lengths")
     tl = _lengths(ns, target_lengths, "target_lengths")
+    if log_probs.ndim == 0:  # torch's unsqueeze(1) of the unbatched form fails first
+        raise LossBridgeIndexError(
+            "Dimension out of range (expected to be in range of [-1, 0], but got 1). `log_probs` "
+            f"is a {describe(log_probs)}: log_probs is (T, N, C), time first, or (T, C) "
+            "unbatched."
+        )
     unbatched = log_probs.ndim != 3
-    lp = xp.expand_dims(log_probs, axis=1) if unbatched and log_probs.ndim else log_probs
+    lp = xp.expand_dims(log_probs, axis=1) if unbatched else log_probs
     if lp.ndim != 3:
         raise LossBridgeRuntimeError(
             f"Expected 3-dimensional tensor, but got {lp.ndim}-dimensional tensor for argument #1 "
