@@ -25,6 +25,8 @@ LABELS = np.array([1, 2])
 SEQ_LAB = np.array([[1, 2], [2, 0]])
 SEQ_INT = np.random.default_rng(0).integers(-2, 3, size=(2, 4, 3)).astype(np.int32)
 SEQ_BOOL = SEQ_INT > 0
+CTC_LAB = np.array([[1, 0], [0, 1]])  # labels below the blank (the last class)
+SEQ_PROBS = (np.exp(SEQ_INT) / np.exp(SEQ_INT).sum(-1, keepdims=True)).astype(np.float32)
 EMB_LAB = np.array([1, 2, 1, 2])
 EMB_INT = np.array([[1, 0, 2], [0, 1, 1], [2, 1, 0], [1, 1, -1]], np.int32)
 EMB_BOOL = EMB_INT > 0
@@ -130,6 +132,20 @@ EXAMPLES = [
     _ex("tfk-huber-bool", "tf_keras", "huber", [COUNTS, BOOL_PRED], "torch", "bool"),
     _ex("tfk-ctc-none-length", "tf_keras", "ctc_batch_cost",
         [SEQ_LAB, SEQ_LOGITS, np.array([[4], [4]]), None], "numpy", "none"),
+    # found by the exploration with new draws (stop 21): TensorFlow reads at most y_true's
+    # columns (a longer label_length is no error), refuses input_length > T, and never reads
+    # the frames past input_length (a -inf probability there is no NaN)
+    _ex("tfk-ctc-label-length-over", "tf_keras", "ctc_batch_cost",
+        [CTC_LAB, SEQ_PROBS, np.array([[4], [4]]), np.array([[2], [2147483647]])], "numpy",
+        "label_out_of_range"),
+    _ex("tfk-ctc-input-length-over", "tf_keras", "ctc_batch_cost",
+        [CTC_LAB, SEQ_PROBS, np.array([[4], [5]]), np.array([[2], [1]])], "jax",
+        "label_out_of_range"),
+    _ex("tfk-ctc-neg-inf-padded-frame", "tf_keras", "ctc_batch_cost",
+        [CTC_LAB, np.where(np.arange(24).reshape(2, 4, 3) == 21, -np.inf, SEQ_PROBS).astype(F32),
+         np.array([[4], [3]]), np.array([[2], [1]])], "jax", "neg_inf"),
+    _ex("keras-CCE-zero-d-pred", "keras", "CategoricalCrossentropy", [ONEHOT, np.array(0.5, F32)],
+        "numpy", "zero_d"),
     # torch (found by the exploration): unsigned and complex class indices, complex regression
     # input, JAX's int32 indices beside float16 input
     _ex("torch-multilabel-uint8", "torch", "multilabel_margin_loss", [P3, ML_TARGET.astype(np.uint8)],
@@ -203,6 +219,8 @@ EXAMPLES = [
         "zero_d"),
     _ex("optax-ranking-no-item", "optax", "ranking_softmax_loss", [np.zeros((2, 0), F32), P3],
         "numpy", "empty_last_axis"),
+    _ex("optax-ctc-forward-int-logits", "optax", "ctc_loss_with_forward_probs",
+        [SEQ_INT, SEQ_PAD, SEQ_LAB, SEQ_LAB_PAD], "torch", "int"),
     _ex("optax-ctc-no-class", "optax", "ctc_loss",
         [SEQ_LOGITS[..., :0].copy(), SEQ_PAD, SEQ_LAB, SEQ_LAB_PAD], "numpy", "empty_last_axis"),
     _ex("optax-sparsemax-uint8-labels", "optax", "multiclass_sparsemax_loss",

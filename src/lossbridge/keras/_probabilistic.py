@@ -269,6 +269,14 @@ def categorical_crossentropy(
             "Consider using 'binary_crossentropy' if you only have 2 classes.",
             LossBridgeSyntaxWarning,
         )
+    if y_pred.ndim < 1:
+        # Keras reads output.shape[axis] first: "tuple index out of range" (IndexError).
+        raise LossBridgeIndexError(
+            "tuple index out of range. categorical_crossentropy: argument `output` must be at "
+            f"least rank 1. Received: output.shape={tuple(y_pred.shape)}, target.shape="
+            f"{tuple(y_true.shape)}. y_pred holds one probability (or logit) per class, shape "
+            "(N, C)."
+        )
     if label_smoothing:
         y_true = _smooth_categorical(
             y_true, y_pred, label_smoothing, axis, fixed_label_smoothing, "categorical_crossentropy"

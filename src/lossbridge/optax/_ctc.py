@@ -129,6 +129,10 @@ def ctc_loss_with_forward_probs(
         raise LossBridgeIndexError(
             "index is out of bounds for axis 0 with size 0: the logits have no frames (T = 0)."
         )
+    if ns.kind == "torch" and xp.isdtype(logits.dtype, "integral"):
+        # optax's log_softmax of integer scores computes in JAX's default float; torch's
+        # log_softmax has no integer kernel
+        logits = xp.astype(logits, xp.float32)
     logprobs = ops.log_softmax(logits, axis=-1)
     # optax builds the recursion's state from jnp.ones(...) * log_epsilon and its one-hot
     # rows in JAX's default float (float32): half-precision log-probabilities are promoted,

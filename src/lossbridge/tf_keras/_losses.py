@@ -452,15 +452,14 @@ def ctc_batch_cost(y_true: Any, y_pred: Any, input_length: Any, label_length: An
             f"ctc_batch_cost: `y_true` must hold integer labels of shape (batch, max_label_length) "
             f"with batch {y_pred.shape[0]}, but it is a {k.describe(labels)}."
         )
+    # TensorFlow reads at most y_true's L columns: a longer label_length means all of them
+    label_len = xp.minimum(label_len, xp.full_like(label_len, labels.shape[1]))
     found = first_out_of_range(ns, label_len - 1, labels.shape[1])
     if found is not None:
-        head = (f"Labels length is zero in batch {found[1][0]}." if found[0] < 0 else
-                f"label_length {found[0] + 1} in batch {found[1][0]} exceeds y_true's "
-                f"{labels.shape[1]} columns.")
         raise LossBridgeError(
-            f"ctc_batch_cost: {head} `label_length` must lie in [1, {labels.shape[1]}] "
-            "(TensorFlow's CTC rejects empty label sequences). Drop empty sequences from the "
-            "batch, or widen y_true."
+            f"ctc_batch_cost: Labels length is zero in batch {found[1][0]}. `label_length` must "
+            f"be at least 1 (TensorFlow's CTC rejects empty label sequences; it reads at most "
+            f"y_true's {labels.shape[1]} columns). Drop empty sequences from the batch."
         )
     num_classes = y_pred.shape[-1]
     positions = xp.arange(labels.shape[1], dtype=index)[None, :]
@@ -470,6 +469,15 @@ def ctc_batch_cost(y_true: Any, y_pred: Any, input_length: Any, label_length: An
         framework_message="Saw a non-null label (index >= num_classes - 1) or a negative label: {value}.",
     )
     if all(is_concrete(a) for a in (used, label_len, input_len)):
+        steps = y_pred.shape[1]
+        longer = input_len > steps
+        if bool(xp.any(longer)):
+            b = int(xp.argmax(xp.astype(longer, xp.int32)))
+            raise LossBridgeError(
+                f"sequence_length({b}) <= {steps}: ctc_batch_cost: input_length {int(input_len[b])} "
+                f"of batch {b} exceeds y_pred's {steps} time steps. Give each sequence its "
+                "number of valid frames, at most the time axis of y_pred."
+            )
         # TensorFlow's kernel rejects a sequence that cannot be aligned (a blank is needed
         # between repeated labels) instead of returning inf.
         in_label = positions[:, 1:] < label_len[:, None]
@@ -487,9 +495,13 @@ def ctc_batch_cost(y_true: Any, y_pred: Any, input_length: Any, label_length: An
     # optax's (lossbridge.optax.ctc_loss), with paddings from the lengths.
     dtype = y_pred.dtype
     frames = xp.arange(y_pred.shape[1], dtype=index)[None, :]
+    padded = frames >= input_len[:, None]
+    # TensorFlow's kernel never reads the frames past input_length: whatever they hold (a
+    # negative or NaN probability) must not reach the recursion through 0 * NaN
+    logp = xp.log(xp.where(padded[:, :, None], xp.ones_like(y_pred), y_pred) + k.EPSILON)
     nll = _optax_ctc(
-        xp.log(y_pred + k.EPSILON),
-        xp.astype(frames >= input_len[:, None], dtype),
+        logp,
+        xp.astype(padded, dtype),
         used,
         xp.astype(positions >= label_len[:, None], dtype),
         blank_id=num_classes - 1,
