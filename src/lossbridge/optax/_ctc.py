@@ -140,7 +140,14 @@ def ctc_loss_with_forward_probs(
     dtype = xp.result_type(logits.dtype, xp.float32)
     if logprobs.dtype != dtype:
         logprobs = xp.astype(logprobs, dtype)
-    labellens = maxlabellen - xp.astype(xp.sum(label_paddings, axis=1), xp.int32)
+    padded = xp.sum(label_paddings, axis=1)
+    if ns.kind != "jax" and xp.isdtype(padded.dtype, "real floating"):
+        # JAX's float -> int32 conversion (XLA): NaN gives 0, out of range saturates; torch
+        # and NumPy give INT_MIN (a NaN padding made another loss)
+        padded = xp.astype(padded, xp.float64)
+        padded = xp.clip(xp.where(xp.isnan(padded), xp.zeros_like(padded), padded),
+                         -2147483648.0, 2147483647.0)
+    labellens = maxlabellen - xp.astype(padded, xp.int32)
 
     def zeros(*shape: int) -> Any:
         if ns.kind == "torch":

@@ -18,7 +18,12 @@ from .._checks import (
 )
 from .._config import check_level
 from .._diagnostics import LossBridgeReductionWarning, check_call
-from .._errors import LossBridgeError, LossBridgeRuntimeError, LossBridgeTypeError
+from .._errors import (
+    LossBridgeError,
+    LossBridgeNotImplementedError,
+    LossBridgeRuntimeError,
+    LossBridgeTypeError,
+)
 from .._grad import custom_gradient
 from .._warnings import warn
 from ._common import (
@@ -29,6 +34,7 @@ from ._common import (
     plain_cpu_tensors,
     readable_now,
     same_shape_fast,
+    torch_dtype_name,
 )
 from ._reduction import legacy_get_string, resolve_reduction
 from ._reduction import reduce as _reduce
@@ -230,6 +236,11 @@ def _gaussian_nll_loss_checked(
     if reduction not in ("none", "mean", "sum"):
         raise LossBridgeError(
             f"{reduction} is not valid. Use reduction='none', 'mean' or 'sum'."
+        )
+    if ns.xp.isdtype(var.dtype, "complex floating"):
+        raise LossBridgeNotImplementedError(
+            f"\"lt_cpu\" not implemented for '{torch_dtype_name(var)}'. `var` is a "
+            f"{describe(given)}: variances must be real floating, convert them with .float()."
         )
     if not is_floating(ns, var):
         raise LossBridgeRuntimeError(
