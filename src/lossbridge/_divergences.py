@@ -110,6 +110,16 @@ DIVERGENCES: tuple[Divergence, ...] = (
         )
         for loss in ("dice", "mean_absolute_error", "mean_squared_error", "poisson", "tversky")
     ),
+    *(
+        Divergence(
+            "keras", loss, "label_out_of_range", "LossBridgeIndexError",
+            "Keras' CTC does not check the labels: on the torch backend a label outside "
+            "[0, num_classes) reads y_pred out of bounds, on JAX it drops out of the one-hot "
+            "encoding (another loss, silently); lossbridge raises IndexError naming the label.",
+            position=0,
+        )
+        for loss in ("ctc", "CTC")
+    ),
     Divergence(
         "torch", "ctc_loss", "label_out_of_range", "LossBridgeIndexError", _CTC_LABELS, position=1,
     ),

@@ -146,6 +146,10 @@ EXAMPLES = [
          np.array([[4], [3]]), np.array([[2], [1]])], "jax", "neg_inf"),
     _ex("keras-CCE-zero-d-pred", "keras", "CategoricalCrossentropy", [ONEHOT, np.array(0.5, F32)],
         "numpy", "zero_d"),
+    _ex("keras-CTC-label-255", "keras", "CTC", [np.array([[255], [1]], np.int32),
+        np.full((2, 4, 3), 1 / 3, F32)], "numpy", "label_out_of_range"),
+    _ex("optax-binary-dice-int-logits", "optax", "binary_dice_loss", [INT_PRED, ONEHOT], "numpy",
+        "int"),
     # torch (found by the exploration): unsigned and complex class indices, complex regression
     # input, JAX's int32 indices beside float16 input
     _ex("torch-multilabel-uint8", "torch", "multilabel_margin_loss", [P3, ML_TARGET.astype(np.uint8)],

@@ -84,6 +84,7 @@ which the bad-input suite tests):
 * ``masked``: NumPy masked arrays are refused (LossBridgeTypeError): Keras drops the mask.
 * ``big_endian``: big-endian NumPy arrays (``'>f4'``) are refused (LossBridgeTypeError), as torch and JAX refuse them; Keras converts them. Convert with ``x.astype(x.dtype.newbyteorder('='))``.
 * ``complex``: complex predictions (``y_pred``) are refused (LossBridgeTypeError) by every function form; Keras computes ``mean_squared_error``, ``mean_absolute_error``, ``poisson``, ``dice`` and ``tversky`` in complex arithmetic (and fails on the other losses). Pass real predictions.
+* ``label_out_of_range``: ``ctc`` / ``CTC`` refuse a label outside ``[0, num_classes)`` (LossBridgeIndexError): Keras does not check it; on torch it reads ``y_pred`` out of bounds, on JAX the label drops out of the one-hot encoding.
 * ``uint8``: unsigned integer predictions (``y_pred``) are refused (LossBridgeTypeError) by the functions that subtract or negate in y_pred's dtype (``mean_squared_error``, ``mean_absolute_error``, ``mean_absolute_percentage_error``, ``huber``, ``log_cosh``, ``categorical_hinge``, ``categorical_focal_crossentropy``, ``tversky``): Keras casts y_true to that dtype and wraps around (0 - 1 = 255). Pass float predictions.
 """
 

@@ -163,11 +163,15 @@ def dice_loss(
         {"predictions": predictions, "targets": targets, "class_weights": class_weights}
     )
     p, t, w = ns.asarray(predictions), ns.asarray(targets), ns.asarray(class_weights)
-    if apply_softmax and ns.xp.isdtype(p.dtype, "bool"):
+    sigmoid = p.ndim >= 1 and p.shape[-1] == 1  # optax's sigmoid (jax.nn.logistic) branch
+    if apply_softmax and (ns.xp.isdtype(p.dtype, "bool") or (
+            sigmoid and ns.xp.isdtype(p.dtype, "integral"))):
         raise LossBridgeTypeError(
-            "logistic does not accept dtype bool. dice_loss: `predictions` is a "
-            f"{describe(p)}; optax applies a sigmoid or softmax to them (apply_softmax=True). "
-            "Pass float logits, or probabilities with apply_softmax=False."
+            f"logistic does not accept dtype {str(p.dtype).replace('torch.', '')}. dice_loss: "
+            f"`predictions` is a "
+            f"{describe(p)}; optax applies a sigmoid or softmax to them (apply_softmax=True), and "
+            "its sigmoid takes floating inputs only. Pass float logits, or probabilities with "
+            "apply_softmax=False."
         )
     if ns.xp.isdtype(t.dtype, "bool") and ns.xp.isdtype(p.dtype, "real floating"):
         t = ns.xp.astype(t, p.dtype)  # JAX promotes boolean targets (torch cannot subtract them)
