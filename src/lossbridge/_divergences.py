@@ -3,8 +3,9 @@
 Each entry says where lossbridge deliberately does not do what the framework does
 on a class of bad input, and what it does instead.  The differential bad-input
 suite (``tests/badinput``) reads this table: a trial that matches an entry must
-behave exactly as the entry says (it is tested as documented), and any other
-difference from the framework fails.  Every entry is also stated in the docstring
+behave exactly as the entry says (it is tested as documented) or, where lossbridge
+computes a value (the bad value sits where neither reads it), give the framework's
+value; any other difference from the framework fails.  Every entry is also stated in the docstring
 of its dialect's package (``lossbridge.<dialect>``), under "Intentional divergences".
 
 Fields of an entry:

@@ -148,6 +148,10 @@ EXAMPLES = [
         "numpy", "zero_d"),
     _ex("keras-CTC-label-255", "keras", "CTC", [np.array([[255], [1]], np.int32),
         np.full((2, 4, 3), 1 / 3, F32)], "numpy", "label_out_of_range"),
+    # a -1 after the last label is Keras' padding (label_length counts y_true != -1): both
+    # compute, and the documented out-of-range divergence must not flag the agreeing value
+    _ex("keras-CTC-label-minus-one-padding", "keras", "CTC", [np.array([[1, -1], [2, 1]], np.int32),
+        SEQ_LOGITS], "jax", "label_out_of_range"),
     _ex("optax-binary-dice-int-logits", "optax", "binary_dice_loss", [INT_PRED, ONEHOT], "numpy",
         "int"),
     # torch (found by the exploration): unsigned and complex class indices, complex regression
