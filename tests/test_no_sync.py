@@ -96,6 +96,115 @@ def test_default_level_reads_nothing_on_accelerator_tensors(name, accelerator):
     torch.testing.assert_close(out, expected)
 
 
+def _every_loss_inputs(name):
+    """Inputs of every torch-dialect functional loss (N=16, C=5), the prediction first."""
+    x = X.detach()
+    p = torch.softmax(x, 1)
+    onehot = torch.nn.functional.one_hot(T, 5).float()
+    multilabels = torch.full((16, 5), -1)
+    multilabels[:, :2] = torch.stack([T, (T + 1) % 5], 1)
+    sign = torch.where(T % 2 == 0, 1.0, -1.0)
+    table = {
+        "cross_entropy": (x, T), "nll_loss": (torch.log_softmax(x, 1), T),
+        "binary_cross_entropy": (torch.sigmoid(x), onehot),
+        "binary_cross_entropy_with_logits": (x, onehot),
+        "mse_loss": (x, p), "l1_loss": (x, p), "huber_loss": (x, p), "smooth_l1_loss": (x, p),
+        "poisson_nll_loss": (x, p), "gaussian_nll_loss": (x, p, p + 0.5),
+        "kl_div": (torch.log_softmax(x, 1), p),
+        "soft_margin_loss": (x, 2 * onehot - 1), "hinge_embedding_loss": (x, 2 * onehot - 1),
+        "multilabel_soft_margin_loss": (x, onehot), "multi_margin_loss": (x, T),
+        "multilabel_margin_loss": (x, multilabels),
+        "margin_ranking_loss": (x[:, 0], x[:, 1], sign),
+        "cosine_embedding_loss": (x, p, sign), "triplet_margin_loss": (x, p, onehot),
+        "triplet_margin_with_distance_loss": (x, p, onehot),
+    }
+    args = table[name]
+    return (args[0].clone().requires_grad_(), *args[1:])
+
+
+#: Not here: ``ctc_loss`` (torch's own kernel takes the lengths on the host, on CUDA too),
+#: ``linear_cross_entropy`` (the fused loss: test_fused_loss_reads_nothing_on_accelerator_tensors
+#: below), ``pairwise_distance`` (no loss: no check reads anything).
+EVERY_LOSS = sorted(set(F.__all__) - {"ctc_loss", "linear_cross_entropy", "pairwise_distance"})
+_KWARGS = {"kl_div": {"reduction": "batchmean"}}
+
+
+def test_every_loss_list_is_complete():
+    assert len(EVERY_LOSS) == 20 and all(_every_loss_inputs(n) for n in EVERY_LOSS)
+
+
+@pytest.mark.parametrize("name", EVERY_LOSS)
+def test_every_torch_loss_reads_nothing_on_accelerator_tensors(name, accelerator):
+    """Forward and backward of each torch-dialect functional loss at the default level: no
+    host read (torch's own gaussian_nll_loss reads the sign of var: lossbridge defers it), and
+    torch's value and gradient (on the same tensors, through torch.nn.functional)."""
+    args = _every_loss_inputs(name)
+    kwargs = _KWARGS.get(name, {})
+
+    def step():
+        out = getattr(F, name)(*args, **kwargs)
+        out.backward()
+        return out.detach(), args[0].grad.clone()
+
+    (value, grad), mode = _reads(step)
+    assert mode.reads == [], f"{name}: host reads {mode.reads}"
+    args[0].grad = None
+    expected = getattr(torch.nn.functional, name)(*args, **kwargs)
+    expected.backward()
+    torch.testing.assert_close(value, expected.detach())
+    torch.testing.assert_close(grad, args[0].grad)
+
+
+@pytest.mark.parametrize("name,bad,read_as,error", [
+    ("multi_margin_loss", 7, 0, "target out of range. multi_margin_loss:"),
+    ("multilabel_margin_loss", -2, -1, "argument #2 'target' is out of range."),
+])
+def test_margin_label_out_of_range_raises_at_the_next_call(name, bad, read_as, error, accelerator):
+    """A class index out of range on an accelerator: torch's kernel would end in a device-side
+    assert (the CUDA context is lost); lossbridge computes with the label read as ``read_as``
+    and raises torch's RuntimeError at the next call, without a flush (the call commits its
+    deferred check even though it runs no diagnostics)."""
+    x, target = _every_loss_inputs(name)[:2]
+    broken = target.clone()
+    broken.reshape(-1)[3] = bad
+    out, mode = _reads(lambda: getattr(F, name)(x, broken))
+    assert mode.reads == []
+    read = broken.clone()
+    read.reshape(-1)[3] = read_as
+    torch.testing.assert_close(out, getattr(torch.nn.functional, name)(x, read))
+    with pytest.raises(lb.LossBridgeRuntimeError) as e:
+        getattr(F, name)(x, target)
+    msg = str(e.value)
+    assert isinstance(e.value, RuntimeError) and msg.startswith(error)
+    assert f"holds the label {bad} at position" in msg and "test_no_sync.py" in msg
+    assert _deferred.pending() == 0
+    with lb.checks("full"), pytest.raises(lb.LossBridgeRuntimeError, match=f"label {bad}"):
+        getattr(F, name)(x, broken)
+
+
+def test_gaussian_negative_var_raises_at_the_next_call(accelerator):
+    """torch's gaussian_nll_loss tests var's sign with a host read; on accelerators lossbridge
+    counts the negative entries on the device, computes with them clamped to eps (torch's
+    formula) and raises torch's ValueError at a later call."""
+    x, target, var = _every_loss_inputs("gaussian_nll_loss")
+    var = var.clone()
+    var[2, 1] = -0.5
+    var[4, 0] = -1.0
+    out, mode = _reads(lambda: F.gaussian_nll_loss(x, target, var))
+    assert mode.reads == []
+    expected = torch.nn.functional.gaussian_nll_loss(x, target, var.clamp(min=1e-6))
+    torch.testing.assert_close(out, expected)
+    with pytest.raises(lb.LossBridgeError) as e:
+        F.cross_entropy(X, T)  # any later call that checks raises it
+    assert isinstance(e.value, ValueError)
+    msg = str(e.value)
+    assert msg.startswith("var has negative entry/entries.") and "2 negative values" in msg
+    assert "test_no_sync.py" in msg and "clamped them to eps=1e-06" in msg
+    with lb.checks("full"), pytest.raises(lb.LossBridgeError, match="var has negative"):
+        F.gaussian_nll_loss(x, target, var)
+    assert _deferred.pending() == 0
+
+
 def test_the_host_reads_are_counted_on_cpu_tensors():
     """The counter counts: on CPU tensors the checks read on the host at once (a NaN test of
     the mean), and torch's own .item() is one read."""

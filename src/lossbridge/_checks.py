@@ -15,7 +15,7 @@ from . import _deferred
 from ._backend import Namespace, describe
 from ._backend import is_concrete as _backend_is_concrete
 from ._config import check_level
-from ._errors import LossBridgeIndexError, LossBridgeTypeError
+from ._errors import LossBridgeError, LossBridgeIndexError, LossBridgeTypeError
 from ._functorch import under_functorch_vmap
 
 
@@ -158,18 +158,25 @@ def checked_labels(
     ignore: int | None = None,
     ignore_arg: str = "ignore_index",
     framework_message: str = "",
+    low: int = 0,
+    error: type[LossBridgeError] | None = None,
 ) -> Any:
     """:func:`check_label_range` that never stalls an accelerator; returns the labels to use.
 
     On CPU tensors, NumPy and JAX arrays it is :func:`check_label_range` (an immediate
     :class:`LossBridgeIndexError`) and returns ``labels``.  On accelerator tensors at the
     default level it reads nothing: the labels are copied to the host without waiting, the
-    labels out of range are replaced on the device by ``ignore`` (0 without one) so that the
-    kernel cannot hit a device-side assert, and the same error is raised at a later call once
-    the copy has completed (:mod:`lossbridge._deferred`); ``lossbridge.checks("full")``
+    labels out of range are replaced on the device by ``ignore`` (``low`` without one) so that
+    the kernel cannot hit a device-side assert, and the same error is raised at a later call
+    once the copy has completed (:mod:`lossbridge._deferred`); ``lossbridge.checks("full")``
     checks immediately there too.
+
+    ``low``: the smallest valid label (-1 where it ends a list of labels, as in
+    ``multilabel_margin_loss``); ``error``: the class of the deferred error
+    (:class:`LossBridgeIndexError` by default).  Only the deferred path takes them: callers
+    with ``low != 0`` check CPU tensors themselves.
     """
-    _deferred.flush()
+    _deferred.begin()
     if not _deferred.on_accelerator(ns, labels) or check_level() == "full":
         check_label_range(ns, labels, num_classes, arg=arg, ignore=ignore, ignore_arg=ignore_arg,
                           framework_message=framework_message)
@@ -178,23 +185,38 @@ def checked_labels(
         return labels
     import torch
 
-    bad = (labels < 0) | (labels >= num_classes)
+    bad = (labels < low) | (labels >= num_classes)
     if ignore is not None:
         bad = bad & (labels != ignore)
+    replacement = low if ignore is None else ignore
+    did = ("ignored these labels" if ignore is not None
+           else f"read them as {replacement}, the end of the sample's list" if low < 0
+           else f"computed them as class {replacement}")
+    if labels.numel() == 0:
+        return labels
+    # Three numbers go to the host, not the labels: how many are out of range, the flat index
+    # of the first one (argmax: the first maximum) and its value.
+    flat = bad.reshape(-1)
+    first = flat.to(torch.int32).argmax().reshape(1)
+    value = labels.reshape(-1).gather(0, first)  # not labels[first]: that reads `first`
+    summary = torch.cat([flat.sum().reshape(1), first, value.to(torch.int64)])
+    shape = tuple(labels.shape)
 
     def check(copies: dict[str, Any], where: str) -> None:
-        host = copies["labels"]
-        found = _first_out_of_range(np, host.numpy(), num_classes, ignore)
-        if found is not None:
-            head = framework_message.format(value=found[0]) + " " if framework_message else ""
-            raise LossBridgeIndexError(
+        count, index, value = copies["summary"].numpy().tolist()  # a host copy: no device read
+        if count:
+            position = tuple(int(i) for i in np.unravel_index(index, shape)) if shape else ()
+            head = framework_message.format(value=value) + " " if framework_message else ""
+            raise (error or LossBridgeIndexError)(
                 head + f"(In the loss call at {where}, checked after the device computed it: "
-                f"that call ignored these labels.) "
-                + label_range_message(arg, host, num_classes, found, ignore, ignore_arg)
+                f"that call {did}.) "
+                + label_range_message(arg, labels, num_classes, (value, position, count), ignore,
+                                      ignore_arg)
+                + (" (-1 ends a sample's list of labels.)" if low == -1 else "")
             )
 
-    _deferred.defer(check, {"labels": labels})
-    return torch.where(bad, torch.full_like(labels, 0 if ignore is None else ignore), labels)
+    _deferred.defer(check, {"summary": summary})
+    return torch.where(bad, torch.full_like(labels, replacement), labels)
 
 
 def require_floating(ns: Namespace, x: Any, *, arg: str, what: str, fix: str) -> None:

@@ -28,7 +28,9 @@ from typing import Any
 
 from ._backend import Namespace
 
-__all__ = ["ACCELERATOR_DEVICE_TYPES", "Pending", "defer", "flush", "on_accelerator", "pending"]
+__all__ = [
+    "ACCELERATOR_DEVICE_TYPES", "Pending", "begin", "defer", "flush", "on_accelerator", "pending",
+]
 
 #: torch device types whose tensors are checked without a host read.  The CPU is not one;
 #: the tests add "cpu" here to run the accelerator path on this machine.
@@ -73,12 +75,30 @@ def commit() -> None:
         _STAGED.clear()
 
 
+def begin() -> None:
+    """Start of a loss call that defers checks: the checks of earlier calls whose copies have
+    completed run now (one may raise).  Whatever is staged at this point was staged by an
+    earlier call (a loss defers its checks after this point), also by a call that did not end
+    with :func:`commit`."""
+    commit()
+    flush()
+
+
+_INSIDE: dict[str, bool] = {}  # a code object's file name -> it is lossbridge's
+
+
 def _user_line() -> str:
+    """``file:line`` of the innermost frame outside lossbridge (each file name is resolved
+    once: ``os.path.abspath`` on every frame of every call cost more than the checks)."""
     frame = sys._getframe(1)
+    inside = _INSIDE
     while frame is not None:
-        filename = os.path.abspath(frame.f_code.co_filename)
-        if not filename.startswith(_PACKAGE_DIR + os.sep):
-            return f"{frame.f_code.co_filename}:{frame.f_lineno}"
+        name = frame.f_code.co_filename
+        flag = inside.get(name)
+        if flag is None:
+            flag = inside[name] = os.path.abspath(name).startswith(_PACKAGE_DIR + os.sep)
+        if not flag:
+            return f"{name}:{frame.f_lineno}"
         frame = frame.f_back  # type: ignore[assignment]
     return "<unknown>"
 

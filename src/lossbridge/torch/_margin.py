@@ -18,7 +18,13 @@ from typing import Any
 
 from .. import ops
 from .._backend import Namespace, describe, quiet, torch_namespace
-from .._checks import first_out_of_range, is_floating, is_integral, label_range_message
+from .._checks import (
+    checked_labels,
+    first_out_of_range,
+    is_floating,
+    is_integral,
+    label_range_message,
+)
 from .._config import check_level
 from .._deferred import on_accelerator
 from .._errors import (
@@ -267,16 +273,27 @@ def _check_long_target(ns: Namespace, target: Any, who: str) -> None:
 
 
 def _range_error(ns: Namespace, target: Any, low: int, high: int, message: str, who: str,
-                 kernel_checks: bool = False) -> None:
-    """Raise torch's RuntimeError for a target outside ``[low, high)`` (concrete targets only).
+                 kernel_checks: bool = False) -> Any:
+    """Raise torch's RuntimeError for a target outside ``[low, high)`` (concrete targets only);
+    return the target to compute with.
 
     Skipped where torch's own kernel checks the range (``kernel_checks``: CPU tensors with
-    native kernels; the kernel's error is reworded by :func:`_native_range`), at level "off"
-    on torch tensors, and on accelerator tensors below level "full" (no host read: torch's
-    device-side assert, as in torch)."""
-    if ns.kind == "torch" and (kernel_checks or check_level() == "off" or (
-            on_accelerator(ns, target) and check_level() != "full")):
-        return
+    native kernels; the kernel's error is reworded by :func:`_native_range`) and at level
+    "off" on torch tensors.  On accelerator tensors below level "full" nothing is read: the
+    labels out of range are replaced on the device (by ``low``: class 0, or -1, the end of the
+    sample's list), so the kernel never reaches torch's device-side assert (which ends the
+    process's CUDA context), and the same error is raised at a later call
+    (:func:`lossbridge._checks.checked_labels`)."""
+    if ns.kind == "torch":
+        level = check_level()
+        if level == "off":
+            return target
+        if on_accelerator(ns, target) and level != "full":
+            return checked_labels(ns, target, high, arg="target", low=low,
+                                  error=LossBridgeRuntimeError,
+                                  framework_message=f"{message}. {who}:")
+        if kernel_checks:
+            return target
     found = first_out_of_range(ns, target - low, high - low)
     if found is not None:
         value, position, count = found
@@ -286,6 +303,7 @@ def _range_error(ns: Namespace, target: Any, low: int, high: int, message: str, 
             + label_range_message("target", target, high, found)
             + (" (-1 ends a sample's list of labels.)" if low == -1 else "")
         )
+    return target
 
 
 def _kernel_checks(ns: Namespace, nframe: int) -> bool:
@@ -402,7 +420,8 @@ def _multi_margin_loss_checked(
             weight = xp.astype(weight, input.dtype)
     check_floating_input(ns, input, "multi_margin_loss_cpu_kernel")
     kernel_checks = _kernel_checks(ns, nframe)
-    _range_error(ns, target, 0, dim, "target out of range", "multi_margin_loss", kernel_checks)
+    target = _range_error(ns, target, 0, dim, "target out of range", "multi_margin_loss",
+                          kernel_checks)
     if native(ns) and nframe > 0:  # torch's kernel returns uninitialised memory when empty
         import torch
 
@@ -502,7 +521,7 @@ def _multilabel_margin_loss_checked(
     check_floating_input(ns, input, "multilabel_margin_loss_forward_out_frame")
     message = "argument #2 'target' is out of range"
     kernel_checks = _kernel_checks(ns, nframe)
-    _range_error(ns, target, -1, dim, message, "multilabel_margin_loss", kernel_checks)
+    target = _range_error(ns, target, -1, dim, message, "multilabel_margin_loss", kernel_checks)
     if native(ns) and nframe > 0:  # torch's kernel returns uninitialised memory when empty
         import torch
 

@@ -10,7 +10,7 @@ import math
 import sys
 from typing import Any
 
-from .. import ops
+from .. import _deferred, ops
 from .._backend import Namespace, describe, quiet, torch_namespace
 from .._checks import (
     is_concrete,  # also False under torch.func.vmap
@@ -250,7 +250,13 @@ def _gaussian_nll_loss_checked(
     broadcast_shape(
         "gaussian_nll_loss", [("input", input), ("target", target), ("var", var)]
     )
-    if native(ns):
+    if not isinstance(given, float) and _deferred.on_accelerator(ns, var) and (
+            check_level() == "cheap"):
+        # torch's sign test (torch.any(var < 0)) is a host read: on accelerators the count of
+        # negative entries goes to the host without waiting and raises at a later call; this
+        # call computes below with them clamped to eps (the formula torch's function runs).
+        _defer_var_sign(var, eps)
+    elif native(ns):
         import torch
 
         try:  # torch checks var's sign itself: its ValueError, worded by lossbridge
@@ -270,6 +276,25 @@ def _gaussian_nll_loss_checked(
     if full:
         loss = loss + 0.5 * math.log(2 * math.pi)
     return _reduce(ns, loss, reduction)
+
+
+def _defer_var_sign(var: Any, eps: float) -> None:
+    """:func:`gaussian_nll_loss`'s sign check of an accelerator ``var``, without a host read
+    (:mod:`lossbridge._deferred`): torch's ValueError, raised at a later call."""
+    _deferred.begin()
+
+    def check(copies: dict[str, Any], where: str) -> None:
+        count = int(copies["negative"].numpy())  # a host copy: no device read
+        if count:
+            raise LossBridgeError(
+                f"var has negative entry/entries. (In the loss call at {where}, checked after "
+                f"the device computed it: that call clamped them to eps={eps}.) `var` held "
+                f"{count} negative values: variances must be >= 0 (a softplus or exp output "
+                "layer keeps them positive)."
+            )
+
+    _deferred.defer(check, {"negative": (var.detach() < 0).sum()})
+    _deferred.commit()
 
 
 # ------------------------------------------------------------------------ KL
