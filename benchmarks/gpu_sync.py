@@ -112,11 +112,12 @@ def section_syncs(device: str) -> int:
             ref.backward()
             ok = not reads and not error
             if ok:
-                try:
-                    torch.testing.assert_close(got[0], ref.detach())
-                    torch.testing.assert_close(got[1], a[0].grad)
-                except AssertionError as e:
-                    ok, error = False, str(e).splitlines()[0]
+                for what, mine, theirs_ in (("value", got[0], ref.detach()), ("grad", got[1], a[0].grad)):
+                    try:
+                        torch.testing.assert_close(mine, theirs_)
+                    except AssertionError as e:
+                        ok, error = False, what + ": " + " ".join(str(e).split())[:300]
+                        break
             bad += not ok
             print(f"{'x'.join(map(str, shape)):<14} {name:<34} reads {len(reads)}  "
                   f"{'ok' if ok else 'FAIL ' + (error or str(reads))}", flush=True)
@@ -260,12 +261,15 @@ def _sync(device: str) -> None:
 
 def compare_loops(device: str, fns: dict[str, Callable[[], object]], k: int,
                   rounds: int = 7) -> dict[str, list[float]]:
+    """Per round and side: the time per call of K calls and one sync (key ``name``), and the
+    host's time to issue them, before the sync (key ``name issue``)."""
     for fn in fns.values():
         for _ in range(3):
             fn()
     _sync(device)
     names = list(fns)
     per: dict[str, list[float]] = {n: [] for n in names}
+    per.update({f"{n} issue": [] for n in names})
     for r in range(rounds):
         order = names[r % len(names):] + names[:r % len(names)]
         for n in order:
@@ -274,9 +278,16 @@ def compare_loops(device: str, fns: dict[str, Callable[[], object]], k: int,
             t0 = time.perf_counter()
             for _ in range(k):
                 fn()
+            t1 = time.perf_counter()
             _sync(device)
             per[n].append((time.perf_counter() - t0) / k)
+            per[f"{n} issue"].append((t1 - t0) / k)
     return per
+
+
+def _issue(t: dict[str, list[float]]) -> str:
+    return (f"  host issue: native {statistics.median(t['native issue']) * 1e6:6.1f} us, "
+            f"lb {statistics.median(t['lb issue']) * 1e6:6.1f} us")
 
 
 def _ratio(a: list[float], b: list[float]) -> str:
@@ -301,8 +312,8 @@ def section_cost(device: str) -> None:
             t = compare_loops(device, {"native": lambda theirs=theirs, a=a, kw=kw: theirs(*a, **kw),
                                        "lb": lambda ours=ours, a=a, kw=kw: ours(*a, **kw)}, k)
             print(f"{name:<34} native {statistics.median(t['native']) * 1e6:9.1f} us  "
-                  f"lb {statistics.median(t['lb']) * 1e6:9.1f} us  {_ratio(t['lb'], t['native'])}",
-                  flush=True)
+                  f"lb {statistics.median(t['lb']) * 1e6:9.1f} us  {_ratio(t['lb'], t['native'])}"
+                  + _issue(t), flush=True)
     lb.checks.flush()
     print("\n## training steps (SGD; K steps, then one sync)")
     for width, batch in ((256, 64), (4096, 4096)):
@@ -324,7 +335,30 @@ def section_cost(device: str) -> None:
                                    "lb": step(lb.torch.CrossEntropyLoss())}, 100)
         print(f"MLP 784-{width}-10 batch {batch:<5}            native "
               f"{statistics.median(t['native']) * 1e6:9.1f} us  lb "
-              f"{statistics.median(t['lb']) * 1e6:9.1f} us  {_ratio(t['lb'], t['native'])}", flush=True)
+              f"{statistics.median(t['lb']) * 1e6:9.1f} us  {_ratio(t['lb'], t['native'])}"
+              + _issue(t), flush=True)
+    lb.checks.flush()
+
+
+def section_profile(device: str) -> None:
+    """Where the host time of a default-level call on the device goes (cProfile, 500 calls)."""
+    import cProfile
+    import pstats
+
+    x = torch.randn(32, 10, device=device)
+    t = torch.randint(0, 10, (32,), device=device)
+    for name, call in (("cross_entropy", lambda: lb.torch.functional.cross_entropy(x, t)),
+                       ("mse_loss", lambda: lb.torch.functional.mse_loss(x, x))):
+        for _ in range(20):
+            call()
+        profile = cProfile.Profile()
+        profile.enable()
+        for _ in range(500):
+            call()
+        profile.disable()
+        _sync(device)
+        print(f"\n## profile: {name} 32x10, 500 calls (internal time)")
+        pstats.Stats(profile, stream=sys.stdout).sort_stats("tottime").print_stats(30)
     lb.checks.flush()
 
 
@@ -333,7 +367,7 @@ def main() -> None:
     parser.add_argument("--device", default="cuda")
     parser.add_argument("--fake-accelerator", action="store_true",
                         help="treat CPU tensors as accelerator tensors (a dry run without a GPU)")
-    parser.add_argument("--sections", default="syncs,labels,cost")
+    parser.add_argument("--sections", default="syncs,labels,cost,profile")
     args = parser.parse_args()
     if args.fake_accelerator:
         _deferred.ACCELERATOR_DEVICE_TYPES.add("cpu")
@@ -347,6 +381,8 @@ def main() -> None:
         bad += section_labels(args.device, args.fake_accelerator)
     if "cost" in sections:
         section_cost(args.device)
+    if "profile" in sections:
+        section_profile(args.device)
     print("\nFAILURES:", bad)
     sys.exit(1 if bad else 0)
 

@@ -205,6 +205,20 @@ def test_gaussian_negative_var_raises_at_the_next_call(accelerator):
     assert _deferred.pending() == 0
 
 
+@pytest.mark.parametrize("name", ["cross_entropy", "nll_loss", "mse_loss", "multi_margin_loss",
+                                  "gaussian_nll_loss", "binary_cross_entropy"])
+def test_deferred_checks_copy_a_few_numbers_not_the_arrays(name, accelerator):
+    """Each deferred check copies at most three numbers to the host (a copy of the labels or
+    targets on every call would cost the device a transfer per step); a regression loss
+    defers nothing."""
+    args = _every_loss_inputs(name)
+    getattr(F, name)(*args)
+    copies = [c for p in _deferred._PENDING + _deferred._STAGED for c in p.copies.values()]
+    assert all(c.numel() <= 3 for c in copies), [tuple(c.shape) for c in copies]
+    if name in ("mse_loss", "binary_cross_entropy"):
+        assert copies == []
+
+
 def test_the_host_reads_are_counted_on_cpu_tensors():
     """The counter counts: on CPU tensors the checks read on the host at once (a NaN test of
     the mean), and torch's own .item() is one read."""

@@ -185,7 +185,7 @@ def checked_labels(
         return labels
     import torch
 
-    bad = (labels < low) | (labels >= num_classes)
+    bad = labels.clamp(low, num_classes - 1) != labels  # NaN labels are out of range too
     if ignore is not None:
         bad = bad & (labels != ignore)
     replacement = low if ignore is None else ignore
@@ -197,9 +197,9 @@ def checked_labels(
     # Three numbers go to the host, not the labels: how many are out of range, the flat index
     # of the first one (argmax: the first maximum) and its value.
     flat = bad.reshape(-1)
-    first = flat.to(torch.int32).argmax().reshape(1)
+    first = flat.byte().argmax().reshape(1)
     value = labels.reshape(-1).gather(0, first)  # not labels[first]: that reads `first`
-    summary = torch.cat([flat.sum().reshape(1), first, value.to(torch.int64)])
+    summary = torch.cat([flat.sum().reshape(1), first, value.long()])
     shape = tuple(labels.shape)
 
     def check(copies: dict[str, Any], where: str) -> None:
@@ -216,7 +216,7 @@ def checked_labels(
             )
 
     _deferred.defer(check, {"summary": summary})
-    return torch.where(bad, torch.full_like(labels, replacement), labels)
+    return labels.masked_fill(bad, replacement)
 
 
 def require_floating(ns: Namespace, x: Any, *, arg: str, what: str, fix: str) -> None:

@@ -1050,6 +1050,18 @@ def _check_call(loss_id: str, ns: Namespace, arrays: dict[str, Any], config: dic
     if not value_arrays:
         return
     if any(_deferred.on_accelerator(ns, v) for v in value_arrays.values()):
+        labels = _labels_of(profile, arrays.get(pred), arrays.get(target), ns)
+        if labels is None and not (profile.kind == "kl" and profile.target_form == "probs"):
+            return  # no value detector applies (a regression target): nothing to copy
+        if labels is not None and dialect == "torch":
+            # torch raises for labels out of range (the dialect's deferred check); what is
+            # left is LB016, every target ignored, whose mean is NaN: only the mean goes to
+            # the host, and the labels follow (one sync, at a later call) only when it is NaN.
+            if (config.get("reduction", "mean") != "mean" or not _is_array(result)
+                    or result.ndim != 0):
+                return
+            _defer_when_nan(profile, arrays, target, result, ns, ctx, skip)
+            return
         shapes = {k: (tuple(v.shape), str(v.dtype)) for k, v in arrays.items()
                   if _is_array(v) and k not in value_arrays}
         copies = dict(value_arrays)
@@ -1094,6 +1106,30 @@ def _freeze(v: Any) -> Any:
         return v
     except TypeError:
         return repr(v)
+
+
+def _defer_when_nan(profile: _Profile, arrays: dict[str, Any], target: str, result: Any,
+                    ns: Namespace, ctx: dict[str, Any], skip: set[str]) -> None:
+    """The value detectors of a torch call with class indices on an accelerator: the mean is
+    copied to the host without waiting; at a later call, only if it was NaN, the labels are
+    copied (this waits for the device, once, in a batch whose loss is NaN anyway) and the
+    detectors run."""
+    labels = arrays[target]
+    shapes = {k: tuple(v.shape) for k, v in arrays.items() if _is_array(v) and k != target}
+
+    def later(host: dict[str, Any], where: str) -> None:
+        res = host["__result__"].numpy()
+        if not np.isnan(res):
+            return
+        host_arrays: dict[str, Any] = {target: labels.detach().cpu().numpy()}
+        for k, shape in shapes.items():
+            host_arrays[k] = np.broadcast_to(np.zeros((), np.float32), shape)
+        found = _run(profile, host_arrays, _numpy_namespace(), ("cheap",),
+                     {**ctx, "result": res}, _VALUE_DETECTORS)
+        _emit([Finding(f.code, f"(in the loss call at {where}) {f.message}", f.fix)
+               for f in found], skip)
+
+    _deferred.defer(later, {"__result__": result})
 
 
 def _reads_values(p: _Profile, result: Any) -> bool:
