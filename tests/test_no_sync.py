@@ -182,6 +182,32 @@ def test_margin_label_out_of_range_raises_at_the_next_call(name, bad, read_as, e
         getattr(F, name)(x, broken)
 
 
+def test_bce_input_outside_unit_interval_raises_at_the_next_call(accelerator):
+    """Logits passed to binary_cross_entropy: torch's CUDA kernel asserts on the device (the
+    process loses its CUDA context); lossbridge computes those elements as 0.5 and raises
+    torch's RuntimeError, with the fix, at a later call."""
+    p = torch.sigmoid(X.detach()).clone().requires_grad_()
+    y = (X.detach() > 0).float()
+    logits = p.detach().clone()
+    logits[1, 2] = 2.5
+    logits[3, 0] = float("nan")
+    out, mode = _reads(lambda: F.binary_cross_entropy(logits, y))
+    assert mode.reads == []
+    read = logits.clone()
+    read[1, 2] = read[3, 0] = 0.5
+    torch.testing.assert_close(out, torch.nn.functional.binary_cross_entropy(read, y))
+    with pytest.raises(lb.LossBridgeRuntimeError) as e:
+        F.binary_cross_entropy(p, y)
+    msg = str(e.value)
+    assert isinstance(e.value, RuntimeError)
+    assert msg.startswith("all elements of input should be between 0 and 1.")
+    assert "holds 2.5 at position [1, 2] (2 values outside [0, 1])" in msg
+    assert "binary_cross_entropy_with_logits" in msg and "test_no_sync.py" in msg
+    assert _deferred.pending() == 0
+    with lb.checks("full"), pytest.raises(lb.LossBridgeRuntimeError, match="holds 2.5"):
+        F.binary_cross_entropy(logits, y)
+
+
 def test_gaussian_negative_var_raises_at_the_next_call(accelerator):
     """torch's gaussian_nll_loss tests var's sign with a host read; on accelerators lossbridge
     counts the negative entries on the device, computes with them clamped to eps (torch's
@@ -210,12 +236,12 @@ def test_gaussian_negative_var_raises_at_the_next_call(accelerator):
 def test_deferred_checks_copy_a_few_numbers_not_the_arrays(name, accelerator):
     """Each deferred check copies at most three numbers to the host (a copy of the labels or
     targets on every call would cost the device a transfer per step); a regression loss
-    defers nothing."""
+    defers nothing (binary_cross_entropy defers its input's range check)."""
     args = _every_loss_inputs(name)
     getattr(F, name)(*args)
     copies = [c for p in _deferred._PENDING + _deferred._STAGED for c in p.copies.values()]
     assert all(c.numel() <= 3 for c in copies), [tuple(c.shape) for c in copies]
-    if name in ("mse_loss", "binary_cross_entropy"):
+    if name == "mse_loss":
         assert copies == []
 
 

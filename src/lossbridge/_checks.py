@@ -183,7 +183,6 @@ def checked_labels(
         return labels
     if not is_concrete(labels):
         return labels
-    import torch
 
     bad = labels.clamp(low, num_classes - 1) != labels  # NaN labels are out of range too
     if ignore is not None:
@@ -194,17 +193,13 @@ def checked_labels(
            else f"computed them as class {replacement}")
     if labels.numel() == 0:
         return labels
-    # Three numbers go to the host, not the labels: how many are out of range, the flat index
-    # of the first one (argmax: the first maximum) and its value.
-    flat = bad.reshape(-1)
-    first = flat.byte().argmax().reshape(1)
-    value = labels.reshape(-1).gather(0, first)  # not labels[first]: that reads `first`
-    summary = torch.cat([flat.sum().reshape(1), first, value.long()])
+    where_bad, first_value = _deferred.first_bad(bad, labels)
     shape = tuple(labels.shape)
 
     def check(copies: dict[str, Any], where: str) -> None:
-        count, index, value = copies["summary"].numpy().tolist()  # a host copy: no device read
+        count, index = copies["where"].numpy().tolist()  # host copies: no device read
         if count:
+            value = int(copies["value"].numpy().tolist()[0])
             position = tuple(int(i) for i in np.unravel_index(index, shape)) if shape else ()
             head = framework_message.format(value=value) + " " if framework_message else ""
             raise (error or LossBridgeIndexError)(
@@ -215,7 +210,7 @@ def checked_labels(
                 + (" (-1 ends a sample's list of labels.)" if low == -1 else "")
             )
 
-    _deferred.defer(check, {"summary": summary})
+    _deferred.defer(check, {"where": where_bad, "value": first_value})
     return labels.masked_fill(bad, replacement)
 
 

@@ -29,7 +29,8 @@ from typing import Any
 from ._backend import Namespace
 
 __all__ = [
-    "ACCELERATOR_DEVICE_TYPES", "Pending", "begin", "defer", "flush", "on_accelerator", "pending",
+    "ACCELERATOR_DEVICE_TYPES", "Pending", "begin", "defer", "first_bad", "flush", "on_accelerator",
+    "pending",
 ]
 
 #: torch device types whose tensors are checked without a host read.  The CPU is not one;
@@ -82,6 +83,19 @@ def begin() -> None:
     with :func:`commit`."""
     commit()
     flush()
+
+
+def first_bad(bad: Any, values: Any) -> tuple[Any, Any]:
+    """For a deferred check's message, on the device and without a host read: the int64
+    tensor ``[count, flat index of the first True]`` of the boolean ``bad`` (argmax returns
+    the first maximum), and the element of ``values`` there (shape (1,)).  Two tiny copies
+    instead of the arrays."""
+    import torch
+
+    flat = bad.reshape(-1)
+    first = flat.byte().argmax().reshape(1)
+    value = values.reshape(-1).gather(0, first)  # not values[first]: that reads `first`
+    return torch.cat([flat.sum().reshape(1), first]), value
 
 
 _INSIDE: dict[str, bool] = {}  # a code object's file name -> it is lossbridge's

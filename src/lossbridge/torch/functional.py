@@ -619,10 +619,40 @@ def _check_binary_dtypes(ns: Namespace, input: Any, target: Any, logits: bool) -
         )
 
 
-def _check_unit_interval(ns: Namespace, x: Any, arg: str) -> None:
-    # on accelerators at the default level no value is read (torch's kernel asserts there)
-    if not is_concrete(x) or (_deferred.on_accelerator(ns, x) and check_level() != "full"):
-        return
+_BCE_LOGITS_HINT = (" These look like logits: use binary_cross_entropy_with_logits "
+                    "(BCEWithLogitsLoss), or apply sigmoid first.")
+
+
+def _check_unit_interval(ns: Namespace, x: Any, arg: str) -> Any:
+    """torch's check that ``x`` (binary_cross_entropy's input or target) lies in [0, 1];
+    returns ``x`` to compute with.  On accelerators at the default level nothing is read:
+    torch's CUDA kernel asserts on an input outside [0, 1] (the process loses its CUDA
+    context), so those elements are computed as 0.5 and torch's error is raised at a later
+    call; a target there is computed as torch's CUDA kernel does (it does not check)."""
+    if not is_concrete(x):
+        return x
+    if _deferred.on_accelerator(ns, x) and check_level() != "full":
+        if arg != "input" or x.numel() == 0:
+            return x
+        _deferred.begin()
+        bad = ~((x >= 0) & (x <= 1))  # NaN too
+        where_bad, first_value = _deferred.first_bad(bad, x.detach())
+        shape = tuple(x.shape)
+
+        def check(copies: dict[str, Any], where: str) -> None:
+            count, index = copies["where"].numpy().tolist()  # host copies: no device read
+            if count:
+                value = copies["value"].float().numpy().tolist()[0]
+                position = [int(i) for i in np.unravel_index(index, shape)] if shape else []
+                raise LossBridgeRuntimeError(
+                    f"all elements of input should be between 0 and 1. (In the loss call at "
+                    f"{where}, checked after the device computed it: that call computed them as "
+                    f"0.5.) `input` holds {value!r} at position {position} ({count} values "
+                    f"outside [0, 1]).{_BCE_LOGITS_HINT}"
+                )
+
+        _deferred.defer(check, {"where": where_bad, "value": first_value})
+        return x.masked_fill(bad, 0.5)
     xp = ns.xp
     ok = (x >= 0) & (x <= 1)
     if not bool(xp.all(ok)):
@@ -630,8 +660,7 @@ def _check_unit_interval(ns: Namespace, x: Any, arg: str) -> None:
         position = [int(b[0]) for b in bad]
         value = float(x[tuple(position)]) if position else float(x)
         hint = (
-            " These look like logits: use binary_cross_entropy_with_logits "
-            "(BCEWithLogitsLoss), or apply sigmoid first."
+            _BCE_LOGITS_HINT
             if arg == "input"
             else " Binary targets are probabilities of the positive class."
         )
@@ -639,6 +668,7 @@ def _check_unit_interval(ns: Namespace, x: Any, arg: str) -> None:
             f"all elements of {arg} should be between 0 and 1. `{arg}` holds {value!r} at "
             f"position {position}.{hint}"
         )
+    return x
 
 
 # torch's binary_cross_entropy_backward clamps p(1 - p) at EPSILON = 1e-12, a C++
@@ -712,8 +742,8 @@ def _binary_cross_entropy_checked(
     if weight is not None:
         weight = _broadcast_weight(ns, weight, target, "weight")
     if check_level() != "off" or ns.kind != "torch":
-        _check_unit_interval(ns, input, "input")
-        _check_unit_interval(ns, target, "target")
+        input = _check_unit_interval(ns, input, "input")
+        target = _check_unit_interval(ns, target, "target")
     if _native(ns):
         import torch
 
