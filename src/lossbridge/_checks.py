@@ -191,26 +191,23 @@ def checked_labels(
     did = ("ignored these labels" if ignore is not None
            else f"read them as {replacement}, the end of the sample's list" if low < 0
            else f"computed them as class {replacement}")
-    if labels.numel() == 0:
-        return labels
-    where_bad, first_value = _deferred.first_bad(bad, labels)
     shape = tuple(labels.shape)
 
     def check(copies: dict[str, Any], where: str) -> None:
-        count, index = copies["where"].numpy().tolist()  # host copies: no device read
-        if count:
-            value = int(copies["value"].numpy().tolist()[0])
-            position = tuple(int(i) for i in np.unravel_index(index, shape)) if shape else ()
-            head = framework_message.format(value=value) + " " if framework_message else ""
-            raise (error or LossBridgeIndexError)(
-                head + f"(In the loss call at {where}, checked after the device computed it: "
-                f"that call {did}.) "
-                + label_range_message(arg, labels, num_classes, (value, position, count), ignore,
-                                      ignore_arg)
-                + (" (-1 ends a sample's list of labels.)" if low == -1 else "")
-            )
+        if not copies["count"].numpy():  # a host copy: no device read
+            return
+        count, index, value = _deferred.first_bad(bad, labels)
+        position = tuple(int(i) for i in np.unravel_index(index, shape)) if shape else ()
+        head = framework_message.format(value=int(value)) + " " if framework_message else ""
+        raise (error or LossBridgeIndexError)(
+            head + f"(In the loss call at {where}, checked after the device computed it: "
+            f"that call {did}.) "
+            + label_range_message(arg, labels, num_classes, (int(value), position, count),
+                                  ignore, ignore_arg)
+            + (" (-1 ends a sample's list of labels.)" if low == -1 else "")
+        )
 
-    _deferred.defer(check, {"where": where_bad, "value": first_value})
+    _deferred.defer(check, {"count": bad.sum()})
     return labels.masked_fill(bad, replacement)
 
 

@@ -85,17 +85,14 @@ def begin() -> None:
     flush()
 
 
-def first_bad(bad: Any, values: Any) -> tuple[Any, Any]:
-    """For a deferred check's message, on the device and without a host read: the int64
-    tensor ``[count, flat index of the first True]`` of the boolean ``bad`` (argmax returns
-    the first maximum), and the element of ``values`` there (shape (1,)).  Two tiny copies
-    instead of the arrays."""
-    import torch
-
+def first_bad(bad: Any, values: Any) -> tuple[int, int, Any]:
+    """``(count, flat index of the first True, the element of values there)`` of the boolean
+    device tensor ``bad``, read now: for the message of a deferred check that found an error
+    (this waits for the device, once, before raising).  A call copies only the count (see
+    :func:`defer`): each extra kernel or copy costs the host microseconds on every call."""
     flat = bad.reshape(-1)
-    first = flat.byte().argmax().reshape(1)
-    value = values.reshape(-1).gather(0, first)  # not values[first]: that reads `first`
-    return torch.cat([flat.sum().reshape(1), first]), value
+    index = int(flat.byte().argmax())  # the first maximum
+    return int(flat.sum()), index, values.reshape(-1)[index].item()
 
 
 _INSIDE: dict[str, bool] = {}  # a code object's file name -> it is lossbridge's

@@ -74,26 +74,29 @@ def readable_now(out: Any) -> bool:
 
 
 def same_shape_fast(a: Any, b: Any, c: Any = None) -> bool:
-    """A call that goes straight to torch's kernel: plain CPU tensors ``a``, ``b`` (and ``c``
-    unless None) of one shape, the default or "off" check level (the "full" level reads values
-    first).  lossbridge's cheap checks of such a call can find nothing that torch's kernel does
-    not raise itself (a pointwise loss warns only about shapes that differ), so they run only to
-    word torch's error.
+    """A call that goes straight to torch's kernel: plain tensors ``a``, ``b`` (and ``c``
+    unless None) of one shape, on any device, the default or "off" check level (the "full"
+    level reads values first).  lossbridge's cheap checks of such a call can find nothing that
+    torch's kernel does not raise itself (a pointwise loss warns only about shapes that
+    differ), so they run only to word torch's error.  The losses that call it have no
+    device-side assert and read nothing on the host; a loss that does (a class-index target,
+    a NaN test of the result) adds :func:`plain_cpu_tensors`.  Tensors on different devices
+    make torch raise, on the host, and the checked path words it.
 
     It runs before every fast call, where its cost is mostly cache misses (the caches are cold
     after a large kernel): one flat function, no generator, no argument tuple."""
     if _config._state["level"] == "full" or not ops._NATIVE:
         return False
     torch = sys.modules.get("torch")
-    if torch is None or "cpu" in _deferred.ACCELERATOR_DEVICE_TYPES:
+    if torch is None:
         return False
     tensor = torch.Tensor
-    if type(a) is not tensor or type(b) is not tensor or not (a.is_cpu and b.is_cpu):
+    if type(a) is not tensor or type(b) is not tensor:
         return False
     shape = a.shape
     if b.shape != shape:
         return False
-    return c is None or (type(c) is tensor and c.is_cpu and c.shape == shape)
+    return c is None or (type(c) is tensor and c.shape == shape)
 
 
 def native_failed(error: Exception, checked: Any) -> NoReturn:

@@ -483,7 +483,7 @@ def multilabel_margin_loss(
     :func:`multilabel_soft_margin_loss`, :func:`multi_margin_loss`.
     """
     if (size_average is None and reduce is None and same_shape_fast(input, target)
-            and 0 < input.ndim <= 2 and input.numel() > 0):
+            and plain_cpu_tensors(input) and 0 < input.ndim <= 2 and input.numel() > 0):
         try:
             return sys.modules["torch"].nn.functional.multilabel_margin_loss(
                 input, target, reduction=reduction)

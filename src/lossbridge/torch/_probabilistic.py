@@ -345,7 +345,8 @@ def kl_div(
     See also: :class:`lossbridge.torch.KLDivLoss`, ``lossbridge.optax.kl_divergence``,
     ``lossbridge.keras.KLDivergence`` (argument order (y_true, y_pred), probabilities).
     """
-    if size_average is None and reduce is None and reduction in _KL_ENUM and same_shape_fast(input, target):
+    if (size_average is None and reduce is None and reduction in _KL_ENUM
+            and same_shape_fast(input, target) and plain_cpu_tensors(input)):
         torch = sys.modules["torch"]
         try:
             out = torch.kl_div(input, target, _KL_ENUM[reduction], log_target=log_target)

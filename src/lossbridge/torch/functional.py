@@ -635,23 +635,22 @@ def _check_unit_interval(ns: Namespace, x: Any, arg: str) -> Any:
         if arg != "input" or x.numel() == 0:
             return x
         _deferred.begin()
-        bad = ~((x >= 0) & (x <= 1))  # NaN too
-        where_bad, first_value = _deferred.first_bad(bad, x.detach())
+        bad = x.detach().clamp(0, 1) != x.detach()  # NaN too
         shape = tuple(x.shape)
 
         def check(copies: dict[str, Any], where: str) -> None:
-            count, index = copies["where"].numpy().tolist()  # host copies: no device read
-            if count:
-                value = copies["value"].float().numpy().tolist()[0]
-                position = [int(i) for i in np.unravel_index(index, shape)] if shape else []
-                raise LossBridgeRuntimeError(
-                    f"all elements of input should be between 0 and 1. (In the loss call at "
-                    f"{where}, checked after the device computed it: that call computed them as "
-                    f"0.5.) `input` holds {value!r} at position {position} ({count} values "
-                    f"outside [0, 1]).{_BCE_LOGITS_HINT}"
-                )
+            if not copies["count"].numpy():  # a host copy: no device read
+                return
+            count, index, value = _deferred.first_bad(bad, x.detach())
+            position = [int(i) for i in np.unravel_index(index, shape)] if shape else []
+            raise LossBridgeRuntimeError(
+                f"all elements of input should be between 0 and 1. (In the loss call at "
+                f"{where}, checked after the device computed it: that call computed them as "
+                f"0.5.) `input` holds {value!r} at position {position} ({count} values "
+                f"outside [0, 1]).{_BCE_LOGITS_HINT}"
+            )
 
-        _deferred.defer(check, {"where": where_bad, "value": first_value})
+        _deferred.defer(check, {"count": bad.sum()})
         return x.masked_fill(bad, 0.5)
     xp = ns.xp
     ok = (x >= 0) & (x <= 1)
@@ -704,7 +703,10 @@ def binary_cross_entropy(
         >>> lb.torch.functional.binary_cross_entropy(p, np.array([1.0, 1.0, 1.0]), reduction="none").round(4).tolist()
         [100.0, 0.6931, -0.0]
     """
-    if size_average is None and reduce is None and weight is None and _fast(input, target):
+    # CPU only: torch's CUDA kernel asserts on an input outside [0, 1] (the checked path defers
+    # that check on accelerators)
+    if (size_average is None and reduce is None and weight is None and _fast(input, target)
+            and _plain_cpu_tensors(input)):
         torch = sys.modules["torch"]
         try:  # as in cross_entropy: torch.nn.functional's own kernel call, or the function
             enum = _KERNEL_REDUCTION.get(reduction)
