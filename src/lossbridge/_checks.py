@@ -16,13 +16,14 @@ from ._backend import Namespace, describe
 from ._backend import is_concrete as _backend_is_concrete
 from ._config import check_level
 from ._errors import LossBridgeError, LossBridgeIndexError, LossBridgeTypeError
-from ._functorch import under_functorch_vmap
 
 
 def is_concrete(x: Any) -> bool:
-    """``_backend.is_concrete``, and False for a tensor batched by ``torch.func.vmap``
-    (its values cannot be read either; see :mod:`lossbridge._functorch`)."""
-    return _backend_is_concrete(x) and not under_functorch_vmap(x)
+    """``_backend.is_concrete``: False for traced arrays and for a tensor batched by
+    ``torch.func.vmap`` (its values cannot be read either; see :mod:`lossbridge._functorch`).
+    ``_backend.is_concrete`` tests the batching itself (testing it again here cost a walk of
+    the functorch wrappers on every call)."""
+    return _backend_is_concrete(x)
 
 
 def is_floating(ns: Namespace, x: Any) -> bool:
