@@ -32,7 +32,7 @@ import statistics
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
@@ -69,6 +69,17 @@ def _on(device: str, a: tuple, grad: bool) -> tuple:
     return tuple(out)
 
 
+def _cases(shape: tuple[int, ...], device: str, grad: bool) -> Iterator[tuple]:
+    """``(name, args, kwargs, lossbridge's function, torch's)`` for every torch-dialect loss
+    that ``benchmarks/overhead.py`` has inputs for at ``shape``, the arguments on ``device``."""
+    for name in lb.torch.functional.__all__:
+        inputs = _torch_inputs(name, shape)
+        if inputs is not None:
+            a, kw = inputs
+            yield (name, _on(device, a, grad=grad), kw, getattr(lb.torch.functional, name),
+                   getattr(torch.nn.functional, name))
+
+
 def _syncs(device: str, step: Callable[[], object]) -> tuple[object, list[str], str]:
     """Run ``step`` with CUDA's sync check raising and host reads counted."""
     error = ""
@@ -88,17 +99,10 @@ def _syncs(device: str, step: Callable[[], object]) -> tuple[object, list[str], 
 
 
 def section_syncs(device: str) -> int:
-    F = lb.torch.functional
     bad = 0
     print("\n## 1. host syncs and values, default check level, forward + backward")
     for shape in SHAPES:
-        for name in F.__all__:
-            inputs = _torch_inputs(name, shape)
-            if inputs is None:
-                continue
-            a, kw = inputs
-            a = _on(device, a, grad=True)
-            ours, theirs = getattr(F, name), getattr(torch.nn.functional, name)
+        for name, a, kw, ours, theirs in _cases(shape, device, grad=True):
 
             def step(ours=ours, a=a, kw=kw):
                 out = ours(*a, **kw)
@@ -306,18 +310,11 @@ def _ratio(a: list[float], b: list[float]) -> str:
 
 
 def section_cost(device: str) -> None:
-    F = lb.torch.functional
     print("\n## 3. cost per call in a loop of launches (forward only; K calls, then one sync)")
     for shape in SHAPES:
         k = 200 if shape == (32, 10) else 50
         print(f"\n{'x'.join(map(str, shape))}  (K={k})")
-        for name in F.__all__:
-            inputs = _torch_inputs(name, shape)
-            if inputs is None:
-                continue
-            a, kw = inputs
-            a = _on(device, a, grad=False)
-            ours, theirs = getattr(F, name), getattr(torch.nn.functional, name)
+        for name, a, kw, ours, theirs in _cases(shape, device, grad=False):
             t = compare_loops(device, {"native": lambda theirs=theirs, a=a, kw=kw: theirs(*a, **kw),
                                        "lb": lambda ours=ours, a=a, kw=kw: ours(*a, **kw)}, k)
             print(f"{name:<34} native {statistics.median(t['native']) * 1e6:9.1f} us  "
