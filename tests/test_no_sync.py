@@ -155,11 +155,20 @@ def test_every_torch_loss_reads_nothing_on_accelerator_tensors(name, accelerator
     torch.testing.assert_close(grad, args[0].grad)
 
 
-@pytest.mark.parametrize("name,bad,read_as,error", [
-    ("multi_margin_loss", 7, 0, "target out of range. multi_margin_loss:"),
-    ("multilabel_margin_loss", -2, -1, "argument #2 'target' is out of range."),
-])
-def test_margin_label_out_of_range_raises_at_the_next_call(name, bad, read_as, error, accelerator):
+_MM = "target out of range. multi_margin_loss:"
+_MLM = "argument #2 'target' is out of range."
+
+
+@pytest.mark.parametrize("name,bad,read_as,error,kwargs", [
+    ("multi_margin_loss", 7, 0, _MM, {}),
+    ("multi_margin_loss", -1, 0, _MM,
+     {"p": 2, "margin": 0.5, "weight": torch.arange(1.0, 6.0), "reduction": "sum"}),
+    ("multilabel_margin_loss", -2, -1, _MLM, {}),
+    ("multilabel_margin_loss", 5, -1, _MLM, {"reduction": "none"}),
+], ids=["multi_margin", "multi_margin-p2-weight-sum", "multilabel_margin",
+        "multilabel_margin-none"])
+def test_margin_label_out_of_range_raises_at_the_next_call(name, bad, read_as, error, kwargs,
+                                                           accelerator):
     """A class index out of range on an accelerator: torch's kernel would end in a device-side
     assert (the CUDA context is lost); lossbridge computes with the label read as ``read_as``
     and raises torch's RuntimeError at the next call, without a flush (the call commits its
@@ -167,19 +176,19 @@ def test_margin_label_out_of_range_raises_at_the_next_call(name, bad, read_as, e
     x, target = _every_loss_inputs(name)[:2]
     broken = target.clone()
     broken.reshape(-1)[3] = bad
-    out, mode = _reads(lambda: getattr(F, name)(x, broken))
+    out, mode = _reads(lambda: getattr(F, name)(x, broken, **kwargs))
     assert mode.reads == []
     read = broken.clone()
     read.reshape(-1)[3] = read_as
-    torch.testing.assert_close(out, getattr(torch.nn.functional, name)(x, read))
+    torch.testing.assert_close(out, getattr(torch.nn.functional, name)(x, read, **kwargs))
     with pytest.raises(lb.LossBridgeRuntimeError) as e:
-        getattr(F, name)(x, target)
+        getattr(F, name)(x, target, **kwargs)
     msg = str(e.value)
     assert isinstance(e.value, RuntimeError) and msg.startswith(error)
     assert f"holds the label {bad} at position" in msg and "test_no_sync.py" in msg
     assert _deferred.pending() == 0
     with lb.checks("full"), pytest.raises(lb.LossBridgeRuntimeError, match=f"label {bad}"):
-        getattr(F, name)(x, broken)
+        getattr(F, name)(x, broken, **kwargs)
 
 
 def test_bce_input_outside_unit_interval_raises_at_the_next_call(accelerator):
@@ -224,7 +233,8 @@ def test_gaussian_negative_var_raises_at_the_next_call(accelerator):
         F.cross_entropy(X, T)  # any later call that checks raises it
     assert isinstance(e.value, ValueError)
     msg = str(e.value)
-    assert msg.startswith("var has negative entry/entries.") and "2 negative values" in msg
+    assert msg.startswith("var has negative entry/entries.")
+    assert "2 negative values, the first -0.5 at position [2, 1]" in msg
     assert "test_no_sync.py" in msg and "clamped them to eps=1e-06" in msg
     with lb.checks("full"), pytest.raises(lb.LossBridgeError, match="var has negative"):
         F.gaussian_nll_loss(x, target, var)

@@ -177,7 +177,7 @@ def checked_labels(
     (:class:`LossBridgeIndexError` by default).  Only the deferred path takes them: callers
     with ``low != 0`` check CPU tensors themselves.
     """
-    _deferred.begin()
+    _deferred.begin()  # earlier calls' checks (raise_later below repeats it: a no-op then)
     if not _deferred.on_accelerator(ns, labels) or check_level() == "full":
         check_label_range(ns, labels, num_classes, arg=arg, ignore=ignore, ignore_arg=ignore_arg,
                           framework_message=framework_message)
@@ -192,15 +192,10 @@ def checked_labels(
     did = ("ignored these labels" if ignore is not None
            else f"read them as {replacement}, the end of the sample's list" if low < 0
            else f"computed them as class {replacement}")
-    shape = tuple(labels.shape)
 
-    def check(copies: dict[str, Any], where: str) -> None:
-        if not copies["count"].numpy():  # a host copy: no device read
-            return
-        count, index, value = _deferred.first_bad(bad, labels)
-        position = tuple(int(i) for i in np.unravel_index(index, shape)) if shape else ()
+    def fail(where: str, count: int, position: tuple[int, ...], value: Any) -> Exception:
         head = framework_message.format(value=int(value)) + " " if framework_message else ""
-        raise (error or LossBridgeIndexError)(
+        return (error or LossBridgeIndexError)(
             head + f"(In the loss call at {where}, checked after the device computed it: "
             f"that call {did}.) "
             + label_range_message(arg, labels, num_classes, (int(value), position, count),
@@ -208,7 +203,7 @@ def checked_labels(
             + (" (-1 ends a sample's list of labels.)" if low == -1 else "")
         )
 
-    _deferred.defer(check, {"count": bad.sum()})
+    _deferred.raise_later(bad, labels, fail)
     return labels.masked_fill(bad, replacement)
 
 

@@ -29,8 +29,8 @@ from typing import Any
 from ._backend import Namespace
 
 __all__ = [
-    "ACCELERATOR_DEVICE_TYPES", "Pending", "begin", "defer", "first_bad", "flush", "on_accelerator",
-    "pending",
+    "ACCELERATOR_DEVICE_TYPES", "Pending", "begin", "defer", "flush", "on_accelerator", "pending",
+    "raise_later",
 ]
 
 #: torch device types whose tensors are checked without a host read.  The CPU is not one;
@@ -85,14 +85,30 @@ def begin() -> None:
     flush()
 
 
-def first_bad(bad: Any, values: Any) -> tuple[int, int, Any]:
-    """``(count, flat index of the first True, the element of values there)`` of the boolean
-    device tensor ``bad``, read now: for the message of a deferred check that found an error
-    (this waits for the device, once, before raising).  A call copies only the count (see
-    :func:`defer`): each extra kernel or copy costs the host microseconds on every call."""
-    flat = bad.reshape(-1)
-    index = int(flat.byte().argmax())  # the first maximum
-    return int(flat.sum()), index, values.reshape(-1)[index].item()
+def raise_later(bad: Any, values: Any,
+                error: Callable[[str, int, tuple[int, ...], Any], Exception]) -> None:
+    """``if bad.any(): raise ...`` for a call on accelerator tensors, without a host read.
+
+    Earlier calls' checks run first (:func:`begin`).  The number of True entries of the boolean
+    device tensor ``bad`` goes to the host without waiting (one count: each extra kernel or
+    copy costs the host microseconds on every call); at a later call, when it is not 0,
+    ``error(where, count, position, value)`` is raised: the call's file and line, the count,
+    the position of the first True entry and the element of ``values`` there, read only then
+    (waiting for the device once, before raising)."""
+    import numpy as np
+
+    begin()
+    shape = tuple(bad.shape)
+
+    def check(copies: dict[str, Any], where: str) -> None:
+        if not copies["count"].numpy():  # a host copy: no device read
+            return
+        flat = bad.reshape(-1)
+        index = int(flat.byte().argmax())  # the first maximum
+        position = tuple(int(i) for i in np.unravel_index(index, shape)) if shape else ()
+        raise error(where, int(flat.sum()), position, values.reshape(-1)[index].item())
+
+    defer(check, {"count": bad.sum()})
 
 
 _INSIDE: dict[str, bool] = {}  # a code object's file name -> it is lossbridge's

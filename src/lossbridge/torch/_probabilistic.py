@@ -280,21 +280,18 @@ def _gaussian_nll_loss_checked(
 
 def _defer_var_sign(var: Any, eps: float) -> None:
     """:func:`gaussian_nll_loss`'s sign check of an accelerator ``var``, without a host read
-    (:mod:`lossbridge._deferred`): torch's ValueError, raised at a later call."""
-    _deferred.begin()
+    (:func:`lossbridge._deferred.raise_later`): torch's ValueError, raised at a later call."""
 
-    def check(copies: dict[str, Any], where: str) -> None:
-        count = int(copies["negative"].numpy())  # a host copy: no device read
-        if count:
-            raise LossBridgeError(
-                f"var has negative entry/entries. (In the loss call at {where}, checked after "
-                f"the device computed it: that call clamped them to eps={eps}.) `var` held "
-                f"{count} negative values: variances must be >= 0 (a softplus or exp output "
-                "layer keeps them positive)."
-            )
+    def fail(where: str, count: int, position: tuple[int, ...], value: Any) -> Exception:
+        return LossBridgeError(
+            f"var has negative entry/entries. (In the loss call at {where}, checked after "
+            f"the device computed it: that call clamped them to eps={eps}.) `var` held "
+            f"{count} negative values, the first {value!r} at position {list(position)}: "
+            "variances must be >= 0 (a softplus or exp output layer keeps them positive)."
+        )
 
-    _deferred.defer(check, {"negative": (var.detach() < 0).sum()})
-    _deferred.commit()
+    _deferred.raise_later(var.detach() < 0, var.detach(), fail)
+    _deferred.commit()  # the call runs no diagnostics, which would commit at its end
 
 
 # ------------------------------------------------------------------------ KL

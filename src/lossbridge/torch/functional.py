@@ -634,23 +634,17 @@ def _check_unit_interval(ns: Namespace, x: Any, arg: str) -> Any:
     if _deferred.on_accelerator(ns, x) and check_level() != "full":
         if arg != "input" or x.numel() == 0:
             return x
-        _deferred.begin()
         bad = x.detach().clamp(0, 1) != x.detach()  # NaN too
-        shape = tuple(x.shape)
 
-        def check(copies: dict[str, Any], where: str) -> None:
-            if not copies["count"].numpy():  # a host copy: no device read
-                return
-            count, index, value = _deferred.first_bad(bad, x.detach())
-            position = [int(i) for i in np.unravel_index(index, shape)] if shape else []
-            raise LossBridgeRuntimeError(
+        def fail(where: str, count: int, position: tuple[int, ...], value: Any) -> Exception:
+            return LossBridgeRuntimeError(
                 f"all elements of input should be between 0 and 1. (In the loss call at "
                 f"{where}, checked after the device computed it: that call computed them as "
-                f"0.5.) `input` holds {value!r} at position {position} ({count} values "
+                f"0.5.) `input` holds {value!r} at position {list(position)} ({count} values "
                 f"outside [0, 1]).{_BCE_LOGITS_HINT}"
             )
 
-        _deferred.defer(check, {"count": bad.sum()})
+        _deferred.raise_later(bad, x.detach(), fail)
         return x.masked_fill(bad, 0.5)
     xp = ns.xp
     ok = (x >= 0) & (x <= 1)
