@@ -30,10 +30,12 @@ class CountHostReads(TorchDispatchMode):
     def __init__(self) -> None:
         super().__init__()
         self.reads: list[str] = []
+        self.names: list[str] = []
         self.ops = 0
 
     def __torch_dispatch__(self, func, types, args=(), kwargs=None):
         self.ops += 1
+        self.names.append(func.overloadpacket.__name__)
         if func.overloadpacket.__name__ in HOST_READS:
             self.reads.append(str(func))
         return func(*args, **(kwargs or {}))
@@ -346,6 +348,158 @@ def test_index_target_calls_have_no_shape_findings():
     keys = [k for k in _diagnostics._SHAPE_FINDINGS if k[0] in ("torch:cross_entropy", "torch:nll_loss")]
     assert len(keys) >= 30
     assert all(_diagnostics._SHAPE_FINDINGS[k] == [] for k in keys)
+
+
+# ------------------------------------------------------- the class-index fast path on accelerators
+
+_INDEX_OPTIONS = [
+    {}, {"ignore_index": 2}, {"reduction": "sum"}, {"reduction": "none"},
+    {"weight": torch.arange(1.0, 6.0)}, {"weight": torch.arange(1.0, 6.0), "ignore_index": 0},
+    {"label_smoothing": 0.2}, {"label_smoothing": 0.1, "weight": torch.arange(1.0, 6.0),
+                               "reduction": "sum"},
+]
+
+
+def _index_inputs(name, shape, dtype):
+    r = np.random.default_rng(len(shape))
+    x = torch.tensor(r.normal(size=shape), dtype=dtype)
+    if name == "nll_loss":
+        x = torch.log_softmax(x, 1 if x.dim() > 1 else 0)
+    t = torch.tensor(r.integers(0, 5, shape[:1] + shape[2:] if len(shape) > 1 else ()))
+    return x.requires_grad_(), t
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+@pytest.mark.parametrize("shape", [(16, 5), (5,), (2, 5, 3, 4)], ids=["2d", "unbatched", "seg"])
+@pytest.mark.parametrize("name", ["cross_entropy", "nll_loss"])
+def test_index_fast_path_values_gradients_and_bad_labels(name, shape, dtype, accelerator):
+    """cross_entropy / nll_loss on accelerator tensors take one path (``_device_labels``, the
+    kernel, one deferred copy): over options, shapes and dtypes, torch's value and gradient,
+    no host read, a label out of range ignored by that call and raised (torch's IndexError
+    text, the label, its position, the call's line) at the next call."""
+    for kwargs in _INDEX_OPTIONS:
+        if name == "nll_loss" and "label_smoothing" in kwargs:
+            continue
+        x, t = _index_inputs(name, shape, dtype)
+        kwargs = {k: v.to(dtype) if torch.is_tensor(v) else v for k, v in kwargs.items()}
+
+        def step(x=x, t=t, kwargs=kwargs):
+            out = getattr(F, name)(x, t, **kwargs)
+            out.sum().backward()
+            return out.detach(), x.grad.clone()
+
+        (value, grad), mode = _reads(step)
+        assert mode.reads == [], (kwargs, mode.reads)
+        x.grad = None
+        expected = getattr(torch.nn.functional, name)(x, t, **kwargs)
+        expected.sum().backward()
+        torch.testing.assert_close(value, expected.detach())
+        torch.testing.assert_close(grad, x.grad)
+        assert _deferred.pending() == 1  # one deferred check per call
+        lb.checks.flush()
+
+        bad = t.clone()
+        bad.reshape(-1)[-1] = 7 if t.dim() == 0 else -3
+        value, mode = _reads(lambda bad=bad, x=x, kwargs=kwargs: getattr(F, name)(x, bad, **kwargs))
+        assert mode.reads == []
+        ignore = kwargs.get("ignore_index", -100)
+        read = bad.clone()
+        read.reshape(-1)[-1] = ignore
+        torch.testing.assert_close(value, getattr(torch.nn.functional, name)(x, read, **kwargs),
+                                   equal_nan=True)
+        with pytest.raises(lb.LossBridgeIndexError) as e:
+            getattr(F, name)(x, t, **kwargs)
+        msg = str(e.value)
+        label = int(bad.reshape(-1)[-1])
+        assert msg.startswith(f"Target {label} is out of bounds.") and "ignored these labels" in msg
+        assert "test_no_sync.py" in msg and f"holds the label {label}" in msg
+        position = [int(i) for i in np.unravel_index(bad.numel() - 1, tuple(bad.shape))]
+        assert (f"position {position}" in msg) == bool(position)
+        lb.checks.flush()
+
+
+def test_index_fast_path_is_four_launches_and_one_copy(accelerator):
+    """The accelerator path of cross_entropy adds to torch's kernels the label pass (clamp, ne,
+    masked_fill, ne), the count and one stack (and, on a device, one copy: a no-op here), with
+    nothing read.  A regression to the validating path (seven more operations: clamp, two ne,
+    bitwise_and, sum, masked_fill, then the diagnostics' copy) fails here."""
+    def launches(fn):
+        with CountHostReads() as mode:
+            fn()
+        return mode, [op for op in mode.names if op != "detach"]
+
+    mode, ours = launches(lambda: F.cross_entropy(X, T))
+    _, native = launches(lambda: torch.nn.functional.cross_entropy(X, T))
+    assert mode.reads == [] and len(ours) - len(native) == 6, (ours, native)
+    copies = [c for p in _deferred._STAGED + _deferred._PENDING for c in p.copies.values()]
+    assert [tuple(c.shape) for c in copies] == [(2,)]  # the count and the mean, together
+
+
+@pytest.mark.parametrize("name", ["cross_entropy", "nll_loss"])
+def test_index_fast_path_all_ignored_warns_later(name, accelerator):
+    ignored = torch.full((16,), 3)
+    x = torch.log_softmax(X, 1) if name == "nll_loss" else X
+    out, mode = _reads(lambda: getattr(F, name)(x, ignored, ignore_index=3))
+    assert mode.reads == [] and torch.isnan(out)
+    with pytest.warns(lb.LossBridgeTargetWarning,
+                      match=r"LB016: \(in the loss call at .*test_no_sync"):
+        lb.checks.flush()
+    # a NaN mean from the logits is not LB016, and a sum reduction defers only the count
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        getattr(F, name)(torch.full((16, 5), float("nan")), T)
+        getattr(F, name)(x, ignored, ignore_index=3, reduction="sum")
+        lb.checks.flush()
+
+
+@pytest.mark.parametrize("name", ["cross_entropy", "nll_loss"])
+def test_index_fast_path_bad_shapes_raise_at_once_and_defer_nothing(name, accelerator):
+    """A batch-size mismatch raises at once, in lossbridge's words (the kernel's error is
+    reworded by the validating path), and leaves no deferred check of the failed call."""
+    with pytest.raises(lb.LossBridgeError, match=r"batch|size|shape") as e:
+        getattr(F, name)(X, T[:7])
+    assert "(16, 5)" in str(e.value) or "16" in str(e.value)
+    lb.checks.flush()
+    assert _deferred.pending() == 0
+
+
+@pytest.mark.parametrize("case", ["uint8 target", "float target", "full", "off", "weight list",
+                                  "deprecated reduce", "function mode"])
+def test_index_calls_off_the_fast_path_keep_their_semantics(case, accelerator):
+    """Calls the accelerator fast path does not take (other label dtypes, probabilities, the
+    other levels, Python weights, size_average/reduce, a TorchFunctionMode) compute torch's
+    value through the validating path (or torch's Python function), without host reads at
+    the default level."""
+    kwargs: dict = {}
+    target = T
+    level = "cheap"
+    if case == "uint8 target":
+        target = T.to(torch.uint8)
+    elif case == "float target":
+        target = torch.softmax(X.detach() * 2, 1)
+    elif case in ("full", "off"):
+        level = case
+    elif case == "weight list":
+        kwargs = {"weight": [1.0, 2.0, 3.0, 4.0, 5.0]}
+    elif case == "deprecated reduce":
+        kwargs = {"reduce": False}
+    with lb.checks(level), warnings.catch_warnings():
+        warnings.simplefilter("ignore", lb.LossBridgeWarning)  # the reduce= deprecation
+        if case == "function mode":
+            with torch.device("cpu"):
+                out, mode = _reads(lambda: F.cross_entropy(X, target, **kwargs))
+        else:
+            out, mode = _reads(lambda: F.cross_entropy(X, target, **kwargs))
+    if level == "cheap":
+        assert mode.reads == []
+    lb.checks.flush()
+    expected_kwargs = dict(kwargs)
+    if case == "weight list":
+        expected_kwargs["weight"] = torch.tensor(kwargs["weight"])
+    if case == "deprecated reduce":
+        expected_kwargs = {"reduction": "none"}
+    expected = torch.nn.functional.cross_entropy(X, target, **expected_kwargs)
+    torch.testing.assert_close(out, expected)
 
 
 # --------------------------------------------------------------------------- the fused head

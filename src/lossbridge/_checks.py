@@ -189,6 +189,27 @@ def checked_labels(
     if ignore is not None:
         bad = bad & (labels != ignore)
     replacement = low if ignore is None else ignore
+    _deferred.raise_later(bad, labels, deferred_label_error(
+        labels, num_classes, arg=arg, ignore=ignore, ignore_arg=ignore_arg,
+        framework_message=framework_message, low=low, error=error))
+    return labels.masked_fill(bad, replacement)
+
+
+def deferred_label_error(
+    labels: Any,
+    num_classes: int,
+    *,
+    arg: str,
+    ignore: int | None = None,
+    ignore_arg: str = "ignore_index",
+    framework_message: str = "",
+    low: int = 0,
+    error: type[LossBridgeError] | None = None,
+) -> Any:
+    """The error of :func:`checked_labels`' deferred check: ``fail(where, count, position,
+    value)`` (for :func:`lossbridge._deferred.count_check`) builds it, saying what the call
+    that computed with the bad labels did with them (ignored them, or read them as ``low``)."""
+    replacement = low if ignore is None else ignore
     did = ("ignored these labels" if ignore is not None
            else f"read them as {replacement}, the end of the sample's list" if low < 0
            else f"computed them as class {replacement}")
@@ -203,8 +224,7 @@ def checked_labels(
             + (" (-1 ends a sample's list of labels.)" if low == -1 else "")
         )
 
-    _deferred.raise_later(bad, labels, fail)
-    return labels.masked_fill(bad, replacement)
+    return fail
 
 
 def require_floating(ns: Namespace, x: Any, *, arg: str, what: str, fix: str) -> None:

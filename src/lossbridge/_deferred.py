@@ -29,8 +29,8 @@ from typing import Any
 from ._backend import Namespace
 
 __all__ = [
-    "ACCELERATOR_DEVICE_TYPES", "Pending", "begin", "defer", "flush", "on_accelerator", "pending",
-    "raise_later",
+    "ACCELERATOR_DEVICE_TYPES", "Pending", "begin", "count_check", "defer", "flush",
+    "on_accelerator", "pending", "raise_later",
 ]
 
 #: torch device types whose tensors are checked without a host read.  The CPU is not one;
@@ -92,23 +92,32 @@ def raise_later(bad: Any, values: Any,
     Earlier calls' checks run first (:func:`begin`).  The number of True entries of the boolean
     device tensor ``bad`` goes to the host without waiting (one count: each extra kernel or
     copy costs the host microseconds on every call); at a later call, when it is not 0,
-    ``error(where, count, position, value)`` is raised: the call's file and line, the count,
-    the position of the first True entry and the element of ``values`` there, read only then
-    (waiting for the device once, before raising)."""
-    import numpy as np
-
+    ``error(where, count, position, value)`` is raised (see :func:`count_check`)."""
     begin()
+    check = count_check(bad, values, error)
+    defer(lambda copies, where: check(copies["count"].numpy(), where), {"count": bad.sum()})
+
+
+def count_check(bad: Any, values: Any, error: Callable[[str, int, tuple[int, ...], Any], Exception]
+                ) -> Callable[[Any, str], None]:
+    """The host side of :func:`raise_later`: ``check(count, where)`` with the host copy of
+    ``bad``'s count (any number whose truth is "some entry is bad") raises
+    ``error(where, count, position, value)``: the call's file and line, the count, the position
+    of the first True entry of ``bad`` and the element of ``values`` there, read only then
+    (waiting for the device once, before raising)."""
     shape = tuple(bad.shape)
 
-    def check(copies: dict[str, Any], where: str) -> None:
-        if not copies["count"].numpy():  # a host copy: no device read
+    def check(count: Any, where: str) -> None:
+        if not count:
             return
+        import numpy as np
+
         flat = bad.reshape(-1)
         index = int(flat.byte().argmax())  # the first maximum
         position = tuple(int(i) for i in np.unravel_index(index, shape)) if shape else ()
         raise error(where, int(flat.sum()), position, values.reshape(-1)[index].item())
 
-    defer(check, {"count": bad.sum()})
+    return check
 
 
 _INSIDE: dict[str, bool] = {}  # a code object's file name -> it is lossbridge's

@@ -1111,25 +1111,44 @@ def _freeze(v: Any) -> Any:
 def _defer_when_nan(profile: _Profile, arrays: dict[str, Any], target: str, result: Any,
                     ns: Namespace, ctx: dict[str, Any], skip: set[str]) -> None:
     """The value detectors of a torch call with class indices on an accelerator: the mean is
-    copied to the host without waiting; at a later call, only if it was NaN, the labels are
-    copied (this waits for the device, once, in a batch whose loss is NaN anyway) and the
-    detectors run."""
+    copied to the host without waiting, and :func:`_when_nan` runs at a later call."""
+    later = _when_nan(lambda: profile, arrays, target, ctx, skip)
+    _deferred.defer(lambda host, where: later(host["__result__"].numpy(), where),
+                    {"__result__": result})
+
+
+def _when_nan(profile: Callable[[], _Profile], arrays: dict[str, Any], target: str,
+              ctx: dict[str, Any], skip: set[str]) -> Callable[[Any, str], None]:
+    """``later(mean, where)``, with the host copy of a call's mean: only if it is NaN, the
+    labels are copied (this waits for the device, once, in a batch whose loss is NaN anyway)
+    and the value detectors run, their findings naming the call's file and line."""
     labels = arrays[target]
     shapes = {k: tuple(v.shape) for k, v in arrays.items() if _is_array(v) and k != target}
 
-    def later(host: dict[str, Any], where: str) -> None:
-        res = host["__result__"].numpy()
+    def later(res: Any, where: str) -> None:
         if not np.isnan(res):
             return
         host_arrays: dict[str, Any] = {target: labels.detach().cpu().numpy()}
         for k, shape in shapes.items():
             host_arrays[k] = np.broadcast_to(np.zeros((), np.float32), shape)
-        found = _run(profile, host_arrays, _numpy_namespace(), ("cheap",),
-                     {**ctx, "result": res}, _VALUE_DETECTORS)
+        found = _run(profile(), host_arrays, _numpy_namespace(), ("cheap",),
+                     {**ctx, "result": np.asarray(res)}, _VALUE_DETECTORS)
         _emit([Finding(f.code, f"(in the loss call at {where}) {f.message}", f.fix)
                for f in found], skip)
 
-    _deferred.defer(later, {"__result__": result})
+    return later
+
+
+def torch_nan_mean_check(name: str, arrays: dict[str, Any], config: dict[str, Any]
+                         ) -> Callable[[Any, str], None]:
+    """:func:`_when_nan` for the accelerator fast path of the torch dialect's class-index
+    losses (``name``: ``"cross_entropy"`` or ``"nll_loss"``; ``arrays``: ``input``,
+    ``target``, ``weight``): what :func:`check_call` would defer for the same call at the
+    default level, its profile built only when the mean is NaN."""
+    skip = _EMITTED_BY_DIALECT.get("torch", set()) | _RAISED_BY_DIALECT.get("torch", set())
+    ctx: dict[str, Any] = {"values_shape": None, "hook": True, "skip": skip}
+    return _when_nan(lambda: _profile("torch", name, config, "input", "target"), arrays,
+                     "target", ctx, skip)
 
 
 def _reads_values(p: _Profile, result: Any) -> bool:

@@ -29,6 +29,7 @@ from .._warnings import warn
 from ._reduction import torch_size
 
 __all__ = [
+    "accelerator_index_call",
     "broadcast_shape",
     "broadcast_weight",
     "check_floating_input",
@@ -62,6 +63,30 @@ def plain_cpu_tensors(a: Any, b: Any = None, c: Any = None) -> bool:
     return (type(a) is tensor and a.is_cpu
             and (b is None or (type(b) is tensor and b.is_cpu))
             and (c is None or (type(c) is tensor and c.is_cpu)))
+
+
+def accelerator_index_call(input: Any, target: Any, weight: Any) -> bool:
+    """True for a class-index call (cross_entropy, nll_loss) that takes the accelerator fast
+    path: plain tensors (``weight`` also None) with ``input`` and an int64 ``target`` of one
+    dimension less on one accelerator device (:data:`lossbridge._deferred.ACCELERATOR_DEVICE_TYPES`),
+    native kernels on, the default check level ("cheap"), outside ``torch.compile`` traces and
+    ``torch.func`` transforms.  Everything else (other dtypes or shapes, the "full" and "off"
+    levels, traces) takes the validating path.  Flat, as :func:`plain_cpu_tensors`."""
+    if not ops._NATIVE or _config._state["level"] != "cheap":
+        return False
+    torch = sys.modules.get("torch")
+    if torch is None:
+        return False
+    tensor = torch.Tensor
+    if (type(input) is not tensor or type(target) is not tensor
+            or (weight is not None and type(weight) is not tensor)
+            or target.dtype is not torch.int64 or target.dim() + 1 != input.dim()):
+        return False
+    device = input.device
+    if device.type not in _deferred.ACCELERATOR_DEVICE_TYPES or target.device != device:
+        return False
+    wrapped = torch._C._functorch.is_functorch_wrapped_tensor
+    return not (torch.compiler.is_compiling() or wrapped(input) or wrapped(target))
 
 
 def readable_now(out: Any) -> bool:

@@ -28,7 +28,14 @@ import numpy as np
 from .. import _deferred, _diagnostics, ops
 from .._backend import Namespace, array_kind, describe, quiet, torch_namespace
 from .._backend import is_concrete as _backend_is_concrete
-from .._checks import check_label_range, checked_labels, is_concrete, is_floating, is_integral
+from .._checks import (
+    check_label_range,
+    checked_labels,
+    deferred_label_error,
+    is_concrete,
+    is_floating,
+    is_integral,
+)
 from .._config import check_level
 from .._errors import (
     LossBridgeError,
@@ -38,6 +45,7 @@ from .._errors import (
 )
 from .._grad import custom_gradient
 from .._validate import reword_raw_error as _reword_raw_error
+from ._common import accelerator_index_call as _accelerator_index_call
 from ._common import broadcast_shape, size_warning
 from ._common import broadcast_weight as _broadcast_weight
 from ._common import check_floating_input as _check_floating_input
@@ -232,6 +240,55 @@ def _kernel_checks_range(ns: Namespace, target: Any) -> bool:
     return _native(ns) and not _deferred.on_accelerator(ns, target) and is_concrete(target)
 
 
+def _device_labels(input: Any, target: Any, ignore_index: int) -> tuple[Any, Any]:
+    """The label pass of a class-index call on accelerator tensors (see
+    :func:`_accelerator_index_call`), after the checks of earlier calls
+    (:func:`lossbridge._deferred.begin`): four launches and nothing read on the host::
+
+        safe = masked_fill(t, clamp(t, 0, C - 1) != t, ignore_index)   # what the kernel reads
+        bad  = safe != t            # out of [0, C) and not ignore_index
+
+    ``safe`` ignores the labels out of range, so torch's kernel cannot hit its device-side
+    assert (which ends the process); :func:`_defer_index_checks` raises torch's IndexError for
+    them at a later call."""
+    _deferred.begin()
+    num_classes = input.shape[1 if input.dim() > 1 else 0]
+    safe = target.masked_fill(target.clamp(0, num_classes - 1) != target, ignore_index)
+    return safe, safe != target
+
+
+def _defer_index_checks(name: str, input: Any, target: Any, weight: Any, ignore_index: int,
+                        reduction: str, bad: Any, out: Any) -> None:
+    """The default level's checks of a class-index call on accelerator tensors, deferred with
+    one asynchronous copy of one or two numbers (:func:`lossbridge._deferred.defer`):
+    ``probe = [sum(bad), out]`` for ``"mean"``, ``sum(bad)`` otherwise.  At a later call,
+    when the copy has completed: a count above 0 raises torch's ``IndexError`` (the label,
+    its position, the valid range and the call's file and line; :func:`checked_labels`'
+    message), and a NaN mean runs the value detectors (LB016, every target ignored), as
+    :func:`lossbridge._diagnostics.check_call` does for the validating path.  The count is
+    summed in ``out``'s dtype to share the copy; only its truth is read (a sum of ones never
+    rounds to 0), the exact count is recomputed before raising."""
+    mean = reduction == "mean"
+    count = bad.sum(dtype=out.dtype)
+    probe = sys.modules["torch"].stack((count, out.detach())) if mean else count
+
+    def check(copies: dict[str, Any], where: str) -> None:
+        host = copies["probe"].numpy()
+        found = host[0] if mean else host
+        if found:
+            num_classes = input.shape[1 if input.dim() > 1 else 0]
+            _deferred.count_check(bad, target, deferred_label_error(
+                target, num_classes, arg="target", ignore=ignore_index,
+                framework_message="Target {value} is out of bounds."))(found, where)
+        if mean and math.isnan(host[1]):
+            _diagnostics.torch_nan_mean_check(
+                name, {"input": input, "target": target, "weight": weight},
+                {"ignore_index": ignore_index, "reduction": reduction, "weight": weight},
+            )(host[1], where)
+
+    _deferred.defer(check, {"probe": probe})
+
+
 def _weighted_nll(
     ns: Namespace,
     logp: Any,
@@ -418,6 +475,25 @@ def cross_entropy(
                 result=out, concrete=True,
             )
         return out
+    if (size_average is None and reduce is None and reduction in _KERNEL_REDUCTION
+            and _accelerator_index_call(input, target, weight)):
+        torch = sys.modules["torch"]
+        safe, bad = _device_labels(input, target, ignore_index)
+        try:
+            if not torch._C._has_torch_function_variadic(input, target, weight):
+                out = torch._C._nn.cross_entropy_loss(
+                    input, safe, weight, _KERNEL_REDUCTION[reduction], ignore_index,
+                    label_smoothing)
+            else:
+                out = torch.nn.functional.cross_entropy(
+                    input, safe, weight, ignore_index=ignore_index, reduction=reduction,
+                    label_smoothing=label_smoothing)
+        except Exception as e:
+            _native_failed(e, lambda: _cross_entropy_checked(
+                input, target, weight, None, ignore_index, None, reduction, label_smoothing))
+        _defer_index_checks("cross_entropy", input, target, weight, ignore_index, reduction,
+                            bad, out)
+        return out
     return _cross_entropy_checked(input, target, weight, size_average, ignore_index, reduce,
                                   reduction, label_smoothing)
 
@@ -536,6 +612,22 @@ def nll_loss(
                 {"ignore_index": ignore_index, "reduction": reduction, "weight": weight},
                 result=out, concrete=True,
             )
+        return out
+    if (size_average is None and reduce is None and reduction in _KERNEL_REDUCTION
+            and _accelerator_index_call(input, target, weight)):
+        torch = sys.modules["torch"]
+        safe, bad = _device_labels(input, target, ignore_index)
+        try:
+            if not torch._C._has_torch_function_variadic(input, target, weight):
+                out = torch._C._nn.nll_loss_nd(
+                    input, safe, weight, _KERNEL_REDUCTION[reduction], ignore_index)
+            else:
+                out = torch.nn.functional.nll_loss(
+                    input, safe, weight, ignore_index=ignore_index, reduction=reduction)
+        except Exception as e:
+            _native_failed(e, lambda: _nll_loss_checked(
+                input, target, weight, None, ignore_index, None, reduction))
+        _defer_index_checks("nll_loss", input, target, weight, ignore_index, reduction, bad, out)
         return out
     return _nll_loss_checked(input, target, weight, size_average, ignore_index, reduce, reduction)
 
