@@ -418,21 +418,75 @@ def test_index_fast_path_values_gradients_and_bad_labels(name, shape, dtype, acc
         lb.checks.flush()
 
 
-def test_index_fast_path_is_four_launches_and_one_copy(accelerator):
-    """The accelerator path of cross_entropy adds to torch's kernels the label pass (clamp, ne,
-    masked_fill, ne), the count and one stack (and, on a device, one copy: a no-op here), with
-    nothing read.  A regression to the validating path (seven more operations: clamp, two ne,
-    bitwise_and, sum, masked_fill, then the diagnostics' copy) fails here."""
+#: The operations each accelerator fast path adds to torch's kernels (``detach`` is no
+#: launch; on a device each deferred check adds one copy, a no-op on these CPU tensors).
+_ADDED_LAUNCHES = {
+    "cross_entropy": ["clamp", "ne", "masked_fill", "ne", "sum", "stack"],
+    "nll_loss": ["clamp", "ne", "masked_fill", "ne", "sum", "stack"],
+    "multi_margin_loss": ["clamp", "ne", "masked_fill", "sum"],
+    "multilabel_margin_loss": ["clamp", "ne", "masked_fill", "sum"],
+    "binary_cross_entropy": ["clamp", "ne", "masked_fill", "sum"],
+}
+
+
+@pytest.mark.parametrize("name", sorted(_ADDED_LAUNCHES))
+def test_accelerator_fast_paths_add_a_few_launches_and_one_copy(name, accelerator):
+    """The losses with a deferred check take a fast path on accelerator tensors: the check's
+    few launches beside torch's kernel, one deferred copy of at most two numbers, nothing read.
+    A regression to the validating path (cross_entropy: seven more operations and two copies)
+    fails here."""
+    args = _every_loss_inputs(name)
+
     def launches(fn):
         with CountHostReads() as mode:
-            fn()
+            fn(*args)
         return mode, [op for op in mode.names if op != "detach"]
 
-    mode, ours = launches(lambda: F.cross_entropy(X, T))
-    _, native = launches(lambda: torch.nn.functional.cross_entropy(X, T))
-    assert mode.reads == [] and len(ours) - len(native) == 6, (ours, native)
+    mode, ours = launches(getattr(F, name))
+    _, native = launches(getattr(torch.nn.functional, name))
+    assert mode.reads == []
+    assert sorted(ours) == sorted(native + _ADDED_LAUNCHES[name]), (ours, native)
     copies = [c for p in _deferred._STAGED + _deferred._PENDING for c in p.copies.values()]
-    assert [tuple(c.shape) for c in copies] == [(2,)]  # the count and the mean, together
+    assert len(copies) == 1 and copies[0].numel() <= 2
+
+
+@pytest.mark.parametrize("name", sorted(_ADDED_LAUNCHES))
+def test_accelerator_fast_paths_under_compile_autocast_and_vmap(name, accelerator):
+    """On accelerator tensors: ``torch.compile(fullgraph=True)`` traces (the fast path steps
+    aside while compiling: nothing can be deferred from a graph), ``torch.autocast`` gives
+    torch's value (the kernel bindings dispatch through autocast), and ``torch.func.vmap``
+    (wrapped tensors take the validating path) gives torch's per-sample values."""
+    args = _every_loss_inputs(name)
+    ours, theirs = getattr(F, name), getattr(torch.nn.functional, name)
+    torch._dynamo.reset()
+    compiled = torch.compile(ours, fullgraph=True, backend="eager")
+    torch.testing.assert_close(compiled(*args), theirs(*args))
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        x = args[0] * 1.0 if name == "binary_cross_entropy" else args[0]
+        torch.testing.assert_close(ours(x, *args[1:]), theirs(x, *args[1:]))
+    batched = [a.detach().unsqueeze(0).expand(3, *a.shape) for a in args]
+    torch.testing.assert_close(torch.func.vmap(ours)(*batched), torch.func.vmap(theirs)(*batched))
+    lb.checks.flush()
+
+
+@pytest.mark.parametrize("name,args,kwargs,error", [
+    ("multi_margin_loss", "2d", {"p": 3}, "only p == 1 and p == 2 supported"),
+    ("multi_margin_loss", "2d", {"weight": torch.ones(4)}, "inconsistent weight size"),
+    ("multilabel_margin_loss", "2d", {"reduction": "average"}, "reduction"),
+    ("binary_cross_entropy", "float64 target", {}, "Found dtype Double but expected Float"),
+    ("cross_entropy", "2d", {"weight": torch.ones(4)}, "weight"),
+    ("nll_loss", "2d", {"weight": torch.ones(5, dtype=torch.float64)}, "weight"),
+])
+def test_accelerator_fast_path_errors_are_immediate_and_leave_no_check(name, args, kwargs,
+                                                                     error, accelerator):
+    """A call the kernel refuses (on the host) raises at once through the validating path's
+    words, and leaves no deferred check behind for the failed call."""
+    x, target = _every_loss_inputs(name)[:2]
+    if args == "float64 target":
+        target = target.double()
+    with pytest.raises(lb.LossBridgeError, match=error):
+        getattr(F, name)(x, target, **kwargs)
+    assert _deferred.pending() == 0
 
 
 @pytest.mark.parametrize("name", ["cross_entropy", "nll_loss"])
@@ -459,7 +513,6 @@ def test_index_fast_path_bad_shapes_raise_at_once_and_defer_nothing(name, accele
     with pytest.raises(lb.LossBridgeError, match=r"batch|size|shape") as e:
         getattr(F, name)(X, T[:7])
     assert "(16, 5)" in str(e.value) or "16" in str(e.value)
-    lb.checks.flush()
     assert _deferred.pending() == 0
 
 

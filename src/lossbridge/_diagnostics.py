@@ -1051,8 +1051,10 @@ def _check_call(loss_id: str, ns: Namespace, arrays: dict[str, Any], config: dic
         return
     if any(_deferred.on_accelerator(ns, v) for v in value_arrays.values()):
         labels = _labels_of(profile, arrays.get(pred), arrays.get(target), ns)
-        if labels is None and not (profile.kind == "kl" and profile.target_form == "probs"):
-            return  # no value detector applies (a regression target): nothing to copy
+        if labels is None:
+            # the one value detector of this level reads class indices: a regression or
+            # KL target (LB006 is a "full" detector) has nothing to copy
+            return
         if labels is not None and dialect == "torch":
             # torch raises for labels out of range (the dialect's deferred check); what is
             # left is LB016, every target ignored, whose mean is NaN: only the mean goes to
@@ -1155,8 +1157,10 @@ def _reads_values(p: _Profile, result: Any) -> bool:
     """Whether the value detectors can find anything in this call.  torch raises for labels
     out of range (LB014 is its error, not a warning), so a torch call's labels matter only for
     LB016 (every target ignored), whose mean is NaN: a torch mean that is a number needs no
-    read of the labels; KL targets (LB006) are always read."""
-    if p.dialect != "torch" or p.kind == "kl":
+    read of the labels.  KL targets are not read: their detector (LB006) is a "full" one."""
+    if p.kind == "kl":
+        return False
+    if p.dialect != "torch":
         return True
     if p.config.get("reduction", "mean") != "mean":
         return False

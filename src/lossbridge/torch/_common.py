@@ -30,11 +30,13 @@ from ._reduction import torch_size
 
 __all__ = [
     "accelerator_index_call",
+    "accelerator_tensors",
     "broadcast_shape",
     "broadcast_weight",
     "check_floating_input",
     "clamp_min0",
     "convert",
+    "device_labels",
     "native",
     "native_failed",
     "plain_cpu_tensors",
@@ -65,28 +67,50 @@ def plain_cpu_tensors(a: Any, b: Any = None, c: Any = None) -> bool:
             and (c is None or (type(c) is tensor and c.is_cpu)))
 
 
-def accelerator_index_call(input: Any, target: Any, weight: Any) -> bool:
-    """True for a class-index call (cross_entropy, nll_loss) that takes the accelerator fast
-    path: plain tensors (``weight`` also None) with ``input`` and an int64 ``target`` of one
-    dimension less on one accelerator device (:data:`lossbridge._deferred.ACCELERATOR_DEVICE_TYPES`),
-    native kernels on, the default check level ("cheap"), outside ``torch.compile`` traces and
-    ``torch.func`` transforms.  Everything else (other dtypes or shapes, the "full" and "off"
-    levels, traces) takes the validating path.  Flat, as :func:`plain_cpu_tensors`."""
+def accelerator_tensors(a: Any, b: Any, c: Any = None) -> bool:
+    """True for a call that takes an accelerator fast path: plain tensors ``a``, ``b`` (and
+    ``c`` unless None) on one accelerator device
+    (:data:`lossbridge._deferred.ACCELERATOR_DEVICE_TYPES`), native kernels on, the default
+    check level ("cheap"), outside ``torch.compile`` traces and ``torch.func`` transforms.
+    Such a path runs its checks on the device and defers them (nothing is read on the host);
+    everything else (the "full" and "off" levels, traces, other array kinds) takes the
+    validating path.  Flat, as :func:`plain_cpu_tensors`."""
     if not ops._NATIVE or _config._state["level"] != "cheap":
         return False
     torch = sys.modules.get("torch")
     if torch is None:
         return False
     tensor = torch.Tensor
-    if (type(input) is not tensor or type(target) is not tensor
-            or (weight is not None and type(weight) is not tensor)
-            or target.dtype is not torch.int64 or target.dim() + 1 != input.dim()):
+    if type(a) is not tensor or type(b) is not tensor or (c is not None and type(c) is not tensor):
         return False
-    device = input.device
-    if device.type not in _deferred.ACCELERATOR_DEVICE_TYPES or target.device != device:
+    device = a.device
+    if device.type not in _deferred.ACCELERATOR_DEVICE_TYPES or b.device != device:
         return False
     wrapped = torch._C._functorch.is_functorch_wrapped_tensor
-    return not (torch.compiler.is_compiling() or wrapped(input) or wrapped(target))
+    return not (torch.compiler.is_compiling() or wrapped(a) or wrapped(b))
+
+
+def accelerator_index_call(input: Any, target: Any, weight: Any) -> bool:
+    """:func:`accelerator_tensors` for a class-index call (cross_entropy, nll_loss): ``input``
+    with at least one class and an int64 ``target`` of one dimension less (other dtypes and
+    shapes take the validating path)."""
+    return (accelerator_tensors(input, target, weight) and target.dim() + 1 == input.dim()
+            and target.dtype is sys.modules["torch"].int64
+            and input.shape[1 if input.dim() > 1 else 0] > 0)
+
+
+def device_labels(target: Any, low: int, high: int, replacement: int) -> tuple[Any, Any]:
+    """The label pass of an index loss on an accelerator fast path, after the checks of
+    earlier calls (:func:`lossbridge._deferred.begin`); three launches and nothing read::
+
+        bad  = clamp(t, low, high - 1) != t
+        safe = masked_fill(t, bad, replacement)     # what the kernel reads
+
+    ``safe`` keeps torch's kernel from its device-side assert (which ends the process); the
+    caller defers the error for ``bad`` (:func:`lossbridge._deferred.raise_later`)."""
+    _deferred.begin()
+    bad = target.clamp(low, high - 1) != target
+    return target.masked_fill(bad, replacement), bad
 
 
 def readable_now(out: Any) -> bool:

@@ -16,10 +16,11 @@ import math
 import sys
 from typing import Any
 
-from .. import ops
+from .. import _deferred, ops
 from .._backend import Namespace, describe, quiet, torch_namespace
 from .._checks import (
     checked_labels,
+    deferred_label_error,
     first_out_of_range,
     is_floating,
     is_integral,
@@ -34,10 +35,12 @@ from .._errors import (
     LossBridgeRuntimeError,
 )
 from ._common import (
+    accelerator_tensors,
     broadcast_shape,
     check_floating_input,
     clamp_min0,
     convert,
+    device_labels,
     native,
     native_failed,
     plain_cpu_tensors,
@@ -368,6 +371,22 @@ def multi_margin_loss(
         except Exception as e:
             native_failed(e, lambda: _multi_margin_loss_checked(
                 input, target, p, margin, weight, size_average, reduce, reduction))
+    if (size_average is None and reduce is None and accelerator_tensors(input, target, weight)
+            and input.ndim == 2 and target.ndim == 1 and input.shape[0] > 0
+            and target.dtype is sys.modules["torch"].int64):
+        # on an accelerator: the labels out of range are read as class 0 (no device-side
+        # assert) and torch's error follows at a later call
+        safe, bad = device_labels(target, 0, input.shape[1], 0)
+        try:
+            out = sys.modules["torch"].nn.functional.multi_margin_loss(
+                input, safe, p=p, margin=margin, weight=weight, reduction=reduction)
+        except Exception as e:
+            native_failed(e, lambda: _multi_margin_loss_checked(
+                input, target, p, margin, weight, size_average, reduce, reduction))
+        _deferred.raise_later(bad, target, deferred_label_error(
+            target, input.shape[1], arg="target", error=LossBridgeRuntimeError,
+            framework_message="target out of range. multi_margin_loss:"))
+        return out
     return _multi_margin_loss_checked(
         input, target, p, margin, weight, size_average, reduce, reduction)
 
@@ -490,6 +509,23 @@ def multilabel_margin_loss(
         except Exception as e:
             native_failed(e, lambda: _multilabel_margin_loss_checked(
                 input, target, size_average, reduce, reduction))
+    if (size_average is None and reduce is None and accelerator_tensors(input, target)
+            and input.shape == target.shape and 0 < input.ndim <= 2 and input.numel() > 0
+            and target.dtype is sys.modules["torch"].int64):
+        # on an accelerator: the labels out of range are read as -1, the end of the sample's
+        # list (no device-side assert), and torch's error follows at a later call
+        classes = input.shape[-1]
+        safe, bad = device_labels(target, -1, classes, -1)
+        try:
+            out = sys.modules["torch"].nn.functional.multilabel_margin_loss(
+                input, safe, reduction=reduction)
+        except Exception as e:
+            native_failed(e, lambda: _multilabel_margin_loss_checked(
+                input, target, size_average, reduce, reduction))
+        _deferred.raise_later(bad, target, deferred_label_error(
+            target, classes, arg="target", low=-1, error=LossBridgeRuntimeError,
+            framework_message="argument #2 'target' is out of range. multilabel_margin_loss:"))
+        return out
     return _multilabel_margin_loss_checked(input, target, size_average, reduce, reduction)
 
 

@@ -46,10 +46,12 @@ from .._errors import (
 from .._grad import custom_gradient
 from .._validate import reword_raw_error as _reword_raw_error
 from ._common import accelerator_index_call as _accelerator_index_call
+from ._common import accelerator_tensors as _accelerator_tensors
 from ._common import broadcast_shape, size_warning
 from ._common import broadcast_weight as _broadcast_weight
 from ._common import check_floating_input as _check_floating_input
 from ._common import convert as _convert
+from ._common import device_labels as _device_label_pass
 from ._common import native as _native
 from ._common import native_failed as _native_failed
 from ._common import plain_cpu_tensors as _plain_cpu_tensors
@@ -241,19 +243,16 @@ def _kernel_checks_range(ns: Namespace, target: Any) -> bool:
 
 
 def _device_labels(input: Any, target: Any, ignore_index: int) -> tuple[Any, Any]:
-    """The label pass of a class-index call on accelerator tensors (see
-    :func:`_accelerator_index_call`), after the checks of earlier calls
-    (:func:`lossbridge._deferred.begin`): four launches and nothing read on the host::
+    """The label pass of a class-index call on accelerator tensors
+    (:func:`~lossbridge.torch._common.device_labels`: four launches, nothing read)::
 
         safe = masked_fill(t, clamp(t, 0, C - 1) != t, ignore_index)   # what the kernel reads
         bad  = safe != t            # out of [0, C) and not ignore_index
 
-    ``safe`` ignores the labels out of range, so torch's kernel cannot hit its device-side
-    assert (which ends the process); :func:`_defer_index_checks` raises torch's IndexError for
-    them at a later call."""
-    _deferred.begin()
-    num_classes = input.shape[1 if input.dim() > 1 else 0]
-    safe = target.masked_fill(target.clamp(0, num_classes - 1) != target, ignore_index)
+    The labels out of range are ignored by this call; :func:`_defer_index_checks` raises
+    torch's IndexError for them at a later call."""
+    safe, _ = _device_label_pass(target, 0, input.shape[1 if input.dim() > 1 else 0],
+                                 ignore_index)
     return safe, safe != target
 
 
@@ -726,18 +725,9 @@ def _check_unit_interval(ns: Namespace, x: Any, arg: str) -> Any:
     if _deferred.on_accelerator(ns, x) and check_level() != "full":
         if arg != "input" or x.numel() == 0:
             return x
-        bad = x.detach().clamp(0, 1) != x.detach()  # NaN too
-
-        def fail(where: str, count: int, position: tuple[int, ...], value: Any) -> Exception:
-            return LossBridgeRuntimeError(
-                f"all elements of input should be between 0 and 1. (In the loss call at "
-                f"{where}, checked after the device computed it: that call computed them as "
-                f"0.5.) `input` holds {value!r} at position {list(position)} ({count} values "
-                f"outside [0, 1]).{_BCE_LOGITS_HINT}"
-            )
-
-        _deferred.raise_later(bad, x.detach(), fail)
-        return x.masked_fill(bad, 0.5)
+        safe, bad = _unit_interval_on_device(x)
+        _deferred.raise_later(bad, x.detach(), _bce_input_error)
+        return safe
     xp = ns.xp
     ok = (x >= 0) & (x <= 1)
     if not bool(xp.all(ok)):
@@ -754,6 +744,23 @@ def _check_unit_interval(ns: Namespace, x: Any, arg: str) -> Any:
             f"position {position}.{hint}"
         )
     return x
+
+
+def _unit_interval_on_device(x: Any) -> tuple[Any, Any]:
+    """binary_cross_entropy's input on an accelerator: ``x`` with its elements outside [0, 1]
+    (NaN too) replaced by 0.5 (torch's CUDA kernel would assert), and the mask of those
+    elements, for ``_deferred.raise_later(bad, x.detach(), _bce_input_error)``."""
+    bad = x.detach().clamp(0, 1) != x.detach()
+    return x.masked_fill(bad, 0.5), bad
+
+
+def _bce_input_error(where: str, count: int, position: tuple[int, ...], value: Any) -> Exception:
+    return LossBridgeRuntimeError(
+        f"all elements of input should be between 0 and 1. (In the loss call at "
+        f"{where}, checked after the device computed it: that call computed them as "
+        f"0.5.) `input` holds {value!r} at position {list(position)} ({count} values "
+        f"outside [0, 1]).{_BCE_LOGITS_HINT}"
+    )
 
 
 # torch's binary_cross_entropy_backward clamps p(1 - p) at EPSILON = 1e-12, a C++
@@ -802,6 +809,23 @@ def binary_cross_entropy(
         except Exception as e:
             _native_failed(e, lambda: _binary_cross_entropy_checked(
                 input, target, weight, size_average, reduce, reduction))
+    if (size_average is None and reduce is None and weight is None and _fast(input, target)
+            and reduction in _KERNEL_REDUCTION and _accelerator_tensors(input, target)
+            and input.numel() > 0 and input.dtype.is_floating_point):
+        torch = sys.modules["torch"]
+        _deferred.begin()
+        safe, bad = _unit_interval_on_device(input)
+        try:
+            if not torch._C._has_torch_function_variadic(input, target):
+                out = torch._C._nn.binary_cross_entropy(
+                    safe, target, None, _KERNEL_REDUCTION[reduction])
+            else:
+                out = torch.nn.functional.binary_cross_entropy(safe, target, reduction=reduction)
+        except Exception as e:
+            _native_failed(e, lambda: _binary_cross_entropy_checked(
+                input, target, weight, size_average, reduce, reduction))
+        _deferred.raise_later(bad, input.detach(), _bce_input_error)
+        return out
     return _binary_cross_entropy_checked(input, target, weight, size_average, reduce, reduction)
 
 
