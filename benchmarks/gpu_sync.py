@@ -6,6 +6,8 @@ CPU by treating CPU tensors as accelerator tensors).  On a CUDA machine:
 
     PYTHONPATH=src python benchmarks/gpu_sync.py            # about 2 minutes
     PYTHONPATH=src python benchmarks/gpu_sync.py --device cpu --fake-accelerator   # dry run
+    PYTHONPATH=src python benchmarks/gpu_sync.py --device cpu --fake-accelerator \
+        --sections cost --shapes 32x10,8192x100    # the host cost of the accelerator paths here
 
 1. **syncs** -- every torch-dialect functional loss (the inputs of ``benchmarks/overhead.py``,
    N=32 x C=10, 8192 x 100 and 8 x 21 x 128 x 128), the loss modules, four Keras-dialect
@@ -309,9 +311,9 @@ def _ratio(a: list[float], b: list[float]) -> str:
     return f"{statistics.median(r):5.2f}x [{q[0]:.2f}-{q[2]:.2f}]"
 
 
-def section_cost(device: str) -> None:
+def section_cost(device: str, shapes: tuple[tuple[int, ...], ...] = SHAPES) -> None:
     print("\n## 3. cost per call in a loop of launches (forward only; K calls, then one sync)")
-    for shape in SHAPES:
+    for shape in shapes:
         k = 200 if shape == (32, 10) else 50
         print(f"\n{'x'.join(map(str, shape))}  (K={k})")
         for name, a, kw, ours, theirs in _cases(shape, device, grad=False):
@@ -322,7 +324,8 @@ def section_cost(device: str) -> None:
                   + _issue(t), flush=True)
     lb.checks.flush()
     print("\n## training steps (SGD; K steps, then one sync)")
-    for width, batch in ((256, 64), (4096, 4096)):
+    # the wide step is minutes on a CPU (the dry run measures only the launch-bound one)
+    for width, batch in ((256, 64),) + (((4096, 4096),) if device != "cpu" else ()):
         torch.manual_seed(0)
         model = torch.nn.Sequential(torch.nn.Linear(784, width), torch.nn.ReLU(),
                                     torch.nn.Linear(width, 10)).to(device)
@@ -374,7 +377,10 @@ def main() -> None:
     parser.add_argument("--fake-accelerator", action="store_true",
                         help="treat CPU tensors as accelerator tensors (a dry run without a GPU)")
     parser.add_argument("--sections", default="syncs,labels,cost,profile")
+    parser.add_argument("--shapes", default=",".join("x".join(map(str, s)) for s in SHAPES),
+                        help="the cost section's shapes (e.g. 32x10,8192x100)")
     args = parser.parse_args()
+    shapes = tuple(tuple(int(d) for d in s.split("x")) for s in args.shapes.split(","))
     if args.fake_accelerator:
         _deferred.ACCELERATOR_DEVICE_TYPES.add("cpu")
     print(f"torch {torch.__version__}",
@@ -386,7 +392,7 @@ def main() -> None:
     if "labels" in sections:
         bad += section_labels(args.device, args.fake_accelerator)
     if "cost" in sections:
-        section_cost(args.device)
+        section_cost(args.device, shapes)
     if "profile" in sections:
         section_profile(args.device)
     print("\nFAILURES:", bad)

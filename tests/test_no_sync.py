@@ -257,6 +257,30 @@ def test_deferred_checks_copy_a_few_numbers_not_the_arrays(name, accelerator):
         assert copies == []
 
 
+@pytest.mark.parametrize("device", ["cpu", "accelerator"])
+def test_kl_targets_are_neither_read_nor_copied_at_the_default_level(device, monkeypatch):
+    """LB006 (log-probabilities as a KL target) is a "full" detector: at the default level a
+    KL call reads nothing on the host and copies nothing, on CPU tensors too (torch's and
+    Keras' KL).  At "full", LB006 is found."""
+    if device == "accelerator":
+        monkeypatch.setattr(_deferred, "ACCELERATOR_DEVICE_TYPES", {"cpu"})
+    _deferred._PENDING.clear()
+    _deferred._STAGED.clear()
+    logp = torch.log_softmax(X.detach(), 1)
+    p = torch.softmax(X.detach() * 2, 1)
+    calls = [lambda: F.kl_div(logp, p, reduction="batchmean"),
+             lambda: F.kl_div(logp, logp, reduction="sum"),
+             lambda: lb.keras.KLDivergence()(p, torch.softmax(X.detach(), 1))]
+    for call in calls:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            _, mode = _reads(call)
+        assert mode.reads == []
+        assert _deferred.pending() == 0
+    with lb.checks("full"), pytest.warns(lb.LossBridgeDomainWarning, match="LB006"):
+        F.kl_div(logp, logp, reduction="batchmean")
+
+
 def test_the_host_reads_are_counted_on_cpu_tensors():
     """The counter counts: on CPU tensors the checks read on the host at once (a NaN test of
     the mean), and torch's own .item() is one read."""

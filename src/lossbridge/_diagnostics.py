@@ -1055,7 +1055,7 @@ def _check_call(loss_id: str, ns: Namespace, arrays: dict[str, Any], config: dic
             # the one value detector of this level reads class indices: a regression or
             # KL target (LB006 is a "full" detector) has nothing to copy
             return
-        if labels is not None and dialect == "torch":
+        if dialect == "torch":
             # torch raises for labels out of range (the dialect's deferred check); what is
             # left is LB016, every target ignored, whose mean is NaN: only the mean goes to
             # the host, and the labels follow (one sync, at a later call) only when it is NaN.
