@@ -243,6 +243,27 @@ def test_gaussian_negative_var_raises_at_the_next_call(accelerator):
     assert _deferred.pending() == 0
 
 
+@pytest.mark.parametrize("kwargs", [{}, {"full": True, "reduction": "sum"}, {"reduction": "none",
+                                                                           "eps": 1e-3}])
+def test_gaussian_accelerator_path_edges_match_torch(kwargs, accelerator):
+    """gaussian_nll_loss's accelerator path (torch's own lines without the host read): var at
+    0, below eps, infinite, and input/target at inf give torch's values and gradients with
+    respect to input and var."""
+    x, target, var = (a.detach().clone() for a in _every_loss_inputs("gaussian_nll_loss"))
+    var[0, :4] = torch.tensor([0.0, 1e-9, float("inf"), 1e-4])
+    x[1, 0] = float("inf")
+    grads = []
+    for fn in (F.gaussian_nll_loss, torch.nn.functional.gaussian_nll_loss):
+        xi, vi = x.clone().requires_grad_(), var.clone().requires_grad_()
+        out = fn(xi, target, vi, **kwargs)
+        out.sum().backward()
+        grads.append((out.detach(), xi.grad, vi.grad))
+    for ours, theirs in zip(*grads, strict=True):
+        torch.testing.assert_close(ours, theirs, equal_nan=True)
+    assert _deferred.pending() == 1
+    lb.checks.flush()
+
+
 @pytest.mark.parametrize("name", ["cross_entropy", "nll_loss", "mse_loss", "multi_margin_loss",
                                   "gaussian_nll_loss", "binary_cross_entropy"])
 def test_deferred_checks_copy_a_few_numbers_not_the_arrays(name, accelerator):
@@ -397,10 +418,11 @@ def _index_inputs(name, shape, dtype):
 @pytest.mark.parametrize("shape", [(16, 5), (5,), (2, 5, 3, 4)], ids=["2d", "unbatched", "seg"])
 @pytest.mark.parametrize("name", ["cross_entropy", "nll_loss"])
 def test_index_fast_path_values_gradients_and_bad_labels(name, shape, dtype, accelerator):
-    """cross_entropy / nll_loss on accelerator tensors take one path (``_device_labels``, the
-    kernel, one deferred copy): over options, shapes and dtypes, torch's value and gradient,
-    no host read, a label out of range ignored by that call and raised (torch's IndexError
-    text, the label, its position, the call's line) at the next call."""
+    """cross_entropy / nll_loss on accelerator tensors take one path (the label pass
+    ``_checks.device_label_pass``, the kernel, one deferred copy): over options, shapes and
+    dtypes, torch's value and gradient, no host read, a label out of range ignored by that
+    call and raised (torch's IndexError text, the label, its position, the call's line) at the
+    next call."""
     for kwargs in _INDEX_OPTIONS:
         if name == "nll_loss" and "label_smoothing" in kwargs:
             continue
@@ -450,6 +472,8 @@ _ADDED_LAUNCHES = {
     "multi_margin_loss": ["clamp", "ne", "masked_fill", "sum"],
     "multilabel_margin_loss": ["clamp", "ne", "masked_fill", "sum"],
     "binary_cross_entropy": ["clamp", "ne", "masked_fill", "sum"],
+    # torch's own function: lt, any and a host read; lossbridge: lt and a sum, deferred
+    "gaussian_nll_loss": ["sum", "-any", "-_local_scalar_dense"],
 }
 
 
@@ -469,7 +493,13 @@ def test_accelerator_fast_paths_add_a_few_launches_and_one_copy(name, accelerato
     mode, ours = launches(getattr(F, name))
     _, native = launches(getattr(torch.nn.functional, name))
     assert mode.reads == []
-    assert sorted(ours) == sorted(native + _ADDED_LAUNCHES[name]), (ours, native)
+    expected = list(native)
+    for op in _ADDED_LAUNCHES[name]:
+        if op.startswith("-"):
+            expected.remove(op[1:])
+        else:
+            expected.append(op)
+    assert sorted(ours) == sorted(expected), (ours, native)
     copies = [c for p in _deferred._STAGED + _deferred._PENDING for c in p.copies.values()]
     assert len(copies) == 1 and copies[0].numel() <= 2
 
@@ -485,11 +515,15 @@ def test_accelerator_fast_paths_under_compile_autocast_and_vmap(name, accelerato
     torch._dynamo.reset()
     compiled = torch.compile(ours, fullgraph=True, backend="eager")
     torch.testing.assert_close(compiled(*args), theirs(*args))
+    assert _deferred.pending() == 0  # nothing deferred from a trace
     with torch.autocast("cpu", dtype=torch.bfloat16):
         x = args[0] * 1.0 if name == "binary_cross_entropy" else args[0]
         torch.testing.assert_close(ours(x, *args[1:]), theirs(x, *args[1:]))
     batched = [a.detach().unsqueeze(0).expand(3, *a.shape) for a in args]
-    torch.testing.assert_close(torch.func.vmap(ours)(*batched), torch.func.vmap(theirs)(*batched))
+    # (torch's gaussian_nll_loss does not vmap or compile: its sign test of var is
+    # data-dependent control flow; lossbridge's traces, against torch's per sample)
+    per_sample = torch.stack([theirs(*(a[i] for a in batched)) for i in range(3)])
+    torch.testing.assert_close(torch.func.vmap(ours)(*batched), per_sample)
     lb.checks.flush()
 
 

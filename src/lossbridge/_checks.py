@@ -185,14 +185,31 @@ def checked_labels(
     if not is_concrete(labels):
         return labels
 
-    bad = labels.clamp(low, num_classes - 1) != labels  # NaN labels are out of range too
-    if ignore is not None:
-        bad = bad & (labels != ignore)
-    replacement = low if ignore is None else ignore
+    safe, bad = device_label_pass(labels, low, num_classes, ignore)
     _deferred.raise_later(bad, labels, deferred_label_error(
         labels, num_classes, arg=arg, ignore=ignore, ignore_arg=ignore_arg,
         framework_message=framework_message, low=low, error=error))
-    return labels.masked_fill(bad, replacement)
+    return safe
+
+
+def device_label_pass(labels: Any, low: int, high: int, ignore: int | None = None
+                      ) -> tuple[Any, Any]:
+    """The label pass of a check deferred on an accelerator, after the checks of earlier calls
+    (:func:`lossbridge._deferred.begin`): three or four kernels, nothing read on the host::
+
+        out  = clamp(t, low, high - 1) != t         # NaN labels too
+        safe = masked_fill(t, out, ignore)          # (low without an ignore value)
+        bad  = safe != t                            # with an ignore value; else out
+
+    Returns ``(safe, bad)``: ``safe`` are the labels the kernel reads (no device-side assert),
+    ``bad`` the labels out of ``[low, high)`` that are not ``ignore``, for
+    :func:`lossbridge._deferred.raise_later`."""
+    _deferred.begin()
+    out = labels.clamp(low, high - 1) != labels
+    if ignore is None:
+        return labels.masked_fill(out, low), out
+    safe = labels.masked_fill(out, ignore)
+    return safe, safe != labels
 
 
 def deferred_label_error(

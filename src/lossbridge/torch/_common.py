@@ -36,7 +36,6 @@ __all__ = [
     "check_floating_input",
     "clamp_min0",
     "convert",
-    "device_labels",
     "native",
     "native_failed",
     "plain_cpu_tensors",
@@ -97,20 +96,6 @@ def accelerator_index_call(input: Any, target: Any, weight: Any) -> bool:
     return (accelerator_tensors(input, target, weight) and target.dim() + 1 == input.dim()
             and target.dtype is sys.modules["torch"].int64
             and input.shape[1 if input.dim() > 1 else 0] > 0)
-
-
-def device_labels(target: Any, low: int, high: int, replacement: int) -> tuple[Any, Any]:
-    """The label pass of an index loss on an accelerator fast path, after the checks of
-    earlier calls (:func:`lossbridge._deferred.begin`); three launches and nothing read::
-
-        bad  = clamp(t, low, high - 1) != t
-        safe = masked_fill(t, bad, replacement)     # what the kernel reads
-
-    ``safe`` keeps torch's kernel from its device-side assert (which ends the process); the
-    caller defers the error for ``bad`` (:func:`lossbridge._deferred.raise_later`)."""
-    _deferred.begin()
-    bad = target.clamp(low, high - 1) != target
-    return target.masked_fill(bad, replacement), bad
 
 
 def readable_now(out: Any) -> bool:

@@ -21,6 +21,7 @@ from .._backend import Namespace, describe, quiet, torch_namespace
 from .._checks import (
     checked_labels,
     deferred_label_error,
+    device_label_pass,
     first_out_of_range,
     is_floating,
     is_integral,
@@ -40,7 +41,6 @@ from ._common import (
     check_floating_input,
     clamp_min0,
     convert,
-    device_labels,
     native,
     native_failed,
     plain_cpu_tensors,
@@ -376,7 +376,7 @@ def multi_margin_loss(
             and target.dtype is sys.modules["torch"].int64):
         # on an accelerator: the labels out of range are read as class 0 (no device-side
         # assert) and torch's error follows at a later call
-        safe, bad = device_labels(target, 0, input.shape[1], 0)
+        safe, bad = device_label_pass(target, 0, input.shape[1])
         try:
             out = sys.modules["torch"].nn.functional.multi_margin_loss(
                 input, safe, p=p, margin=margin, weight=weight, reduction=reduction)
@@ -515,7 +515,7 @@ def multilabel_margin_loss(
         # on an accelerator: the labels out of range are read as -1, the end of the sample's
         # list (no device-side assert), and torch's error follows at a later call
         classes = input.shape[-1]
-        safe, bad = device_labels(target, -1, classes, -1)
+        safe, bad = device_label_pass(target, -1, classes)
         try:
             out = sys.modules["torch"].nn.functional.multilabel_margin_loss(
                 input, safe, reduction=reduction)

@@ -27,6 +27,7 @@ from .._errors import (
 from .._grad import custom_gradient
 from .._warnings import warn
 from ._common import (
+    accelerator_tensors,
     broadcast_shape,
     convert,
     native,
@@ -214,7 +215,37 @@ def gaussian_nll_loss(
         except Exception as e:
             native_failed(e, lambda: _gaussian_nll_loss_checked(
                 input, target, var, full, eps, reduction))
+    if (accelerator_tensors(input, target, var) and input.shape == target.shape == var.shape
+            and reduction in ("none", "mean", "sum")
+            and not sys.modules["torch"]._C._has_torch_function_variadic(input, target, var)):
+        _deferred.begin()
+        try:
+            out = _gaussian_on_device(input, target, var, full, eps, reduction)
+        except Exception as e:
+            native_failed(e, lambda: _gaussian_nll_loss_checked(
+                input, target, var, full, eps, reduction))
+        _defer_var_sign(var, eps)
+        return out
     return _gaussian_nll_loss_checked(input, target, var, full, eps, reduction)
+
+
+def _gaussian_on_device(input: Any, target: Any, var: Any, full: bool, eps: float,
+                        reduction: str) -> Any:
+    """torch's ``gaussian_nll_loss`` after its checks (torch 2.13's own lines), for same-shape
+    accelerator tensors: its sign test of ``var`` (``torch.any(var < 0)``, a host read) is
+    :func:`_defer_var_sign`, which the caller stages.  The in-place clamp under ``no_grad`` is
+    torch's: the generic formula of :func:`_gaussian_nll_loss_checked` emulates it with about
+    a dozen kernels, this is five."""
+    torch = sys.modules["torch"]
+    var = var.clone()
+    with torch.no_grad():
+        var.clamp_(min=eps)
+    loss = 0.5 * (torch.log(var) + (input - target) ** 2 / var)
+    if full:
+        loss = loss + 0.5 * math.log(2 * math.pi)
+    if reduction == "mean":
+        return loss.mean()
+    return loss.sum() if reduction == "sum" else loss
 
 
 def _gaussian_nll_loss_checked(
@@ -254,7 +285,10 @@ def _gaussian_nll_loss_checked(
         # torch's sign test (torch.any(var < 0)) is a host read: on accelerators the count of
         # negative entries goes to the host without waiting and raises at a later call; this
         # call computes below with them clamped to eps (the formula torch's function runs).
-        _defer_var_sign(var, eps)
+        # While torch.compile traces, nothing can be deferred: the formula below traces
+        # (torch's own function does not: its sign test is data-dependent control flow).
+        if is_concrete(var):
+            _defer_var_sign(var, eps)
     elif native(ns):
         import torch
 

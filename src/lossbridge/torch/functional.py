@@ -32,6 +32,7 @@ from .._checks import (
     check_label_range,
     checked_labels,
     deferred_label_error,
+    device_label_pass,
     is_concrete,
     is_floating,
     is_integral,
@@ -51,7 +52,6 @@ from ._common import broadcast_shape, size_warning
 from ._common import broadcast_weight as _broadcast_weight
 from ._common import check_floating_input as _check_floating_input
 from ._common import convert as _convert
-from ._common import device_labels as _device_label_pass
 from ._common import native as _native
 from ._common import native_failed as _native_failed
 from ._common import plain_cpu_tensors as _plain_cpu_tensors
@@ -240,20 +240,6 @@ def _kernel_checks_range(ns: Namespace, target: Any) -> bool:
     """True when torch's own kernel will raise IndexError for a label out of range (CPU
     tensors, native kernels on, outside traces), so that lossbridge reads no label."""
     return _native(ns) and not _deferred.on_accelerator(ns, target) and is_concrete(target)
-
-
-def _device_labels(input: Any, target: Any, ignore_index: int) -> tuple[Any, Any]:
-    """The label pass of a class-index call on accelerator tensors
-    (:func:`~lossbridge.torch._common.device_labels`: four launches, nothing read)::
-
-        safe = masked_fill(t, clamp(t, 0, C - 1) != t, ignore_index)   # what the kernel reads
-        bad  = safe != t            # out of [0, C) and not ignore_index
-
-    The labels out of range are ignored by this call; :func:`_defer_index_checks` raises
-    torch's IndexError for them at a later call."""
-    safe, _ = _device_label_pass(target, 0, input.shape[1 if input.dim() > 1 else 0],
-                                 ignore_index)
-    return safe, safe != target
 
 
 def _defer_index_checks(name: str, input: Any, target: Any, weight: Any, ignore_index: int,
@@ -477,7 +463,8 @@ def cross_entropy(
     if (size_average is None and reduce is None and reduction in _KERNEL_REDUCTION
             and _accelerator_index_call(input, target, weight)):
         torch = sys.modules["torch"]
-        safe, bad = _device_labels(input, target, ignore_index)
+        safe, bad = device_label_pass(
+            target, 0, input.shape[1 if input.dim() > 1 else 0], ignore_index)
         try:
             if not torch._C._has_torch_function_variadic(input, target, weight):
                 out = torch._C._nn.cross_entropy_loss(
@@ -615,7 +602,8 @@ def nll_loss(
     if (size_average is None and reduce is None and reduction in _KERNEL_REDUCTION
             and _accelerator_index_call(input, target, weight)):
         torch = sys.modules["torch"]
-        safe, bad = _device_labels(input, target, ignore_index)
+        safe, bad = device_label_pass(
+            target, 0, input.shape[1 if input.dim() > 1 else 0], ignore_index)
         try:
             if not torch._C._has_torch_function_variadic(input, target, weight):
                 out = torch._C._nn.nll_loss_nd(
