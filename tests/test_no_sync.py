@@ -512,10 +512,12 @@ def test_accelerator_fast_paths_under_compile_autocast_and_vmap(name, accelerato
     (wrapped tensors take the validating path) gives torch's per-sample values."""
     args = _every_loss_inputs(name)
     ours, theirs = getattr(F, name), getattr(torch.nn.functional, name)
+    ours(*args)  # an eager call leaves its check pending: the trace must not run it
+    assert _deferred.pending() == 1
     torch._dynamo.reset()
     compiled = torch.compile(ours, fullgraph=True, backend="eager")
     torch.testing.assert_close(compiled(*args), theirs(*args))
-    assert _deferred.pending() == 0  # nothing deferred from a trace
+    assert _deferred.pending() == 1  # nothing deferred from a trace, nothing run in it
     with torch.autocast("cpu", dtype=torch.bfloat16):
         x = args[0] * 1.0 if name == "binary_cross_entropy" else args[0]
         torch.testing.assert_close(ours(x, *args[1:]), theirs(x, *args[1:]))
@@ -525,6 +527,20 @@ def test_accelerator_fast_paths_under_compile_autocast_and_vmap(name, accelerato
     per_sample = torch.stack([theirs(*(a[i] for a in batched)) for i in range(3)])
     torch.testing.assert_close(torch.func.vmap(ours)(*batched), per_sample)
     lb.checks.flush()
+
+
+def test_a_check_pending_before_a_compiled_call_raises_at_the_next_eager_call(accelerator):
+    """An eager call with a bad label, then compiled calls (``fullgraph=True``: the trace and
+    the compiled graph run no deferred check), then an eager call: that one raises."""
+    bad = T.clone()
+    bad[4] = 11
+    F.cross_entropy(X, bad)
+    torch._dynamo.reset()
+    compiled = torch.compile(lambda x, t: F.cross_entropy(x, t), fullgraph=True, backend="eager")
+    for _ in range(2):
+        compiled(X, T)
+    with pytest.raises(lb.LossBridgeIndexError, match="Target 11 is out of bounds"):
+        F.cross_entropy(X, T)
 
 
 @pytest.mark.parametrize("name,args,kwargs,error", [

@@ -80,9 +80,18 @@ def begin() -> None:
     """Start of a loss call that defers checks: the checks of earlier calls whose copies have
     completed run now (one may raise).  Whatever is staged at this point was staged by an
     earlier call (a loss defers its checks after this point), also by a call that did not end
-    with :func:`commit`."""
+    with :func:`commit`.  Nothing happens while ``torch.compile`` traces (see :func:`flush`)."""
+    if _compiling():
+        return
     commit()
     flush()
+
+
+def _compiling() -> bool:
+    """True while ``torch.compile`` traces: the earlier calls' checks read their host copies
+    (data-dependent Python, a graph break), so they wait for the next eager call."""
+    torch = sys.modules.get("torch")
+    return torch is not None and torch.compiler.is_compiling()
 
 
 def raise_later(bad: Any, values: Any,
@@ -155,7 +164,10 @@ def defer(check: Callable[[dict[str, Any], str], None], arrays: dict[str, Any]) 
 
 def flush(wait: bool = False) -> None:
     """Run the checks of earlier calls whose copies have completed (all of them, waiting for
-    the device, with ``wait``).  The first failing check raises; the others stay queued."""
+    the device, with ``wait``).  The first failing check raises; the others stay queued.
+    Nothing runs while ``torch.compile`` traces (the checks wait for an eager call)."""
+    if _compiling():
+        return
     if wait:
         commit()
     while _PENDING:
