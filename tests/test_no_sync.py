@@ -13,6 +13,8 @@ import warnings
 
 import numpy as np
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 import lossbridge as lb
 from harness.backends import require
@@ -541,6 +543,93 @@ def test_a_check_pending_before_a_compiled_call_raises_at_the_next_eager_call(ac
         compiled(X, T)
     with pytest.raises(lb.LossBridgeIndexError, match="Target 11 is out of bounds"):
         F.cross_entropy(X, T)
+
+
+@pytest.mark.parametrize("name", sorted(_ADDED_LAUNCHES))
+@given(data=st.data())
+def test_accelerator_fast_paths_match_torch_on_random_inputs(name, data):
+    """Hypothesis: each loss with an accelerator fast path, on random shapes, options, dtypes
+    and labels (a few out of range), gives torch's value and gradient on the inputs torch
+    would accept (the bad labels read as the path documents), reads nothing on the host, and
+    raises torch's error type at the flush exactly when something was out of range."""
+    dtype = data.draw(st.sampled_from([torch.float32, torch.float64]), label="dtype")
+    n = data.draw(st.integers(1, 6), label="N")
+    c = data.draw(st.integers(1, 5), label="C")
+    seed = data.draw(st.integers(0, 2**31 - 1), label="seed")
+    g = torch.Generator().manual_seed(seed)
+    x = torch.randn(n, c, generator=g, dtype=dtype)
+    kwargs: dict = {"reduction": data.draw(st.sampled_from(["mean", "sum", "none"]))}
+    bad_frac = data.draw(st.sampled_from([0.0, 0.0, 0.3]), label="bad fraction")
+    picks = torch.rand(n, generator=g) < bad_frac
+    if name in ("cross_entropy", "nll_loss"):
+        if name == "nll_loss":
+            x = torch.log_softmax(x, 1)
+        ignore = data.draw(st.sampled_from([-100, 0, c - 1]), label="ignore_index")
+        kwargs["ignore_index"] = ignore
+        if data.draw(st.booleans(), label="weight"):
+            kwargs["weight"] = torch.rand(c, generator=g, dtype=dtype) + 0.1
+        if name == "cross_entropy" and data.draw(st.booleans(), label="smoothing"):
+            kwargs["label_smoothing"] = 0.2
+        t = torch.randint(0, c, (n,), generator=g)
+        t[torch.rand(n, generator=g) < 0.2] = ignore
+        args = [x, t.masked_fill(picks, c + 3)]
+        read = [x, args[1].masked_fill(picks, ignore)]
+        error = IndexError
+    elif name == "multi_margin_loss":
+        kwargs["p"] = data.draw(st.sampled_from([1, 2]), label="p")
+        t = torch.randint(0, c, (n,), generator=g)
+        args = [x, t.masked_fill(picks, -2)]
+        read = [x, t.masked_fill(picks, 0)]
+        error = RuntimeError
+    elif name == "multilabel_margin_loss":
+        t = torch.randint(-1, c, (n, c), generator=g)
+        args = [x, t.masked_fill(picks[:, None] & (torch.arange(c) == 0), c)]
+        read = [x, args[1].masked_fill(args[1] == c, -1)]
+        error = RuntimeError
+    elif name == "binary_cross_entropy":
+        p = torch.rand(n, c, generator=g, dtype=dtype)
+        y = torch.rand(n, c, generator=g, dtype=dtype)
+        args = [p.masked_fill(picks[:, None], 1.5), y]
+        read = [p.masked_fill(picks[:, None], 0.5), y]
+        error = RuntimeError
+    else:
+        var = torch.rand(n, c, generator=g, dtype=dtype)
+        kwargs["full"] = data.draw(st.booleans(), label="full")
+        args = [x, torch.randn(n, c, generator=g, dtype=dtype), var.masked_fill(picks[:, None], -1.0)]
+        read = [args[0], args[1], var.masked_fill(picks[:, None], 1e-6)]
+        error = ValueError
+    saved = set(_deferred.ACCELERATOR_DEVICE_TYPES)
+    _deferred.ACCELERATOR_DEVICE_TYPES.add("cpu")
+    try:
+        _deferred._PENDING.clear()
+        _deferred._STAGED.clear()
+        ours_in = args[0].clone().requires_grad_()
+        with CountHostReads() as mode:
+            out = getattr(F, name)(ours_in, *args[1:], **kwargs)
+            out.sum().backward()
+        assert mode.reads == []
+        theirs_in = read[0].clone().requires_grad_()
+        expected = getattr(torch.nn.functional, name)(theirs_in, *read[1:], **kwargs)
+        expected.sum().backward()
+        tol = {"rtol": 1e-5, "atol": 1e-6} if dtype == torch.float32 else {"rtol": 1e-12, "atol": 1e-12}
+        torch.testing.assert_close(out.detach(), expected.detach(), equal_nan=True, **tol)
+        if name != "binary_cross_entropy":  # BCE: the replaced elements pass no gradient
+            torch.testing.assert_close(ours_in.grad, theirs_in.grad, equal_nan=True, **tol)
+        all_ignored = ("ignore_index" in kwargs and kwargs["reduction"] == "mean"
+                       and bool((args[1] == kwargs["ignore_index"]).all()))
+        if bool(picks.any()):
+            with pytest.raises(error):
+                lb.checks.flush()
+        elif all_ignored:  # LB016, at the flush
+            with pytest.warns(lb.LossBridgeTargetWarning, match="LB016"):
+                lb.checks.flush()
+        else:
+            lb.checks.flush()
+    finally:
+        _deferred.ACCELERATOR_DEVICE_TYPES.clear()
+        _deferred.ACCELERATOR_DEVICE_TYPES.update(saved)
+        _deferred._PENDING.clear()
+        _deferred._STAGED.clear()
 
 
 @pytest.mark.parametrize("name,args,kwargs,error", [
