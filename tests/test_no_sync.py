@@ -632,6 +632,70 @@ def test_accelerator_fast_paths_match_torch_on_random_inputs(name, data):
         _deferred._STAGED.clear()
 
 
+class _LateEvent:
+    """A CUDA event stand-in that completes after its first query: an earlier call's copy that
+    finishes while the next call is running."""
+
+    def __init__(self) -> None:
+        self.queries = 0
+
+    def query(self) -> bool:
+        self.queries += 1
+        return self.queries > 1
+
+    def synchronize(self) -> None:
+        pass
+
+
+@pytest.mark.parametrize("name", sorted(_ADDED_LAUNCHES))
+def test_an_earlier_check_completing_mid_call_does_not_drop_this_calls_check(name,
+                                                                            accelerator):
+    """The earlier calls' checks run once, before a call's work: an earlier copy that completes
+    while the call runs waits for the next call, and this call's own check is staged (an
+    earlier error raised after the kernel would drop it)."""
+    args = list(_every_loss_inputs(name))
+    bad_at = {"cross_entropy": (1, 9), "nll_loss": (1, 9), "multi_margin_loss": (1, 9),
+              "multilabel_margin_loss": (1, 9), "binary_cross_entropy": (0, 1.5),
+              "gaussian_nll_loss": (2, -1.0)}[name]
+    broken = args[bad_at[0]].detach().clone()
+    broken.reshape(-1)[0] = bad_at[1]
+    args[bad_at[0]] = broken
+
+    def earlier(copies, where):
+        raise lb.LossBridgeError("the earlier call's error")
+
+    _deferred._PENDING.append(_deferred.Pending(earlier, {}, _LateEvent(), "earlier"))
+    getattr(F, name)(*args)  # computes; its own check is staged
+    assert _deferred.pending() == 2
+    with pytest.raises(lb.LossBridgeError, match="the earlier call's error"):
+        lb.checks.flush()
+    with pytest.raises(lb.LossBridgeError, match=str(bad_at[1])):
+        lb.checks.flush()
+    assert _deferred.pending() == 0
+
+
+#: Not gaussian_nll_loss: torch's own function has no Tensor check there; its arithmetic
+#: meets the NumPy array (a RuntimeError when input requires grad, a result otherwise), while
+#: lossbridge refuses it with the TypeError below on every path (README, "Labels straight from
+#: a NumPy data pipeline").
+@pytest.mark.parametrize("name", sorted(set(_ADDED_LAUNCHES) - {"gaussian_nll_loss"}))
+def test_numpy_arrays_beside_accelerator_tensors_raise_torchs_type_error(name, accelerator):
+    """A NumPy array beside an accelerator tensor (labels straight from a data pipeline): the
+    fast path steps aside and torch's own error type follows (a TypeError), nothing deferred."""
+    args = list(_every_loss_inputs(name))
+    args[1] = args[1].detach().numpy()
+    with pytest.raises(Exception) as theirs:
+        getattr(torch.nn.functional, name)(*args)
+    with pytest.raises(type(theirs.value)) as ours:
+        getattr(F, name)(*args)
+    assert isinstance(ours.value, lb.LossBridgeError)
+    if isinstance(theirs.value, TypeError):  # torch's text varies ("'int' object is not
+        # callable" for binary_cross_entropy); lossbridge's names the argument and the fix
+        assert "must be Tensor, not numpy.ndarray" in str(ours.value)
+        assert "torch.as_tensor" in str(ours.value)
+    assert _deferred.pending() == 0
+
+
 @pytest.mark.parametrize("name,args,kwargs,error", [
     ("multi_margin_loss", "2d", {"p": 3}, "only p == 1 and p == 2 supported"),
     ("multi_margin_loss", "2d", {"weight": torch.ones(4)}, "inconsistent weight size"),

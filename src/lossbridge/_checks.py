@@ -177,8 +177,8 @@ def checked_labels(
     (:class:`LossBridgeIndexError` by default).  Only the deferred path takes them: callers
     with ``low != 0`` check CPU tensors themselves.
     """
-    _deferred.begin()  # earlier calls' checks (raise_later below repeats it: a no-op then)
     if not _deferred.on_accelerator(ns, labels) or check_level() == "full":
+        _deferred.begin()  # earlier calls' checks (device_label_pass runs them otherwise)
         check_label_range(ns, labels, num_classes, arg=arg, ignore=ignore, ignore_arg=ignore_arg,
                           framework_message=framework_message)
         return labels

@@ -98,11 +98,11 @@ def raise_later(bad: Any, values: Any,
                 error: Callable[[str, int, tuple[int, ...], Any], Exception]) -> None:
     """``if bad.any(): raise ...`` for a call on accelerator tensors, without a host read.
 
-    Earlier calls' checks run first (:func:`begin`).  The number of True entries of the boolean
+    The call has run :func:`begin` before its work: an earlier call's error raised here, after
+    the kernel, would drop this call's check.  The number of True entries of the boolean
     device tensor ``bad`` goes to the host without waiting (one count: each extra kernel or
     copy costs the host microseconds on every call); at a later call, when it is not 0,
     ``error(where, count, position, value)`` is raised (see :func:`count_check`)."""
-    begin()
     check = count_check(bad, values, error)
     defer(lambda copies, where: check(copies["count"].numpy(), where), {"count": bad.sum()})
 

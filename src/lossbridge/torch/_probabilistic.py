@@ -288,6 +288,7 @@ def _gaussian_nll_loss_checked(
         # While torch.compile traces, nothing can be deferred: the formula below traces
         # (torch's own function does not: its sign test is data-dependent control flow).
         if is_concrete(var):
+            _deferred.begin()
             _defer_var_sign(var, eps)
     elif native(ns):
         import torch
@@ -313,7 +314,8 @@ def _gaussian_nll_loss_checked(
 
 def _defer_var_sign(var: Any, eps: float) -> None:
     """:func:`gaussian_nll_loss`'s sign check of an accelerator ``var``, without a host read
-    (:func:`lossbridge._deferred.raise_later`): torch's ValueError, raised at a later call."""
+    (:func:`lossbridge._deferred.raise_later`, after the caller's ``begin``): torch's
+    ValueError, raised at a later call."""
 
     def fail(where: str, count: int, position: tuple[int, ...], value: Any) -> Exception:
         return LossBridgeError(

@@ -242,10 +242,14 @@ def _kernel_checks_range(ns: Namespace, target: Any) -> bool:
     return _native(ns) and not _deferred.on_accelerator(ns, target) and is_concrete(target)
 
 
-def _defer_index_checks(name: str, input: Any, target: Any, weight: Any, ignore_index: int,
-                        reduction: str, bad: Any, out: Any) -> None:
-    """The default level's checks of a class-index call on accelerator tensors, deferred with
-    one asynchronous copy of one or two numbers (:func:`lossbridge._deferred.defer`):
+def _index_loss_on_device(name: str, input: Any, target: Any, weight: Any, ignore_index: int,
+                          reduction: str, kernel: Any, checked: Any) -> Any:
+    """cross_entropy / nll_loss on accelerator tensors at the default level
+    (:func:`~lossbridge.torch._common.accelerator_index_call`): the label pass
+    (:func:`~lossbridge._checks.device_label_pass`: the labels out of range become
+    ``ignore_index``), ``kernel(safe_labels)`` (torch's function; an error it raises is worded
+    by ``checked()``, the validating path), and the checks, deferred with one asynchronous copy
+    of one or two numbers (:func:`lossbridge._deferred.defer`):
     ``probe = [sum(bad), out]`` for ``"mean"``, ``sum(bad)`` otherwise.  At a later call,
     when the copy has completed: a count above 0 raises torch's ``IndexError`` (the label,
     its position, the valid range and the call's file and line; :func:`checked_labels`'
@@ -253,6 +257,12 @@ def _defer_index_checks(name: str, input: Any, target: Any, weight: Any, ignore_
     :func:`lossbridge._diagnostics.check_call` does for the validating path.  The count is
     summed in ``out``'s dtype to share the copy; only its truth is read (a sum of ones never
     rounds to 0), the exact count is recomputed before raising."""
+    num_classes = input.shape[1 if input.dim() > 1 else 0]
+    safe, bad = device_label_pass(target, 0, num_classes, ignore_index)
+    try:
+        out = kernel(safe)
+    except Exception as e:
+        _native_failed(e, checked)
     mean = reduction == "mean"
     count = bad.sum(dtype=out.dtype)
     probe = sys.modules["torch"].stack((count, out.detach())) if mean else count
@@ -261,7 +271,6 @@ def _defer_index_checks(name: str, input: Any, target: Any, weight: Any, ignore_
         host = copies["probe"].numpy()
         found = host[0] if mean else host
         if found:
-            num_classes = input.shape[1 if input.dim() > 1 else 0]
             _deferred.count_check(bad, target, deferred_label_error(
                 target, num_classes, arg="target", ignore=ignore_index,
                 framework_message="Target {value} is out of bounds."))(found, where)
@@ -272,6 +281,7 @@ def _defer_index_checks(name: str, input: Any, target: Any, weight: Any, ignore_
             )(host[1], where)
 
     _deferred.defer(check, {"probe": probe})
+    return out
 
 
 def _weighted_nll(
@@ -462,24 +472,13 @@ def cross_entropy(
         return out
     if (size_average is None and reduce is None and reduction in _KERNEL_REDUCTION
             and _accelerator_index_call(input, target, weight)):
-        torch = sys.modules["torch"]
-        safe, bad = device_label_pass(
-            target, 0, input.shape[1 if input.dim() > 1 else 0], ignore_index)
-        try:
-            if not torch._C._has_torch_function_variadic(input, target, weight):
-                out = torch._C._nn.cross_entropy_loss(
-                    input, safe, weight, _KERNEL_REDUCTION[reduction], ignore_index,
-                    label_smoothing)
-            else:
-                out = torch.nn.functional.cross_entropy(
-                    input, safe, weight, ignore_index=ignore_index, reduction=reduction,
-                    label_smoothing=label_smoothing)
-        except Exception as e:
-            _native_failed(e, lambda: _cross_entropy_checked(
+        return _index_loss_on_device(
+            "cross_entropy", input, target, weight, ignore_index, reduction,
+            lambda safe: sys.modules["torch"].nn.functional.cross_entropy(
+                input, safe, weight, ignore_index=ignore_index, reduction=reduction,
+                label_smoothing=label_smoothing),
+            lambda: _cross_entropy_checked(
                 input, target, weight, None, ignore_index, None, reduction, label_smoothing))
-        _defer_index_checks("cross_entropy", input, target, weight, ignore_index, reduction,
-                            bad, out)
-        return out
     return _cross_entropy_checked(input, target, weight, size_average, ignore_index, reduce,
                                   reduction, label_smoothing)
 
@@ -601,21 +600,11 @@ def nll_loss(
         return out
     if (size_average is None and reduce is None and reduction in _KERNEL_REDUCTION
             and _accelerator_index_call(input, target, weight)):
-        torch = sys.modules["torch"]
-        safe, bad = device_label_pass(
-            target, 0, input.shape[1 if input.dim() > 1 else 0], ignore_index)
-        try:
-            if not torch._C._has_torch_function_variadic(input, target, weight):
-                out = torch._C._nn.nll_loss_nd(
-                    input, safe, weight, _KERNEL_REDUCTION[reduction], ignore_index)
-            else:
-                out = torch.nn.functional.nll_loss(
-                    input, safe, weight, ignore_index=ignore_index, reduction=reduction)
-        except Exception as e:
-            _native_failed(e, lambda: _nll_loss_checked(
-                input, target, weight, None, ignore_index, None, reduction))
-        _defer_index_checks("nll_loss", input, target, weight, ignore_index, reduction, bad, out)
-        return out
+        return _index_loss_on_device(
+            "nll_loss", input, target, weight, ignore_index, reduction,
+            lambda safe: sys.modules["torch"].nn.functional.nll_loss(
+                input, safe, weight, ignore_index=ignore_index, reduction=reduction),
+            lambda: _nll_loss_checked(input, target, weight, None, ignore_index, None, reduction))
     return _nll_loss_checked(input, target, weight, size_average, ignore_index, reduce, reduction)
 
 
@@ -713,6 +702,7 @@ def _check_unit_interval(ns: Namespace, x: Any, arg: str) -> Any:
     if _deferred.on_accelerator(ns, x) and check_level() != "full":
         if arg != "input" or x.numel() == 0:
             return x
+        _deferred.begin()
         safe, bad = _unit_interval_on_device(x)
         _deferred.raise_later(bad, x.detach(), _bce_input_error)
         return safe
